@@ -1,0 +1,1 @@
+"""What the cart's services take and return (the cart issue fills this in: lines, totals, errors)."""

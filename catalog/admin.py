@@ -1,0 +1,97 @@
+"""Staff admin for the catalogue: products with their variants (and live stock) and images inline."""
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from inventory import services as inventory_services
+from inventory.types import UnknownSku
+
+from . import services
+from .models import Category, Product, ProductImage, Variant
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "parent", "position"]
+    list_filter = ["parent"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    list_editable = ["position"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.category_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.category_changed()
+
+
+class VariantInline(admin.TabularInline):
+    model = Variant
+    extra = 1
+    fields = ["sku", "name", "attributes", "price", "currency", "position", "stock"]
+    readonly_fields = ["stock"]
+
+    @admin.display(description="stock (available / on hand)")
+    def stock(self, variant):
+        if not variant.pk:
+            return "—"
+        try:
+            levels = inventory_services.stock_levels(sku=variant.sku)
+        except UnknownSku:
+            return "no stock row"
+        return format_html("<strong>{}</strong> / {}", levels.available, levels.on_hand)
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    extra = 0
+    fields = ["preview", "image", "alt_text", "position"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description="")
+    def preview(self, image):
+        return format_html('<img src="{}" alt="" style="height:48px">', image.image.url) if image.pk else ""
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "price_from", "in_stock", "is_active", "is_featured", "created_at"]
+    list_filter = ["is_active", "is_featured", "in_stock", "category"]
+    list_select_related = ["category"]
+    search_fields = ["name", "slug", "variants__sku"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["price_from", "in_stock", "created_at", "updated_at"]
+    inlines = [VariantInline, ProductImageInline]
+    list_per_page = 50
+    date_hierarchy = "created_at"
+    actions = ["make_active", "make_inactive"]
+
+    def save_model(self, request, obj, form, change):
+        previous = form.initial.get("category") if change else None
+        obj._previous_category_ids = [previous] if previous and previous != obj.category_id else []
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        product = form.instance
+        services.product_refresh(product_ids=[product.pk],
+                                 previous_category_ids=getattr(product, "_previous_category_ids", []))
+
+    def delete_model(self, request, obj):
+        slug, category_id = obj.slug, obj.category_id
+        super().delete_model(request, obj)
+        services.catalog_invalidate(products=[(slug, category_id)])
+
+    @admin.action(description="Show the selected products to shoppers")
+    def make_active(self, request, queryset):
+        ids = list(queryset.values_list("id", flat=True))
+        queryset.update(is_active=True)
+        services.product_refresh(product_ids=ids)
+
+    @admin.action(description="Hide the selected products from shoppers")
+    def make_inactive(self, request, queryset):
+        ids = list(queryset.values_list("id", flat=True))
+        queryset.update(is_active=False)
+        services.product_refresh(product_ids=ids)

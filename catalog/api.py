@@ -1,0 +1,102 @@
+"""The catalogue's JSON API (API.md): product list with facets, product detail, categories."""
+
+from urllib.parse import urlencode
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+
+
+class ProductCardSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+    currency = serializers.CharField()
+    in_stock = serializers.BooleanField()
+    image_url = serializers.CharField(allow_null=True)
+    url = serializers.CharField()
+
+
+class VariantSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    attributes = serializers.DictField(child=serializers.CharField())
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+    currency = serializers.CharField()
+    available = serializers.IntegerField(help_text="Units a shopper could buy now.")
+
+
+class ProductDetailSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    category = serializers.CharField(source="category.slug")
+    images = serializers.ListField(child=serializers.CharField())
+    variants = VariantSerializer(many=True)
+
+
+class CategorySerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    parent = serializers.CharField(allow_null=True)
+    product_count = serializers.IntegerField()
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("q", str, description="Words to search for"),
+    OpenApiParameter("category", str, description="Category slug (its subcategories included)"),
+    OpenApiParameter("min_price", OpenApiTypes.DECIMAL),
+    OpenApiParameter("max_price", OpenApiTypes.DECIMAL),
+    OpenApiParameter("in_stock", bool),
+    OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
+    OpenApiParameter("page", int),
+]
+
+
+class ProductListApi(APIView):
+    @extend_schema(
+        parameters=LIST_PARAMETERS,
+        responses=inline_serializer("ProductPage", {
+            "count": serializers.IntegerField(),
+            "next": serializers.CharField(allow_null=True),
+            "previous": serializers.CharField(allow_null=True),
+            "results": ProductCardSerializer(many=True),
+            "facets": serializers.DictField(),
+        }),
+    )
+    def get(self, request):
+        filters = services.product_filters_parse(request.query_params)
+        page = request.query_params.get("page") or 1
+        listing = selectors.product_list(filters=filters, page=page)
+
+        def link(number):
+            params = request.query_params.copy()
+            params["page"] = number
+            return request.build_absolute_uri(f"{request.path}?{urlencode(params)}")
+
+        return Response({
+            "count": listing["count"],
+            "next": link(listing["page"] + 1) if listing["has_next"] else None,
+            "previous": link(listing["page"] - 1) if listing["has_previous"] else None,
+            "results": ProductCardSerializer(listing["results"], many=True).data,
+            "facets": listing["facets"],
+        })
+
+
+class ProductDetailApi(APIView):
+    @extend_schema(responses=ProductDetailSerializer)
+    def get(self, request, slug):
+        detail = selectors.product_detail(slug=slug)
+        data = ProductDetailSerializer(detail).data
+        data["images"] = [request.build_absolute_uri(i["url"]) for i in detail["images"]]
+        return Response(data)
+
+
+class CategoryListApi(APIView):
+    @extend_schema(responses=CategorySerializer(many=True))
+    def get(self, request):
+        return Response(CategorySerializer(selectors.category_tree(), many=True).data)

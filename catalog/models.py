@@ -1,0 +1,92 @@
+"""The catalogue: a category tree, products, their variants (SKUs with prices) and images. Schema ``catalog``."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+sku_validator = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", "Letters, digits, dot, dash and underscore only.")
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return f"{self.parent} › {self.name}" if self.parent_id else self.name
+
+    def get_absolute_url(self):
+        return reverse("catalog:category", args=[self.slug])
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    is_active = models.BooleanField("active", default=True, help_text="Inactive products are hidden from shoppers.")
+    is_featured = models.BooleanField("featured", default=False, help_text="Shown on the home page.")
+    # Derived, kept current by services: the lowest variant price and whether any variant can be bought now.
+    price_from = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, editable=False)
+    in_stock = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["category", "is_active"]),
+            models.Index(fields=["is_active", "price_from"]),
+            models.Index(fields=["is_active", "name"]),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("catalog:product", args=[self.slug])
+
+
+class Variant(models.Model):
+    """One thing a shopper can buy: a SKU with its attributes (size, colour…) and its price."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField("SKU", max_length=64, unique=True, validators=[sku_validator])
+    name = models.CharField(max_length=120, help_text="What tells it apart, e.g. “M / Navy”.")
+    attributes = models.JSONField(default=dict, blank=True, help_text='e.g. {"size": "M", "colour": "Navy"}')
+    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))])
+    currency = models.CharField(max_length=3, default=settings.STORE_CURRENCY)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="variant_price_not_negative"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="variant_currency_iso"),
+        ]
+
+    def __str__(self):
+        return f"{self.sku} ({self.name})"
+
+
+class ProductImage(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to="products/")
+    alt_text = models.CharField(max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.alt_text or self.image.name

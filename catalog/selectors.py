@@ -1,0 +1,287 @@
+"""The catalogue's own reads for its pages and API, served from the Redis cache where they can be.
+
+Cache entries are keyed by *generations*: a counter per product, per category and one for everything. A reader
+reads the generation first, then the database; a writer commits, then bumps the generation. So an entry built from
+data read before a commit is filed under a generation no one asks for again, and a shopper never sees a stale
+price after an edit, without any race between the writer's delete and a reader's refill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from decimal import Decimal
+from itertools import pairwise
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.core.cache import cache
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Count, Q
+
+from inventory import services as inventory_services
+
+from .models import Category, Product
+from .types import InvalidPage, ProductFilters, ProductNotFound, UnknownCategory
+
+SORTS = {
+    "relevance": None,
+    "price": ("price_from", "id"),
+    "-price": ("-price_from", "-id"),
+    "name": ("name", "id"),
+    "newest": ("-created_at", "-id"),
+}
+PRICE_BUCKETS = [Decimal(b) for b in ("0", "25", "50", "100", "200", "500")]
+ALL = "all"  # every listing and the home page depend on it
+CATEGORIES = "categories"  # category names and the tree, shown on every product page
+
+
+# ---------------------------------------------------------------- generations
+def gen_key(scope: str) -> str:
+    return f"catalog:gen:{scope}"
+
+
+def _generations(*scopes: str) -> str:
+    found = cache.get_many([gen_key(s) for s in scopes])
+    return ".".join(str(found.get(gen_key(s), 0)) for s in scopes)
+
+
+def _cached(key: str, build):
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        # a miss ("no such product") is kept briefly: enough to absorb a flood of one bad slug
+        cache.set(key, value, 60 if value.get("missing") else settings.CATALOG_CACHE_SECONDS)
+    return value
+
+
+# ---------------------------------------------------------------- categories
+def category_tree() -> list[dict]:
+    """Every category with its parent and the number of active products in it and below it."""
+
+    def build():
+        categories = list(Category.objects.select_related("parent").order_by("position", "name"))
+        direct = dict(
+            Product.objects.filter(is_active=True, price_from__isnull=False)
+            .values_list("category_id").annotate(n=Count("id")).values_list("category_id", "n")
+        )
+        children: dict[int | None, list[Category]] = {}
+        for c in categories:
+            children.setdefault(c.parent_id, []).append(c)
+
+        def total(c: Category) -> int:
+            return direct.get(c.id, 0) + sum(total(child) for child in children.get(c.id, []))
+
+        return [
+            {"id": c.id, "slug": c.slug, "name": c.name, "description": c.description,
+             "parent": c.parent.slug if c.parent_id else None, "product_count": total(c)}
+            for c in categories
+        ]
+
+    return _cached(f"catalog:categories:{_generations(ALL, CATEGORIES)}", lambda: {"tree": build()})["tree"]
+
+
+def category_get(*, slug: str) -> dict:
+    for c in category_tree():
+        if c["slug"] == slug:
+            return c
+    raise UnknownCategory(slug)
+
+
+def category_descendant_ids(*, slug: str) -> list[int]:
+    tree = category_tree()
+    by_parent: dict[str | None, list[dict]] = {}
+    for c in tree:
+        by_parent.setdefault(c["parent"], []).append(c)
+    root = category_get(slug=slug)
+    ids, stack = [], [root]
+    while stack:
+        c = stack.pop()
+        ids.append(c["id"])
+        stack.extend(by_parent.get(c["slug"], []))
+    return ids
+
+
+def category_breadcrumbs(*, slug: str) -> list[dict]:
+    by_slug = {c["slug"]: c for c in category_tree()}
+    trail, current = [], by_slug.get(slug)
+    while current is not None and len(trail) < 20:
+        trail.append(current)
+        current = by_slug.get(current["parent"])
+    return list(reversed(trail))
+
+
+# ---------------------------------------------------------------- product cards and listings
+def _card(product: Product) -> dict:
+    images = list(product.images.all())
+    return {
+        "slug": product.slug,
+        "name": product.name,
+        "price": f"{product.price_from:.2f}",
+        "currency": settings.STORE_CURRENCY,
+        "in_stock": product.in_stock,
+        "image_url": images[0].image.url if images else None,
+        "image_alt": (images[0].alt_text or product.name) if images else product.name,
+        "url": product.get_absolute_url(),
+        "category": product.category.slug,
+    }
+
+
+def _visible():
+    return Product.objects.filter(is_active=True, price_from__isnull=False)
+
+
+def _filtered(filters: ProductFilters):
+    qs = _visible()
+    rank = None
+    if filters.category:
+        qs = qs.filter(category_id__in=category_descendant_ids(slug=filters.category))
+    if filters.min_price is not None:
+        qs = qs.filter(price_from__gte=filters.min_price)
+    if filters.max_price is not None:
+        qs = qs.filter(price_from__lte=filters.max_price)
+    if filters.in_stock:
+        qs = qs.filter(in_stock=True)
+    if filters.q:
+        # websearch_to_tsquery accepts any text without syntax errors; the search issue replaces this with a
+        # stored, weighted, typo-tolerant document.
+        query = SearchQuery(filters.q, search_type="websearch", config="english")
+        vector = SearchVector("name", weight="A", config="english") + SearchVector(
+            "description", weight="B", config="english")
+        rank = SearchRank(vector, query)
+        qs = qs.annotate(rank=rank).filter(Q(rank__gt=0) | Q(name__icontains=filters.q[:100]))
+    return qs, rank is not None
+
+
+def _ordered(qs, filters: ProductFilters, has_rank: bool):
+    sort = filters.sort or ("relevance" if has_rank else "newest")
+    if sort == "relevance":
+        return qs.order_by("-rank", "name", "id") if has_rank else qs.order_by("-is_featured", "-created_at", "-id")
+    return qs.order_by(*SORTS[sort])
+
+
+def _facets(filters: ProductFilters) -> dict:
+    # Within a category the facet counts its subcategories (so its cache entry depends on that category alone);
+    # elsewhere it counts every category.
+    base, _ = _filtered(ProductFilters(**{**asdict(filters), "sort": ""}))
+    names = {c["id"]: c for c in category_tree()}
+    by_category = base.values("category_id").annotate(n=Count("id")).order_by()
+    categories = sorted(
+        ({"slug": names[row["category_id"]]["slug"], "name": names[row["category_id"]]["name"], "count": row["n"]}
+         for row in by_category if row["category_id"] in names),
+        key=lambda f: (-f["count"], f["name"]),
+    )
+    priced, _ = _filtered(ProductFilters(**{**asdict(filters), "min_price": None, "max_price": None, "sort": ""}))
+    bounds = [*PRICE_BUCKETS, None]
+    aggregates = {
+        f"b{i}": Count("id", filter=Q(price_from__gte=lo) & (Q(price_from__lt=hi) if hi is not None else Q()))
+        for i, (lo, hi) in enumerate(pairwise(bounds))
+    }
+    counts = priced.aggregate(**aggregates, in_stock=Count("id", filter=Q(in_stock=True)))
+    prices = [
+        {"min": f"{lo:.2f}", "max": f"{hi:.2f}" if hi is not None else None, "count": counts[f"b{i}"]}
+        for i, (lo, hi) in enumerate(pairwise(bounds))
+    ]
+    return {"categories": categories, "price": prices, "in_stock": counts["in_stock"]}
+
+
+def product_list(*, filters: ProductFilters, page: int | str = 1, per_page: int | None = None) -> dict:
+    """One page of product cards with the total, paging and facets; cached per filters and page."""
+    per_page = per_page or settings.CATALOG_PAGE_SIZE
+    if filters.category:
+        category_get(slug=filters.category)  # unknown category: a clear 404, before any cache work
+    scope = f"c:{filters.category}" if filters.category else ALL  # a category's listing ignores other categories
+    fingerprint = hashlib.blake2b(
+        json.dumps([asdict(filters), str(page), per_page], sort_keys=True, default=str).encode()
+    , digest_size=16).hexdigest()
+    key = f"catalog:list:{_generations(CATEGORIES, scope)}:{fingerprint}"
+
+    def build():
+        qs, has_rank = _filtered(filters)
+        qs = _ordered(qs, filters, has_rank).select_related("category").prefetch_related("images")
+        paginator = Paginator(qs, per_page)
+        try:
+            current = paginator.page(page)
+        except PageNotAnInteger:
+            shown = str(page)[:20]
+            raise InvalidPage(f"Page {shown!r} is not a page number.", extra={"page": shown}) from None
+        except EmptyPage:
+            raise InvalidPage(f"There is no page {page}; the last is {paginator.num_pages}.",
+                              extra={"page": str(page), "num_pages": paginator.num_pages}) from None
+        return {
+            "count": paginator.count,
+            "page": current.number,
+            "num_pages": paginator.num_pages,
+            "has_next": current.has_next(),
+            "has_previous": current.has_previous(),
+            "results": [_card(p) for p in current.object_list],
+            "facets": _facets(filters),
+        }
+
+    return _cached(key, build)
+
+
+def product_home() -> dict:
+    """The home page's shelves: featured and newest products."""
+
+    def build():
+        base = _visible().select_related("category").prefetch_related("images")
+        featured = [_card(p) for p in base.filter(is_featured=True).order_by("-in_stock", "-created_at")[:8]]
+        newest = [_card(p) for p in base.order_by("-created_at", "-id")[:8]]
+        return {"featured": featured, "newest": newest}
+
+    return _cached(f"catalog:home:{_generations(ALL, CATEGORIES)}", build)
+
+
+# ---------------------------------------------------------------- one product
+def _availability_text(available: int) -> str:
+    if available <= 0:
+        return "Sold out"
+    if available <= settings.LOW_STOCK_THRESHOLD:
+        return f"Only {available} left"
+    return "In stock"
+
+
+def product_detail(*, slug: str) -> dict:
+    """Everything the product page and API show, availability included (its entry is dropped on stock changes)."""
+
+    def build():
+        try:
+            product = (
+                Product.objects.select_related("category")
+                .prefetch_related("images", "variants")
+                .get(slug=slug, is_active=True)
+            )
+        except Product.DoesNotExist:
+            return {"missing": True}
+        variants = list(product.variants.all())
+        available = inventory_services.stock_availability(skus=[v.sku for v in variants])
+        options: dict[str, list[str]] = {}
+        for v in variants:
+            for name, value in (v.attributes or {}).items():
+                if str(value) not in options.setdefault(name, []):
+                    options[name].append(str(value))
+        return {
+            "slug": product.slug,
+            "name": product.name,
+            "description": product.description,
+            "category": {"slug": product.category.slug, "name": product.category.name},
+            "images": [{"url": i.image.url, "alt": i.alt_text or product.name} for i in product.images.all()],
+            "variants": [
+                {"sku": v.sku, "name": v.name, "attributes": v.attributes or {}, "price": f"{v.price:.2f}",
+                 "currency": v.currency, "available": max(available.get(v.sku, 0), 0),
+                 "availability": _availability_text(available.get(v.sku, 0))}
+                for v in variants
+            ],
+            "options": options,
+            "price_from": f"{product.price_from:.2f}" if product.price_from is not None else None,
+            "currency": settings.STORE_CURRENCY,
+            "in_stock": any(a > 0 for a in available.values()),
+            "url": product.get_absolute_url(),
+        }
+
+    detail = _cached(f"catalog:product:{slug}:{_generations(CATEGORIES, 'p:' + slug)}", build)
+    if detail.get("missing") or not detail.get("variants"):
+        raise ProductNotFound(slug)
+    return detail

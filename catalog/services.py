@@ -1,0 +1,218 @@
+"""The catalogue's public interface: what other apps may read (``variant_prices``) and the use cases that change
+the catalogue, each keeping the derived fields (lowest price, in stock) and the cache generations current."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Min
+
+from inventory import services as inventory_services
+from store.core.exceptions import InvalidInput
+
+from . import selectors
+from .models import Category, Product, ProductImage, Variant
+from .types import ProductFilters, ProductSpec, VariantInfo
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------- reads for other apps and the layout
+def variant_prices(*, skus: Iterable[str]) -> dict[str, VariantInfo]:
+    """Current name and price of each known SKU (the cart and checkout re-read these; a cart never keeps a price)."""
+    variants = Variant.objects.filter(sku__in=list(skus)).select_related("product")
+    return {
+        v.sku: VariantInfo(sku=v.sku, product_slug=v.product.slug, product_name=v.product.name,
+                           variant_name=v.name, price=v.price, currency=v.currency, is_active=v.product.is_active)
+        for v in variants
+    }
+
+
+def category_menu() -> list[dict]:
+    """Top-level categories for the header, from the cache."""
+    return [c for c in selectors.category_tree() if c["parent"] is None]
+
+
+def product_filters_parse(params) -> ProductFilters:
+    """Shopper-supplied query parameters → filters. Bad values raise InvalidInput (a 400), never a 500."""
+    def price(name: str) -> Decimal | None:
+        raw = (params.get(name) or "").strip()
+        if not raw:
+            return None
+        try:
+            value = Decimal(raw)
+        except ArithmeticError:
+            raise InvalidInput(f"{name} must be a number, not {raw[:20]!r}.", extra={"param": name}) from None
+        if not value.is_finite() or value < 0 or value > Decimal("1e9"):
+            raise InvalidInput(f"{name} must be between 0 and 1000000000.", extra={"param": name})
+        return value.quantize(Decimal("0.01"))
+
+    sort = (params.get("sort") or "").strip()
+    if sort and sort not in selectors.SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(selectors.SORTS)}.", extra={"param": "sort"})
+    in_stock = (params.get("in_stock") or "").strip().lower()
+    if in_stock not in {"", "true", "false", "1", "0", "yes", "no", "on", "off"}:
+        raise InvalidInput("in_stock must be true or false.", extra={"param": "in_stock"})
+    return ProductFilters(
+        q=" ".join((params.get("q") or "").split())[:200],
+        category=(params.get("category") or "").strip()[:140],
+        min_price=price("min_price"),
+        max_price=price("max_price"),
+        in_stock=in_stock in {"true", "1", "yes", "on"},
+        sort=sort,
+    )
+
+
+# ---------------------------------------------------------------- cache generations
+def _bump(*scopes: str) -> None:
+    try:
+        for scope in scopes:
+            key = selectors.gen_key(scope)
+            cache.add(key, 0, timeout=None)
+            cache.incr(key)
+    except Exception:  # Redis down: nothing can be read from the cache either; entries expire on their own
+        logger.exception("could not invalidate catalogue cache scopes %s", scopes)
+
+
+def _scopes(products: Iterable[tuple[str, int]]) -> set[str]:
+    """A product's page, the listings of its category and the categories above it, and the shop-wide lists."""
+    tree = {c["id"]: c for c in selectors.category_tree()}
+    by_slug = {c["slug"]: c for c in tree.values()}
+    scopes = {selectors.ALL}
+    for slug, category_id in products:
+        scopes.add(f"p:{slug}")
+        category = tree.get(category_id)
+        while category is not None:
+            scopes.add(f"c:{category['slug']}")
+            category = by_slug.get(category["parent"])
+    return scopes
+
+
+def catalog_invalidate(*, products: Iterable[tuple[str, int]] = (), categories_changed: bool = False) -> None:
+    """After the current transaction commits, drop exactly the cached pages that (slug, category_id) pairs affect."""
+    products = list(products)
+
+    def bump() -> None:
+        scopes = _scopes(products)
+        if categories_changed:
+            scopes.add(selectors.CATEGORIES)
+        _bump(*scopes)
+
+    transaction.on_commit(bump)
+
+
+# ---------------------------------------------------------------- changes
+def _skus_by_product(product_ids: Iterable[int]) -> dict[int, list[str]]:
+    skus: dict[int, list[str]] = {}
+    for product_id, sku in Variant.objects.filter(product_id__in=list(product_ids)).values_list("product_id", "sku"):
+        skus.setdefault(product_id, []).append(sku)
+    return skus
+
+
+@transaction.atomic
+def product_refresh(*, product_ids: Iterable[int], previous_category_ids: Iterable[int] = ()) -> None:
+    """After staff or an import changed products: stock rows for new SKUs, the lowest price, the in-stock flag,
+    and the cache entries they affect (a product moved between categories refreshes both listings)."""
+    ids = list(product_ids)
+    skus = _skus_by_product(ids)
+    all_skus = [sku for product_skus in skus.values() for sku in product_skus]
+    inventory_services.stock_levels_ensure(initial_on_hand=dict.fromkeys(all_skus, 0))
+    available = inventory_services.stock_availability(skus=all_skus)
+    prices = dict(Variant.objects.filter(product_id__in=ids).values_list("product_id").annotate(m=Min("price")))
+    products = list(Product.objects.filter(id__in=ids).only("id", "slug", "category_id"))
+    for product in products:
+        product.price_from = prices.get(product.id)
+        product.in_stock = any(available.get(sku, 0) > 0 for sku in skus.get(product.id, []))
+    Product.objects.bulk_update(products, ["price_from", "in_stock"], batch_size=1000)
+    touched = [(p.slug, p.category_id) for p in products]
+    touched.extend(("", category_id) for category_id in previous_category_ids)
+    catalog_invalidate(products=touched)
+
+
+def catalog_stock_changed(*, skus: Iterable[str]) -> None:
+    """Subscriber of inventory's ``stock.changed``: fresh availability on product pages; listings only when a
+    product's in-stock flag flips."""
+    product_ids = set(Variant.objects.filter(sku__in=list(skus)).values_list("product_id", flat=True))
+    if not product_ids:
+        return
+    skus_of = _skus_by_product(product_ids)
+    available = inventory_services.stock_availability(skus=[s for v in skus_of.values() for s in v])
+    with transaction.atomic():
+        products = list(Product.objects.filter(id__in=product_ids).only("id", "slug", "category_id", "in_stock"))
+        flipped = []
+        for product in products:
+            in_stock = any(available.get(sku, 0) > 0 for sku in skus_of.get(product.id, []))
+            if in_stock != product.in_stock:
+                product.in_stock = in_stock
+                flipped.append(product)
+        Product.objects.bulk_update(flipped, ["in_stock"], batch_size=1000)
+        pages = {f"p:{p.slug}" for p in products}
+        listings = _scopes((p.slug, p.category_id) for p in flipped) if flipped else set()
+        transaction.on_commit(lambda: _bump(*pages, *listings))
+
+
+def category_changed() -> None:
+    catalog_invalidate(categories_changed=True)
+
+
+# ---------------------------------------------------------------- imports (seed data, feeds)
+def _category_for(path: tuple[tuple[str, str], ...], known: dict[str, Category]) -> Category:
+    parent = None
+    for position, (slug, name) in enumerate(path):
+        category = known.get(slug)
+        if category is None:
+            category = Category.objects.create(slug=slug, name=name, parent=parent, position=position)
+            known[slug] = category
+        parent = category
+    return parent
+
+
+@transaction.atomic
+def catalog_import(*, products: Iterable[ProductSpec]) -> int:
+    """Store products that are not in the catalogue yet (matched by slug, so re-running adds nothing twice),
+    with their categories, variants, image and opening stock. Returns how many were created."""
+    specs = list(products)
+    existing = set(Product.objects.filter(slug__in=[s.slug for s in specs]).values_list("slug", flat=True))
+    taken_skus = set(Variant.objects.filter(
+        sku__in=[v.sku for s in specs for v in s.variants]).values_list("sku", flat=True))
+    new = [s for s in specs if s.slug not in existing and not any(v.sku in taken_skus for v in s.variants)]
+    if not new:
+        return 0
+    known = {c.slug: c for c in Category.objects.all()}
+    rows = Product.objects.bulk_create(
+        Product(slug=s.slug, name=s.name, description=s.description, is_featured=s.is_featured,
+                category=_category_for(s.category_path, known))
+        for s in new
+    )
+    variants, images = [], []
+    storage_dir = Path(settings.MEDIA_ROOT) / "products"
+    storage_dir.mkdir(parents=True, exist_ok=True)
+    for product, spec in zip(rows, new, strict=True):
+        variants.extend(
+            Variant(product=product, sku=v.sku, name=v.name, attributes=v.attributes, price=v.price,
+                    currency=settings.STORE_CURRENCY, position=n)
+            for n, v in enumerate(spec.variants)
+        )
+        if spec.image_jpeg:
+            name = f"products/{spec.slug}.jpg"
+            (Path(settings.MEDIA_ROOT) / name).write_bytes(spec.image_jpeg)
+            images.append(ProductImage(product=product, image=name, alt_text=spec.name))
+    for variant in variants:
+        variant.full_clean(exclude=["product"], validate_unique=False)
+    Variant.objects.bulk_create(variants, batch_size=2000)
+    ProductImage.objects.bulk_create(images, batch_size=2000)
+    inventory_services.stock_levels_ensure(
+        initial_on_hand={v.sku: v.on_hand for s in new for v in s.variants}, reason="opening stock")
+    product_refresh(product_ids=[p.id for p in rows])
+    catalog_invalidate(categories_changed=True)
+    return len(rows)
+
+
+def catalog_is_empty() -> bool:
+    return not Product.objects.exists()

@@ -1,0 +1,76 @@
+"""What the catalogue's services take and return; other apps see these, never its models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from store.core.exceptions import InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class VariantInfo:
+    """A SKU as the cart and checkout need it: always read fresh, never trusted from a cart."""
+
+    sku: str
+    product_slug: str
+    product_name: str
+    variant_name: str
+    price: Decimal
+    currency: str
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    q: str = ""
+    category: str = ""
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool = False
+    sort: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+
+    def __init__(self, slug: str):
+        super().__init__(f"No product {slug!r}.", extra={"slug": slug})
+
+
+class UnknownCategory(NotFound):
+    code = "unknown_category"
+
+    def __init__(self, slug: str):
+        super().__init__(f"No category {slug!r}.", extra={"category": slug})
+
+
+class InvalidFilter(InvalidInput):
+    code = "invalid_filter"
+
+
+class InvalidPage(NotFound):
+    code = "invalid_page"
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    sku: str
+    name: str
+    attributes: dict[str, str]
+    price: Decimal
+    on_hand: int
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    """A product to import (seed data, a supplier feed): its category path, variants and one image."""
+
+    slug: str
+    name: str
+    description: str
+    category_path: tuple[tuple[str, str], ...]  # ((slug, name), ...) from the top category down
+    variants: tuple[VariantSpec, ...]
+    image_jpeg: bytes | None = None
+    is_featured: bool = False

@@ -1,0 +1,54 @@
+"""Stock per SKU and the ledger of every change to it. Tables live in the ``inventory`` schema."""
+
+from django.db import models
+from django.db.models import F, Q
+
+
+class StockLevel(models.Model):
+    """How many units of a SKU are on the shelf, and how many of those are promised to unpaid orders."""
+
+    sku = models.CharField(max_length=64, unique=True)
+    on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_not_negative"),
+            models.CheckConstraint(condition=Q(on_hand__gte=F("reserved")), name="stock_reserved_within_on_hand"),
+        ]
+
+    def __str__(self):
+        return f"{self.sku}: {self.on_hand} on hand, {self.reserved} reserved"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class StockMovement(models.Model):
+    """One row of the stock ledger; the levels always equal the sums of their movements."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", "Receipt"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        RESERVATION = "reservation", "Reservation"
+        COMMIT = "commit", "Commit"
+        RELEASE = "release", "Release"
+        RETURN = "return", "Return"
+
+    sku = models.CharField(max_length=64, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    on_hand_delta = models.IntegerField(default=0)
+    reserved_delta = models.IntegerField(default=0)
+    reference = models.CharField(max_length=64, blank=True, db_index=True)
+    reason = models.CharField(max_length=255, blank=True)
+    user_id = models.BigIntegerField(null=True, blank=True)  # the staff user, by id: auth is another app
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.kind} {self.sku} on_hand{self.on_hand_delta:+d} reserved{self.reserved_delta:+d}"

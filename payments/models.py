@@ -1,0 +1,1 @@
+"""Tables of the payments app, in the ``payments`` schema (they arrive with the checkout issue)."""

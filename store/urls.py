@@ -1,0 +1,35 @@
+"""The project's URLs: storefront pages, the JSON API under /api/v1/, admin, health check and media."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from catalog import api as catalog_api
+from store.core import views as core_views
+
+admin.site.site_header = f"{settings.STORE_NAME} — staff"
+admin.site.site_title = settings.STORE_NAME
+
+api_v1 = [
+    path("products/", catalog_api.ProductListApi.as_view(), name="product-list"),
+    path("products/<str:slug>/", catalog_api.ProductDetailApi.as_view(), name="product-detail"),
+    path("categories/", catalog_api.CategoryListApi.as_view(), name="category-list"),
+]
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("catalog.urls")),
+]
+
+if settings.SERVE_MEDIA:
+    # No CDN by default: the app serves uploaded product images itself, with a long browser cache.
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+
+handler404 = core_views.page_not_found
+handler500 = core_views.server_error
