@@ -99,4 +99,4 @@ class ProductDetailApi(APIView):
 class CategoryListApi(APIView):
     @extend_schema(responses=CategorySerializer(many=True))
     def get(self, request):
-        return Response(CategorySerializer(selectors.category_tree(), many=True).data)
+        return Response(CategorySerializer(selectors.category_counts(), many=True).data)

@@ -58,28 +58,37 @@ def _cached(key: str, build):
 
 # ---------------------------------------------------------------- categories
 def category_tree() -> list[dict]:
-    """Every category with its parent and the number of active products in it and below it."""
+    """Every category with its parent: the menu, breadcrumbs and filters. Changes only when categories do."""
 
     def build():
         categories = list(Category.objects.select_related("parent").order_by("position", "name"))
-        direct = dict(
-            Product.objects.filter(is_active=True, price_from__isnull=False)
-            .values_list("category_id").annotate(n=Count("id")).values_list("category_id", "n")
-        )
-        children: dict[int | None, list[Category]] = {}
-        for c in categories:
-            children.setdefault(c.parent_id, []).append(c)
-
-        def total(c: Category) -> int:
-            return direct.get(c.id, 0) + sum(total(child) for child in children.get(c.id, []))
-
-        return [
+        return {"tree": [
             {"id": c.id, "slug": c.slug, "name": c.name, "description": c.description,
-             "parent": c.parent.slug if c.parent_id else None, "product_count": total(c)}
+             "parent": c.parent.slug if c.parent_id else None}
             for c in categories
-        ]
+        ]}
 
-    return _cached(f"catalog:categories:{_generations(ALL, CATEGORIES)}", lambda: {"tree": build()})["tree"]
+    return _cached(f"catalog:categories:{_generations(CATEGORIES)}", build)["tree"]
+
+
+def category_counts() -> list[dict]:
+    """The category tree with the number of active products in each category and below it."""
+
+    def build():
+        tree = category_tree()
+        direct = dict(
+            _visible().values_list("category_id").annotate(n=Count("id")).values_list("category_id", "n")
+        )
+        children: dict[str | None, list[dict]] = {}
+        for c in tree:
+            children.setdefault(c["parent"], []).append(c)
+
+        def total(c: dict) -> int:
+            return direct.get(c["id"], 0) + sum(total(child) for child in children.get(c["slug"], []))
+
+        return {"tree": [{**c, "product_count": total(c)} for c in tree]}
+
+    return _cached(f"catalog:category-counts:{_generations(ALL, CATEGORIES)}", build)["tree"]
 
 
 def category_get(*, slug: str) -> dict:

@@ -16,7 +16,7 @@ SORT_CHOICES = [("", "Featured"), ("price", "Price: low to high"), ("-price", "P
 
 def home(request):
     shelves = selectors.product_home()
-    categories = [c for c in selectors.category_tree() if c["parent"] is None]
+    categories = [c for c in selectors.category_counts() if c["parent"] is None]
     return render(request, "catalog/home.html", {**shelves, "categories": categories})
 
 

@@ -159,6 +159,9 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Development and tests serve static files straight from the source folders; `make serve` collects them first.
+WHITENOISE_USE_FINDERS = DEBUG or env_bool("STORE_TESTING", False)
+WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or DATA_DIR / "media")
 # No CDN in front of the shop by default: product images are served by the app (cached by browsers).

@@ -1,0 +1,63 @@
+import pytest
+
+from catalog.models import Category, Product
+from inventory import services as inventory_services
+from tests.factories import make_product
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_is_staff_only(client):
+    response = client.get("/admin/catalog/product/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("path", [
+    "/admin/", "/admin/catalog/product/", "/admin/catalog/product/add/", "/admin/catalog/category/",
+    "/admin/inventory/stocklevel/", "/admin/inventory/stocklevel/?availability=low",
+    "/admin/inventory/stockmovement/", "/admin/catalog/product/?q=T1",
+])
+def test_admin_pages_open_for_staff(staff_client, path):
+    make_product()
+    assert staff_client.get(path).status_code == 200
+
+
+def test_product_change_page_shows_stock_beside_each_variant(staff_client):
+    spec = make_product(stock=[7, 2])
+    product = Product.objects.get(slug=spec.slug)
+    html = staff_client.get(f"/admin/catalog/product/{product.pk}/change/").content.decode()
+    assert "<strong>7</strong> / 7" in html and "<strong>2</strong> / 2" in html
+
+
+def test_adding_a_product_with_a_variant_in_admin_creates_its_stock_row(staff_client, on_commit):
+    category = Category.objects.create(name="Packs", slug="packs")
+    form = {
+        "name": "Summit Pack", "slug": "summit-pack", "description": "Big.", "category": category.pk,
+        "is_active": "on",
+        "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0",
+        "variants-0-sku": "SUMMIT-1", "variants-0-name": "40 l", "variants-0-attributes": '{"size": "40 l"}',
+        "variants-0-price": "129.00", "variants-0-currency": "USD", "variants-0-position": "0",
+        "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0",
+    }
+    with on_commit():
+        response = staff_client.post("/admin/catalog/product/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert inventory_services.stock_levels(sku="SUMMIT-1").on_hand == 0
+    product = Product.objects.get(slug="summit-pack")
+    assert str(product.price_from) == "129.00"
+    assert staff_client.get("/api/v1/products/summit-pack/").json()["variants"][0]["available"] == 0
+
+
+def test_admin_refuses_a_negative_price(staff_client):
+    category = Category.objects.create(name="Packs", slug="packs")
+    form = {
+        "name": "Bad", "slug": "bad", "category": category.pk, "is_active": "on",
+        "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0",
+        "variants-0-sku": "BAD-1", "variants-0-name": "x", "variants-0-attributes": "{}",
+        "variants-0-price": "-1", "variants-0-currency": "USD", "variants-0-position": "0",
+        "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0",
+    }
+    response = staff_client.post("/admin/catalog/product/add/", form)
+    assert response.status_code == 200
+    assert not Product.objects.filter(slug="bad").exists()

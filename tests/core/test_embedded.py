@@ -1,0 +1,66 @@
+"""The embedded services: leases decide who starts and who stops the servers, and a dead holder is ignored."""
+
+import shutil
+import subprocess
+import sys
+import uuid
+
+import psycopg
+import pytest
+import redis
+from django.conf import settings
+
+from store.embedded import EmbeddedServices
+
+
+@pytest.fixture
+def services():
+    # inside the test data folder: like the real one, reachable by the unprivileged PostgreSQL user
+    folder = settings.DATA_DIR / "embedded-tests" / uuid.uuid4().hex[:8]
+    svc = EmbeddedServices(folder)
+    yield svc
+    with svc._locked():
+        svc._stop_redis()
+        svc._stop_postgres()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _answers(svc: EmbeddedServices) -> bool:
+    try:
+        with psycopg.connect(svc.urls.database_url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return bool(redis.Redis.from_url(svc.urls.redis_url).ping())
+    except (psycopg.Error, redis.RedisError, OSError):
+        return False
+
+
+def test_first_lease_starts_servers_and_last_release_stops_them(services):
+    services.acquire(pid=111_111_1)  # a pid that is not alive is not counted...
+    assert _answers(services)
+    services.acquire()  # ...so this process's own lease is what keeps them up
+    assert services.release() is True
+    assert not _answers(services)
+
+
+def test_servers_stay_up_while_another_live_process_holds_a_lease(services):
+    other = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        services.acquire(pid=other.pid)
+        services.acquire()
+        assert services.release() is False, "another live holder keeps the servers"
+        assert _answers(services)
+    finally:
+        other.communicate(b"")
+    assert services.release(pid=other.pid) is True
+    assert not _answers(services)
+
+
+def test_a_server_left_by_a_killed_holder_is_adopted_and_stopped(services):
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    services.acquire(pid=holder.pid)
+    holder.kill()
+    holder.wait()
+    services.acquire()  # attaches to the running servers
+    assert _answers(services)
+    assert services.release() is True  # the dead lease does not keep them alive
+    assert not _answers(services)
