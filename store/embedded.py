@@ -193,8 +193,6 @@ class EmbeddedServices:
         if not (self.pgdata / "PG_VERSION").exists():
             shutil.rmtree(self.pgdata, ignore_errors=True)
             self.pgdata.mkdir(parents=True)
-            if self.pgdata.parent != self.data:
-                os.chmod(self.pgdata.parent, 0o755)
             os.chmod(self.pgdata, 0o700)
             self._chown(self.pgdata)
             result = self._as_pg_user(
