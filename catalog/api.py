@@ -46,6 +46,17 @@ class CategorySerializer(serializers.Serializer):
     product_count = serializers.IntegerField()
 
 
+CARD_FIELDS = list(ProductCardSerializer().fields)
+VARIANT_FIELDS = list(VariantSerializer().fields)
+
+
+def _card(request, card: dict) -> dict:
+    out = {field: card[field] for field in CARD_FIELDS}
+    if out["image_url"]:
+        out["image_url"] = request.build_absolute_uri(out["image_url"])
+    return out
+
+
 LIST_PARAMETERS = [
     OpenApiParameter("q", str, description="Words to search for"),
     OpenApiParameter("category", str, description="Category slug (its subcategories included)"),
@@ -82,7 +93,8 @@ class ProductListApi(APIView):
             "count": listing["count"],
             "next": link(listing["page"] + 1) if listing["has_next"] else None,
             "previous": link(listing["page"] - 1) if listing["has_previous"] else None,
-            "results": ProductCardSerializer(listing["results"], many=True).data,
+            # the cached cards are already JSON-ready; the serializers describe them for the OpenAPI schema
+            "results": [_card(request, card) for card in listing["results"]],
             "facets": listing["facets"],
         })
 
@@ -91,9 +103,14 @@ class ProductDetailApi(APIView):
     @extend_schema(responses=ProductDetailSerializer)
     def get(self, request, slug):
         detail = selectors.product_detail(slug=slug)
-        data = ProductDetailSerializer(detail).data
-        data["images"] = [request.build_absolute_uri(i["url"]) for i in detail["images"]]
-        return Response(data)
+        return Response({
+            "slug": detail["slug"],
+            "name": detail["name"],
+            "description": detail["description"],
+            "category": detail["category"]["slug"],
+            "images": [request.build_absolute_uri(i["url"]) for i in detail["images"]],
+            "variants": [{field: v[field] for field in VARIANT_FIELDS} for v in detail["variants"]],
+        })
 
 
 class CategoryListApi(APIView):

@@ -1,9 +1,8 @@
 """The catalogue's own reads for its pages and API, served from the Redis cache where they can be.
 
-Cache entries are keyed by *generations*: a counter per product, per category and one for everything. A reader
-reads the generation first, then the database; a writer commits, then bumps the generation. So an entry built from
-data read before a commit is filed under a generation no one asks for again, and a shopper never sees a stale
-price after an edit, without any race between the writer's delete and a reader's refill.
+Entries are versioned (store.core.cache) by scopes: one per product page, one per category's listings, one for the
+shop-wide lists and one for the category tree. services bump exactly the scopes a change affects, after commit,
+so a shopper never sees a stale price after an edit.
 """
 
 from __future__ import annotations
@@ -16,11 +15,11 @@ from itertools import pairwise
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Count, Q
 
 from inventory import services as inventory_services
+from store.core.cache import versioned
 
 from .models import Category, Product
 from .types import InvalidPage, ProductFilters, ProductNotFound, UnknownCategory
@@ -37,23 +36,19 @@ ALL = "all"  # every listing and the home page depend on it
 CATEGORIES = "categories"  # category names and the tree, shown on every product page
 
 
-# ---------------------------------------------------------------- generations
-def gen_key(scope: str) -> str:
-    return f"catalog:gen:{scope}"
+# ---------------------------------------------------------------- cache scopes
+def product_scopes(slug: str) -> tuple[str, ...]:
+    return (CATEGORIES, f"p:{slug}")
 
 
-def _generations(*scopes: str) -> str:
-    found = cache.get_many([gen_key(s) for s in scopes])
-    return ".".join(str(found.get(gen_key(s), 0)) for s in scopes)
+def listing_scopes(category: str = "") -> tuple[str, ...]:
+    # a category's listing ignores products of other categories; the shop-wide lists depend on every product
+    return (CATEGORIES, f"c:{category}") if category else (ALL, CATEGORIES)
 
 
-def _cached(key: str, build):
-    value = cache.get(key)
-    if value is None:
-        value = build()
-        # a miss ("no such product") is kept briefly: enough to absorb a flood of one bad slug
-        cache.set(key, value, 60 if value.get("missing") else settings.CATALOG_CACHE_SECONDS)
-    return value
+def _cached(key: str, scopes: tuple[str, ...], build):
+    return versioned(f"catalog:{key}", scopes, build, timeout=settings.CATALOG_CACHE_SECONDS,
+                     is_miss=lambda value: isinstance(value, dict) and value.get("missing", False))
 
 
 # ---------------------------------------------------------------- categories
@@ -68,7 +63,7 @@ def category_tree() -> list[dict]:
             for c in categories
         ]}
 
-    return _cached(f"catalog:categories:{_generations(CATEGORIES)}", build)["tree"]
+    return _cached("categories", (CATEGORIES,), build)["tree"]
 
 
 def category_counts() -> list[dict]:
@@ -88,7 +83,7 @@ def category_counts() -> list[dict]:
 
         return {"tree": [{**c, "product_count": total(c)} for c in tree]}
 
-    return _cached(f"catalog:category-counts:{_generations(ALL, CATEGORIES)}", build)["tree"]
+    return _cached("category-counts", (ALL, CATEGORIES), build)["tree"]
 
 
 def category_get(*, slug: str) -> dict:
@@ -200,11 +195,10 @@ def product_list(*, filters: ProductFilters, page: int | str = 1, per_page: int 
     per_page = per_page or settings.CATALOG_PAGE_SIZE
     if filters.category:
         category_get(slug=filters.category)  # unknown category: a clear 404, before any cache work
-    scope = f"c:{filters.category}" if filters.category else ALL  # a category's listing ignores other categories
     fingerprint = hashlib.blake2b(
         json.dumps([asdict(filters), str(page), per_page], sort_keys=True, default=str).encode()
     , digest_size=16).hexdigest()
-    key = f"catalog:list:{_generations(CATEGORIES, scope)}:{fingerprint}"
+    key = f"list:{fingerprint}"
 
     def build():
         qs, has_rank = _filtered(filters)
@@ -228,7 +222,7 @@ def product_list(*, filters: ProductFilters, page: int | str = 1, per_page: int 
             "facets": _facets(filters),
         }
 
-    return _cached(key, build)
+    return _cached(key, listing_scopes(filters.category), build)
 
 
 def product_home() -> dict:
@@ -240,7 +234,7 @@ def product_home() -> dict:
         newest = [_card(p) for p in base.order_by("-created_at", "-id")[:8]]
         return {"featured": featured, "newest": newest}
 
-    return _cached(f"catalog:home:{_generations(ALL, CATEGORIES)}", build)
+    return _cached("home", listing_scopes(), build)
 
 
 # ---------------------------------------------------------------- one product
@@ -290,7 +284,7 @@ def product_detail(*, slug: str) -> dict:
             "url": product.get_absolute_url(),
         }
 
-    detail = _cached(f"catalog:product:{slug}:{_generations(CATEGORIES, 'p:' + slug)}", build)
+    detail = _cached(f"product:{slug}", product_scopes(slug), build)
     if detail.get("missing") or not detail.get("variants"):
         raise ProductNotFound(slug)
     return detail

@@ -9,11 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Min
 
 from inventory import services as inventory_services
+from store.core import cache as cache_versions
 from store.core.exceptions import InvalidInput
 
 from . import selectors
@@ -71,13 +71,7 @@ def product_filters_parse(params) -> ProductFilters:
 
 # ---------------------------------------------------------------- cache generations
 def _bump(*scopes: str) -> None:
-    try:
-        for scope in scopes:
-            key = selectors.gen_key(scope)
-            cache.add(key, 0, timeout=None)
-            cache.incr(key)
-    except Exception:  # Redis down: nothing can be read from the cache either; entries expire on their own
-        logger.exception("could not invalidate catalogue cache scopes %s", scopes)
+    cache_versions.bump(scopes)
 
 
 def _scopes(products: Iterable[tuple[str, int]]) -> set[str]:

@@ -1,11 +1,17 @@
-"""Storefront pages of the catalogue: home, category listing, product page, search."""
+"""Storefront pages of the catalogue: home, category listing, product page, search.
 
+Home, listings and product pages are whole-page cached (store.core.pagecache) under the catalogue's cache
+generations; search results are rendered per request from cached data.
+"""
+
+import hashlib
 from urllib.parse import urlencode
 
 from django.http import Http404
 from django.shortcuts import render
 
 from store.core.exceptions import ApplicationError, InvalidInput
+from store.core.pagecache import cached_page
 
 from . import selectors, services
 from .types import ProductFilters
@@ -14,13 +20,20 @@ SORT_CHOICES = [("", "Featured"), ("price", "Price: low to high"), ("-price", "P
                 ("name", "Name"), ("newest", "Newest")]
 
 
+def _query_fingerprint(request) -> str:
+    return hashlib.blake2b(urlencode(sorted(request.GET.lists()), doseq=True).encode(), digest_size=12).hexdigest()
+
+
 def home(request):
-    shelves = selectors.product_home()
-    categories = [c for c in selectors.category_counts() if c["parent"] is None]
-    return render(request, "catalog/home.html", {**shelves, "categories": categories})
+    def context():
+        return {**selectors.product_home(),
+                "categories": [c for c in selectors.category_counts() if c["parent"] is None]}
+
+    return cached_page(request, key="home", scopes=selectors.listing_scopes(),
+                       template="catalog/home.html", context=context)
 
 
-def _listing(request, *, category_slug: str = "", template: str, extra: dict):
+def _listing_context(request, *, category_slug: str = "") -> dict:
     params = request.GET.copy()
     if category_slug:
         params["category"] = category_slug
@@ -33,19 +46,18 @@ def _listing(request, *, category_slug: str = "", template: str, extra: dict):
     try:
         listing = selectors.product_list(filters=filters, page=request.GET.get("page") or 1)
     except ApplicationError as exc:
-        if exc.status == 404 and exc.code == "invalid_page":
+        if exc.code == "invalid_page":
             raise Http404(exc.message) from exc
         raise
     keep = request.GET.copy()
     keep.pop("page", None)
-    return render(request, template, {
-        **extra,
+    return {
         "listing": listing,
         "filters": filters,
         "notice": notice,
         "sort_choices": SORT_CHOICES,
-        "query_without_page": urlencode(keep),
-    })
+        "query_without_page": urlencode(keep, doseq=True),
+    }
 
 
 def category(request, slug):
@@ -53,23 +65,32 @@ def category(request, slug):
         current = selectors.category_get(slug=slug)
     except ApplicationError as exc:
         raise Http404(exc.message) from exc
-    return _listing(request, category_slug=slug, template="catalog/category.html", extra={
-        "category": current,
-        "breadcrumbs": selectors.category_breadcrumbs(slug=slug),
-        "subcategories": [c for c in selectors.category_tree() if c["parent"] == slug],
-    })
+
+    def context():
+        return {
+            **_listing_context(request, category_slug=slug),
+            "category": current,
+            "breadcrumbs": selectors.category_breadcrumbs(slug=slug),
+            "subcategories": [c for c in selectors.category_tree() if c["parent"] == slug],
+        }
+
+    return cached_page(request, key=f"category:{slug}:{_query_fingerprint(request)}",
+                       scopes=selectors.listing_scopes(slug), template="catalog/category.html", context=context)
 
 
 def search(request):
-    return _listing(request, template="catalog/search.html", extra={"q": (request.GET.get("q") or "")[:200]})
+    q = (request.GET.get("q") or "")[:200]
+    return render(request, "catalog/search.html", {**_listing_context(request), "q": q})
 
 
 def product(request, slug):
-    try:
-        detail = selectors.product_detail(slug=slug)
-    except ApplicationError as exc:
-        raise Http404(exc.message) from exc
-    return render(request, "catalog/product.html", {
-        "product": detail,
-        "breadcrumbs": selectors.category_breadcrumbs(slug=detail["category"]["slug"]),
-    })
+    def context():
+        try:
+            detail = selectors.product_detail(slug=slug)
+        except ApplicationError as exc:
+            raise Http404(exc.message) from exc
+        return {"product": detail,
+                "breadcrumbs": selectors.category_breadcrumbs(slug=detail["category"]["slug"])}
+
+    return cached_page(request, key=f"product:{slug}", scopes=selectors.product_scopes(slug),
+                       template="catalog/product.html", context=context)

@@ -195,6 +195,9 @@ STORE_CURRENCY = os.environ.get("STORE_CURRENCY", "USD")
 CATALOG_PAGE_SIZE = 24
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "600"))
 LOW_STOCK_THRESHOLD = 5
+PAGECACHE_SHARED_CONTEXT = "store.core.context_processors.shared"
+PAGECACHE_PERSONAL_CONTEXT = "store.core.context_processors.personal"
+BENCH_VIEWS = env_bool("BENCH_VIEWS", False)  # the bare-view ceiling of bench/, off in a real deployment
 
 # ---------------------------------------------------------------- security
 SESSION_COOKIE_HTTPONLY = True

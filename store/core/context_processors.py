@@ -1,14 +1,31 @@
-"""What every page's layout needs: the shop's name, the category menu and the cart badge."""
+"""What every page's layout needs: the shop's name and category menu (the same for every shopper), and the
+shopper's own bits (cart badge, greeting, messages), which store.core.pagecache fills into cached pages."""
 
 from django.conf import settings
+from django.contrib.messages import get_messages
+from django.utils.html import escape, format_html, format_html_join
 
 from cart import services as cart_services
 from catalog import services as catalog_services
 
 
-def shop(request):
+def shared() -> dict:
+    return {"store_name": settings.STORE_NAME, "menu_categories": catalog_services.category_menu()}
+
+
+def personal(request) -> dict:
+    user = getattr(request, "user", None)
+    greeting = ""
+    if user is not None and user.is_authenticated:
+        greeting = format_html('<span class="muted">Hi, {}</span>', user.get_short_name() or user.get_username())
+    items = format_html_join("", '<p class="message message-{}" role="status">{}</p>',
+                             ((escape(m.tags), m) for m in get_messages(request)))
     return {
-        "store_name": settings.STORE_NAME,
-        "menu_categories": catalog_services.category_menu(),
         "cart_line_count": cart_services.cart_line_count(token=request.session.get("cart_token")),
+        "greeting": greeting,
+        "messages_html": format_html('<div class="container messages">{}</div>', items) if items else "",
     }
+
+
+def shop(request):
+    return {**shared(), **personal(request)}

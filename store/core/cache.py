@@ -1,0 +1,47 @@
+"""Versioned cache entries: exact invalidation without races, in one Redis round trip per read.
+
+An entry is stored as (versions, value), where versions are the counters ("generations") of everything it was
+built from, read *before* building. A reader fetches the entry and the current counters in one MGET and uses the
+entry only if they match; a writer commits its change, then bumps the counters. So an entry built from data read
+before a commit can never be served after the bump, whichever order racing builders store in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+
+def version_key(scope: str) -> str:
+    return f"gen:{scope}"
+
+
+def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, timeout: int,
+              is_miss: Callable[[Any], bool] = lambda value: False, miss_timeout: int = 60) -> Any:
+    """The value under ``key`` if it was built at the scopes' current versions; else ``build()`` it and store it."""
+    keys = [version_key(s) for s in scopes]
+    found = cache.get_many([key, *keys])
+    current = tuple(found.get(k, 0) for k in keys)
+    entry = found.get(key)
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == current:
+        return entry[1]
+    value = build()
+    cache.set(key, (current, value), miss_timeout if is_miss(value) else timeout)
+    return value
+
+
+def bump(scopes: Iterable[str]) -> None:
+    """Make every entry built from these scopes stale. Call after the change has committed."""
+    scopes = list(scopes)
+    try:
+        for scope in scopes:
+            key = version_key(scope)
+            cache.add(key, 0, timeout=None)
+            cache.incr(key)
+    except Exception:  # Redis down: nothing can be read from it either; entries also expire on their own
+        logger.exception("could not bump cache versions %s", scopes)
