@@ -198,7 +198,8 @@ def catalog_import(*, products: Iterable[ProductSpec]) -> int:
             (Path(settings.MEDIA_ROOT) / name).write_bytes(spec.image_jpeg)
             images.append(ProductImage(product=product, image=name, alt_text=spec.name))
     for variant in variants:
-        variant.full_clean(exclude=["product"], validate_unique=False)
+        # field validation here; uniqueness and the check constraints are enforced by the database in one go
+        variant.full_clean(exclude=["product"], validate_unique=False, validate_constraints=False)
     Variant.objects.bulk_create(variants, batch_size=2000)
     ProductImage.objects.bulk_create(images, batch_size=2000)
     inventory_services.stock_levels_ensure(
