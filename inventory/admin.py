@@ -1,10 +1,20 @@
-"""Staff views of stock: levels with a low-stock filter, and the read-only ledger."""
+"""Staff views of stock: levels (search, low-stock filter, receive/adjust with a reason), the read-only ledger,
+and live reservations. Every change goes through inventory's services and is recorded with the staff user."""
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import F
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
-from .models import StockLevel, StockMovement
+from store.core.exceptions import ApplicationError
+
+from . import services
+from .forms import StockAdjustmentForm
+from .models import Reservation, StockLevel, StockMovement
 
 
 class LowStockFilter(admin.SimpleListFilter):
@@ -12,7 +22,8 @@ class LowStockFilter(admin.SimpleListFilter):
     parameter_name = "availability"
 
     def lookups(self, request, model_admin):
-        return [("out", "Sold out"), ("low", f"Low (≤ {settings.LOW_STOCK_THRESHOLD})")]
+        return [("out", "Sold out"), ("low", f"Low (≤ {settings.LOW_STOCK_THRESHOLD})"),
+                ("reserved", "Has reservations")]
 
     def queryset(self, request, queryset):
         available = F("on_hand") - F("reserved")
@@ -20,15 +31,17 @@ class LowStockFilter(admin.SimpleListFilter):
             return queryset.alias(a=available).filter(a__lte=0)
         if self.value() == "low":
             return queryset.alias(a=available).filter(a__gt=0, a__lte=settings.LOW_STOCK_THRESHOLD)
+        if self.value() == "reserved":
+            return queryset.filter(reserved__gt=0)
         return queryset
 
 
 @admin.register(StockLevel)
 class StockLevelAdmin(admin.ModelAdmin):
-    list_display = ["sku", "on_hand", "reserved", "available", "updated_at"]
+    list_display = ["sku", "on_hand", "reserved", "available", "updated_at", "adjust_link"]
     search_fields = ["sku"]
     list_filter = [LowStockFilter]
-    readonly_fields = ["sku", "on_hand", "reserved", "updated_at"]
+    readonly_fields = ["sku", "on_hand", "reserved", "available", "updated_at", "adjust_link", "recent_ledger"]
 
     def has_add_permission(self, request):
         return False  # stock rows are created with their variants; quantities change through the ledger
@@ -36,13 +49,68 @@ class StockLevelAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="")
+    def adjust_link(self, level):
+        url = reverse("admin:inventory_stocklevel_adjust", args=[level.pk])
+        return format_html('<a class="button" href="{}">Receive / adjust</a>', url)
+
+    @admin.display(description="Ledger (latest 20)")
+    def recent_ledger(self, level):
+        rows = StockMovement.objects.filter(sku=level.sku)[:20]
+        url = reverse("admin:inventory_stockmovement_changelist") + f"?sku={level.sku}"
+        lines = format_html_join("", "<li>{} · {} · on hand {}, reserved {} {} {}</li>", (
+            (f"{m.created_at:%Y-%m-%d %H:%M}", m.get_kind_display(), f"{m.on_hand_delta:+d}",
+             f"{m.reserved_delta:+d}", m.reference, m.reason)
+            for m in rows
+        ))
+        return format_html('<ul>{}</ul><a href="{}">The whole ledger of {}</a>', lines, url, level.sku)
+
+    def get_urls(self):
+        return [path("<int:pk>/adjust/", self.admin_site.admin_view(self.adjust_view),
+                     name="inventory_stocklevel_adjust"), *super().get_urls()]
+
+    def adjust_view(self, request, pk):
+        if not request.user.has_perm("inventory.change_stocklevel"):
+            raise PermissionDenied
+        level = get_object_or_404(StockLevel, pk=pk)
+        form = StockAdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            action, quantity, reason = (form.cleaned_data[k] for k in ("action", "quantity", "reason"))
+            try:
+                if action == "receive":
+                    result = services.stock_receive(sku=level.sku, quantity=quantity, reason=reason,
+                                                    user_id=request.user.pk)
+                elif action == "write_off":
+                    result = services.stock_receive(sku=level.sku, quantity=-quantity, reason=reason,
+                                                    user_id=request.user.pk)
+                else:
+                    result = services.stock_set(sku=level.sku, on_hand=quantity, reason=reason,
+                                                user_id=request.user.pk)
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, f"{level.sku}: on hand {result.on_hand}, reserved {result.reserved}, "
+                                           f"available {result.available}.", messages.SUCCESS)
+                return redirect("admin:inventory_stocklevel_change", level.pk)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "level": level,
+                   "form": form, "title": f"Receive or adjust {level.sku}"}
+        return TemplateResponse(request, "admin/inventory/stock_adjust.html", context)
+
 
 @admin.register(StockMovement)
 class StockMovementAdmin(admin.ModelAdmin):
     list_display = ["created_at", "sku", "kind", "on_hand_delta", "reserved_delta", "reference", "reason", "user_id"]
     list_filter = ["kind"]
-    search_fields = ["sku", "reference"]
+    search_fields = ["=sku", "=reference", "reason"]
     date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        sku = request.GET.get("sku")
+        return queryset.filter(sku=sku) if sku else queryset
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup == "sku" or super().lookup_allowed(lookup, value, request)
 
     def has_add_permission(self, request):
         return False
@@ -52,3 +120,31 @@ class StockMovementAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Reservation)
+class ReservationAdmin(admin.ModelAdmin):
+    list_display = ["reference", "sku", "quantity", "state", "expires_at", "created_at"]
+    list_filter = ["state"]
+    search_fields = ["=reference", "=sku"]
+    actions = ["release_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_release_permission(self, request):
+        return request.user.has_perm("inventory.change_reservation")
+
+    @admin.action(description="Release the selected reservations (their units become available)",
+                  permissions=["release"])
+    def release_selected(self, request, queryset):
+        references = sorted(set(queryset.filter(state=Reservation.State.ACTIVE).values_list("reference", flat=True)))
+        for reference in references:
+            services.stock_release(reference=reference, reason=f"released by staff {request.user}")
+        self.message_user(request, f"Released {len(references)} reservation(s).", messages.SUCCESS)

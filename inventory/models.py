@@ -52,3 +52,34 @@ class StockMovement(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.sku} on_hand{self.on_hand_delta:+d} reserved{self.reserved_delta:+d}"
+
+
+class Reservation(models.Model):
+    """Units of one SKU held for one reference (an order number) until it is paid, released or expires."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        COMMITTED = "committed", "Committed"
+        RELEASED = "released", "Released"
+
+    reference = models.CharField(max_length=64)
+    sku = models.CharField(max_length=64)
+    quantity = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "reference", "sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["reference", "sku"], name="reservation_one_row_per_sku"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_quantity_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["expires_at"], name="reservation_live_expiry_idx", condition=Q(state="active")),
+            models.Index(fields=["sku"], name="reservation_live_sku_idx", condition=Q(state="active")),
+        ]
+
+    def __str__(self):
+        return f"{self.reference}: {self.quantity} x {self.sku} ({self.state})"

@@ -1,38 +1,88 @@
-"""Inventory's public interface: stock levels, receipts and adjustments, availability for many SKUs at once.
+"""Inventory's public interface: stock that cannot be oversold.
 
-Every change locks the stock row (SELECT ... FOR UPDATE), writes one ledger row with the deltas, and announces
-``stock.changed`` after commit so that higher apps (the catalogue's cache) can refresh what they derived.
-Reservations and their expiry arrive with the inventory issue; the ledger already has their kinds.
+Every change locks the stock rows it touches with SELECT ... FOR UPDATE, always in SKU order (so two multi-line
+checkouts can never deadlock), writes one ledger row per SKU with the deltas, and announces ``stock.changed``
+after commit so higher apps (the catalogue's cache) refresh what they derived. The database's check constraints
+(0 <= reserved <= on_hand) back every rule here: even a bug cannot store an oversell.
+
+Reservations hold units for a reference (an order number) until they are committed (the order is paid: the units
+leave), released (cancelled), or expire. Every operation on a reference is idempotent and reports what it did.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
-from store.core import events
+from store.core import events, outbox
 from store.core.exceptions import InvalidInput
 
 from . import selectors
-from .models import StockLevel, StockMovement
-from .types import StockBelowReserved, StockLevels, UnknownSku
+from .models import Reservation, StockLevel, StockMovement
+from .types import (
+    InsufficientStock,
+    InvalidQuantity,
+    ReservationConflict,
+    ReservationLine,
+    ReservationReleased,
+    ReservationResult,
+    StockBelowReserved,
+    StockLevels,
+    UnknownReservation,
+    UnknownSku,
+)
 
-STOCK_CHANGED = "stock.changed"
+STOCK_CHANGED = "stock.changed"  # in-process, after commit: {"skus": [...]}
+RESERVATION_EXPIRED = "reservation.expired"  # outbox: {"reference", "lines": [{"sku", "quantity"}]}
+MAX_QUANTITY = 1_000_000
+Kind = StockMovement.Kind
 
 
 def _as_levels(level: StockLevel) -> StockLevels:
     return StockLevels(sku=level.sku, on_hand=level.on_hand, reserved=level.reserved)
 
 
+def _quantity(value, *, allow_negative: bool = False, allow_zero: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidQuantity(f"Quantity must be a whole number, not {value!r}.")
+    if value == 0 and not allow_zero:
+        raise InvalidQuantity("Quantity must not be zero.")
+    if value < 0 and not allow_negative:
+        raise InvalidQuantity(f"Quantity must be positive, not {value}.")
+    if abs(value) > MAX_QUANTITY:
+        raise InvalidQuantity(f"Quantity {value} is beyond any real stock.")
+    return value
+
+
+def _lock(skus: Iterable[str]) -> dict[str, StockLevel]:
+    """Lock the stock rows of these SKUs, in SKU order; an unknown SKU is refused before anything changes."""
+    wanted = sorted(set(skus))
+    locked = {level.sku: level for level in StockLevel.objects.select_for_update().filter(sku__in=wanted)
+              .order_by("sku")}
+    for sku in wanted:
+        if sku not in locked:
+            raise UnknownSku(sku)
+    return locked
+
+
+def _changed(skus: Iterable[str]) -> None:
+    events.publish(STOCK_CHANGED, skus=sorted(set(skus)))
+
+
+# ---------------------------------------------------------------- levels, receipts and adjustments
 def stock_levels_ensure(*, initial_on_hand: Mapping[str, int], reason: str = "initial stock") -> list[str]:
     """Create the stock rows of SKUs that have none yet (idempotent: existing rows are left as they are).
 
     ``initial_on_hand`` maps each SKU to the units it starts with (0 for a new variant); a start above 0 is a
     receipt in the ledger, so levels always equal ledger sums. Returns the SKUs created."""
     wanted = dict(sorted(initial_on_hand.items()))
-    if any(q < 0 for q in wanted.values()):
-        raise InvalidInput("Initial stock cannot be negative.")
+    for quantity in wanted.values():
+        _quantity(quantity, allow_zero=True)
     if not wanted:
         return []
     with transaction.atomic():
@@ -43,51 +93,55 @@ def stock_levels_ensure(*, initial_on_hand: Mapping[str, int], reason: str = "in
         )
         missing = [level.sku for level in created]
         StockMovement.objects.bulk_create(
-            StockMovement(sku=sku, kind=StockMovement.Kind.RECEIPT, on_hand_delta=wanted[sku], reason=reason)
+            StockMovement(sku=sku, kind=Kind.RECEIPT, on_hand_delta=wanted[sku], reason=reason)
             for sku in missing if wanted[sku]
         )
         if missing:
-            events.publish(STOCK_CHANGED, skus=missing)
+            _changed(missing)
     return missing
-
-
-def _locked(sku: str) -> StockLevel:
-    try:
-        return StockLevel.objects.select_for_update().get(sku=sku)
-    except StockLevel.DoesNotExist:
-        raise UnknownSku(sku) from None
 
 
 @transaction.atomic
 def stock_adjust(*, sku: str, delta: int, reason: str = "", user_id: int | None = None,
-                 kind: str = StockMovement.Kind.ADJUSTMENT) -> StockLevels:
-    """Change on_hand by ``delta`` (a receipt when positive, a write-off when negative).
-
-    Refused, with the levels unchanged, when on_hand would fall below what is reserved."""
-    level = _locked(sku)
+                 kind: str = Kind.ADJUSTMENT, reference: str = "") -> StockLevels:
+    """Change on_hand by ``delta``; refused, with the levels unchanged, if on_hand would fall below reserved."""
+    _quantity(delta, allow_negative=True, allow_zero=True)
+    level = _lock([sku])[sku]
     new_on_hand = level.on_hand + delta
     if new_on_hand < level.reserved:
         raise StockBelowReserved(sku, new_on_hand, level.reserved)
     if delta:
         level.on_hand = new_on_hand
         level.save(update_fields=["on_hand", "updated_at"])
-        StockMovement.objects.create(sku=sku, kind=kind, on_hand_delta=delta, reason=reason, user_id=user_id)
-        events.publish(STOCK_CHANGED, skus=[sku])
+        StockMovement.objects.create(sku=sku, kind=kind, on_hand_delta=delta, reason=reason[:255],
+                                     user_id=user_id, reference=reference[:64])
+        _changed([sku])
     return _as_levels(level)
 
 
 def stock_receive(*, sku: str, quantity: int, reason: str = "", user_id: int | None = None) -> StockLevels:
+    """A delivery (positive) or a write-off (negative)."""
+    _quantity(quantity, allow_negative=True)
     return stock_adjust(sku=sku, delta=quantity, reason=reason, user_id=user_id,
-                        kind=StockMovement.Kind.RECEIPT if quantity > 0 else StockMovement.Kind.ADJUSTMENT)
+                        kind=Kind.RECEIPT if quantity > 0 else Kind.ADJUSTMENT)
+
+
+def stock_return(*, sku: str, quantity: int, reference: str = "", reason: str = "",
+                 user_id: int | None = None) -> StockLevels:
+    """Units sent back by a customer (a refund with restock) go back on the shelf."""
+    return stock_adjust(sku=sku, delta=_quantity(quantity), reason=reason or "returned", user_id=user_id,
+                        kind=Kind.RETURN, reference=reference)
 
 
 @transaction.atomic
 def stock_set(*, sku: str, on_hand: int, reason: str = "", user_id: int | None = None) -> StockLevels:
     """Set on_hand to a counted figure, through an adjustment of the difference."""
-    level = _locked(sku)
+    _quantity(on_hand, allow_zero=True)
+    level = _lock([sku])[sku]
     return stock_adjust(sku=sku, delta=on_hand - level.on_hand, reason=reason, user_id=user_id)
 
 
+# ---------------------------------------------------------------- reading
 def stock_levels(*, sku: str) -> StockLevels:
     level = selectors.stock_levels_by_sku(skus=[sku]).get(sku)
     if level is None:
@@ -102,17 +156,155 @@ def stock_availability(*, skus: Iterable[str]) -> dict[str, int]:
     return {sku: (levels[sku].available if sku in levels else 0) for sku in skus}
 
 
+# ---------------------------------------------------------------- reservations
+def _lines(lines: Mapping[str, int] | Iterable[ReservationLine]) -> dict[str, int]:
+    pairs = lines.items() if isinstance(lines, Mapping) else ((line.sku, line.quantity) for line in lines)
+    merged: dict[str, int] = {}
+    for sku, quantity in pairs:
+        if not isinstance(sku, str) or not sku:
+            raise InvalidInput(f"Not a SKU: {sku!r}.")
+        merged[sku] = merged.get(sku, 0) + _quantity(quantity)
+    if not merged:
+        raise InvalidQuantity("Nothing to reserve.")
+    return dict(sorted(merged.items()))
+
+
+def _result(reference: str, rows: list[Reservation], *, changed: bool) -> ReservationResult:
+    states = {r.state for r in rows}
+    state = states.pop() if len(states) == 1 else Reservation.State.ACTIVE
+    return ReservationResult(
+        reference=reference, state=state, changed=changed,
+        lines=tuple(ReservationLine(sku=r.sku, quantity=r.quantity) for r in sorted(rows, key=lambda r: r.sku)),
+        expires_at=min((r.expires_at for r in rows), default=None),
+    )
+
+
+def stock_reserve(*, reference: str, lines: Mapping[str, int] | Iterable[ReservationLine],
+                  ttl: timedelta | None = None) -> ReservationResult:
+    """Hold units of every line for ``reference``: all lines or none, inside the caller's transaction.
+
+    Raises InsufficientStock (naming the SKU and what is available) or UnknownSku, with nothing held. Reserving
+    the same lines for the same reference again returns the existing reservation (changed=False)."""
+    if not reference or len(reference) > 64:
+        raise InvalidInput("A reservation needs a reference of 1 to 64 characters.")
+    wanted = _lines(lines)
+    expires_at = timezone.now() + (ttl if ttl is not None else timedelta(minutes=settings.RESERVATION_MINUTES))
+    with transaction.atomic():
+        locked = _lock(wanted)  # first, so concurrent calls for one reference queue up here
+        existing = list(Reservation.objects.filter(reference=reference))
+        if existing:
+            if {r.sku: r.quantity for r in existing} != wanted:
+                raise ReservationConflict(f"{reference!r} already holds a different reservation.",
+                                          extra={"reference": reference})
+            return _result(reference, existing, changed=False)
+        for sku, quantity in wanted.items():
+            if locked[sku].available < quantity:
+                raise InsufficientStock(sku, locked[sku].available, quantity)
+        for sku, quantity in wanted.items():
+            StockLevel.objects.filter(pk=locked[sku].pk).update(reserved=F("reserved") + quantity,
+                                                                 updated_at=timezone.now())
+        rows = Reservation.objects.bulk_create(
+            Reservation(reference=reference, sku=sku, quantity=q, expires_at=expires_at) for sku, q in wanted.items()
+        )
+        StockMovement.objects.bulk_create(
+            StockMovement(sku=sku, kind=Kind.RESERVATION, reserved_delta=q, reference=reference)
+            for sku, q in wanted.items()
+        )
+        _changed(wanted)
+    return _result(reference, rows, changed=True)
+
+
+def _end(*, reference: str, to_state: str, reason: str = "") -> ReservationResult:
+    """Commit or release every active line of ``reference`` (shared by both; they differ in the deltas)."""
+    with transaction.atomic():
+        rows = list(Reservation.objects.select_for_update().filter(reference=reference).order_by("sku"))
+        if not rows:
+            raise UnknownReservation(reference)
+        active = [r for r in rows if r.state == Reservation.State.ACTIVE]
+        if not active:
+            ended = rows[0].state
+            if to_state == Reservation.State.COMMITTED and ended == Reservation.State.RELEASED:
+                raise ReservationReleased(reference)
+            return _result(reference, rows, changed=False)  # committed twice, released twice, released after commit
+        committing = to_state == Reservation.State.COMMITTED
+        locked = _lock(r.sku for r in active)
+        now = timezone.now()
+        for r in active:
+            on_hand_delta = -r.quantity if committing else 0
+            StockLevel.objects.filter(pk=locked[r.sku].pk).update(
+                on_hand=F("on_hand") + on_hand_delta, reserved=F("reserved") - r.quantity, updated_at=now)
+            r.state = to_state
+        Reservation.objects.filter(pk__in=[r.pk for r in active]).update(state=to_state, updated_at=now)
+        StockMovement.objects.bulk_create(
+            StockMovement(sku=r.sku, kind=Kind.COMMIT if committing else Kind.RELEASE, reference=reference,
+                          on_hand_delta=-r.quantity if committing else 0, reserved_delta=-r.quantity,
+                          reason=reason[:255])
+            for r in active
+        )
+        _changed(r.sku for r in active)
+    return _result(reference, rows, changed=True)
+
+
+def stock_commit(*, reference: str) -> ReservationResult:
+    """The order is paid: its reserved units leave the shelf (on_hand and reserved both drop). Idempotent; raises
+    ReservationReleased if the units were released before (the caller must then not ship from stock)."""
+    return _end(reference=reference, to_state=Reservation.State.COMMITTED)
+
+
+def stock_release(*, reference: str, reason: str = "released") -> ReservationResult:
+    """The order will not be paid: its units become available again. Idempotent, and a no-op after commit."""
+    return _end(reference=reference, to_state=Reservation.State.RELEASED, reason=reason)
+
+
+def reservation_get(*, reference: str) -> ReservationResult:
+    rows = list(Reservation.objects.filter(reference=reference))
+    if not rows:
+        raise UnknownReservation(reference)
+    return _result(reference, rows, changed=False)
+
+
+def reservations_release_expired(*, now=None, limit: int = 500) -> list[str]:
+    """Release every active reservation past its expiry and publish ``reservation.expired`` for each reference
+    through the outbox (the order side cancels). Safe to run from many workers at once. Returns the references."""
+    now = now or timezone.now()
+    references = list(
+        Reservation.objects.filter(state=Reservation.State.ACTIVE, expires_at__lte=now)
+        .order_by("expires_at").values_list("reference", flat=True).distinct()[:limit]
+    )
+    released = []
+    for reference in dict.fromkeys(references):
+        with transaction.atomic():
+            rows = list(Reservation.objects.select_for_update(skip_locked=True)
+                        .filter(reference=reference, state=Reservation.State.ACTIVE, expires_at__lte=now))
+            if not rows:  # committed meanwhile, or another worker has it
+                continue
+            result = stock_release(reference=reference, reason="reservation expired")
+            if result.changed:
+                outbox.publish(RESERVATION_EXPIRED, {
+                    "reference": reference,
+                    "lines": [{"sku": line.sku, "quantity": line.quantity} for line in result.lines],
+                })
+                released.append(reference)
+    return released
+
+
+# ---------------------------------------------------------------- audit
 def stock_invariant_violations() -> list[str]:
     """Every way the stock data breaks its rules, as readable lines (empty when all holds)."""
     problems = []
-    sums = selectors.ledger_sums()
-    for level in StockLevel.objects.all().iterator():
-        on_hand, reserved = sums.get(level.sku, (0, 0))
+    ledger = selectors.ledger_sums()
+    held = selectors.active_reserved_sums()
+    for level in StockLevel.objects.all().iterator(chunk_size=2000):
+        on_hand, reserved = ledger.get(level.sku, (0, 0))
         if (level.on_hand, level.reserved) != (on_hand, reserved):
             problems.append(f"{level.sku}: level on_hand={level.on_hand} reserved={level.reserved} but the ledger "
                             f"sums to on_hand={on_hand} reserved={reserved}")
+        if level.reserved != held.get(level.sku, 0):
+            problems.append(f"{level.sku}: reserved={level.reserved} but live reservations hold "
+                            f"{held.get(level.sku, 0)}")
         if not 0 <= level.reserved <= level.on_hand:
             problems.append(f"{level.sku}: reserved={level.reserved} outside 0..on_hand={level.on_hand}")
     known = set(StockLevel.objects.values_list("sku", flat=True))
-    problems.extend(f"{sku}: ledger rows for a SKU with no stock level" for sku in sums.keys() - known)
+    problems.extend(f"{sku}: ledger rows for a SKU with no stock level" for sku in sorted(ledger.keys() - known))
+    problems.extend(f"{sku}: live reservations for a SKU with no stock level" for sku in sorted(held.keys() - known))
     return problems

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from store.core.exceptions import ApplicationError, NotFound
+from store.core.exceptions import ApplicationError, InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -18,11 +19,38 @@ class StockLevels:
         return self.on_hand - self.reserved
 
 
+@dataclass(frozen=True)
+class ReservationLine:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ReservationResult:
+    """What a reserve, commit or release did for a reference: its state now, and whether this call changed it
+    (False when it was already so: the operation is idempotent)."""
+
+    reference: str
+    state: str  # active | committed | released
+    lines: tuple[ReservationLine, ...]
+    changed: bool
+    expires_at: datetime | None = None
+
+
 class UnknownSku(NotFound):
     code = "unknown_sku"
 
     def __init__(self, sku: str):
         super().__init__(f"No stock is kept for SKU {sku!r}.", extra={"sku": sku})
+
+
+class InsufficientStock(ApplicationError):
+    code = "insufficient_stock"
+    status = 409
+
+    def __init__(self, sku: str, available: int, requested: int):
+        super().__init__(f"Only {max(available, 0)} of {sku} available; {requested} requested.",
+                         extra={"sku": sku, "available": max(available, 0), "requested": requested})
 
 
 class StockBelowReserved(ApplicationError):
@@ -34,3 +62,32 @@ class StockBelowReserved(ApplicationError):
             f"{sku}: on hand would be {on_hand}, below the {reserved} units reserved for unpaid orders.",
             extra={"sku": sku, "on_hand": on_hand, "reserved": reserved},
         )
+
+
+class InvalidQuantity(InvalidInput):
+    code = "invalid_quantity"
+
+
+class UnknownReservation(NotFound):
+    code = "unknown_reservation"
+
+    def __init__(self, reference: str):
+        super().__init__(f"Nothing is reserved for {reference!r}.", extra={"reference": reference})
+
+
+class ReservationConflict(ApplicationError):
+    """The reference already holds a different reservation, or one that has ended."""
+
+    code = "reservation_conflict"
+    status = 409
+
+
+class ReservationReleased(ApplicationError):
+    """Commit asked for a reference whose units were already released (e.g. it expired): the caller must not ship."""
+
+    code = "reservation_released"
+    status = 409
+
+    def __init__(self, reference: str):
+        super().__init__(f"The reservation {reference!r} was released; its units are no longer held.",
+                         extra={"reference": reference})

@@ -81,7 +81,7 @@ if not os.environ.get("DATABASE_URL"):
         "DATABASE_URL is not set. Run through `make run`, `make test` or manage.py, which start the embedded "
         "PostgreSQL when it is unset."
     )
-APP_SCHEMAS = ["catalog", "inventory", "orders", "payments"]
+APP_SCHEMAS = ["catalog", "inventory", "orders", "payments", "core"]
 DATABASE_SEARCH_PATH = ", ".join(["public", *APP_SCHEMAS])  # public first: Django's own tables stay there
 _db = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)
 _db["ENGINE"] = "store.db.backends.postgresql"
@@ -133,6 +133,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "outbox-relay": {"task": "store.core.tasks.outbox_relay", "schedule": 15.0},
+    "release-expired-reservations": {"task": "inventory.tasks.release_expired_reservations", "schedule": 60.0},
+}
 
 # ---------------------------------------------------------------- auth, i18n, static, media
 AUTH_PASSWORD_VALIDATORS = [
@@ -195,6 +199,7 @@ STORE_CURRENCY = os.environ.get("STORE_CURRENCY", "USD")
 CATALOG_PAGE_SIZE = 24
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "600"))
 LOW_STOCK_THRESHOLD = 5
+RESERVATION_MINUTES = int(os.environ.get("RESERVATION_MINUTES", "15"))  # how long checkout may hold stock unpaid
 PAGECACHE_SHARED_CONTEXT = "store.core.context_processors.shared"
 PAGECACHE_PERSONAL_CONTEXT = "store.core.context_processors.personal"
 BENCH_VIEWS = env_bool("BENCH_VIEWS", False)  # the bare-view ceiling of bench/, off in a real deployment

@@ -2,7 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from inventory import services
-from inventory.models import StockLevel
+from inventory.models import StockLevel  # only to break the data on purpose
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def test_stock_set_and_add(sku, capsys):
 def test_unknown_sku_and_write_off_below_reserved_fail(sku):
     with pytest.raises(CommandError, match="NOPE"):
         call_command("stock", "show", "NOPE")
-    StockLevel.objects.filter(sku=sku).update(reserved=4)  # as a reservation would leave it
+    services.stock_reserve(reference="R-1", lines={sku: 4})
     with pytest.raises(CommandError, match="below"):
         call_command("stock", "add", sku, "-2")
     assert services.stock_levels(sku=sku).on_hand == 5
@@ -47,3 +47,12 @@ def test_the_database_refuses_reserved_above_on_hand(sku):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         StockLevel.objects.filter(sku=sku).update(reserved=6)
+
+
+def test_release_expired_reservations_command(sku, capsys):
+    from datetime import timedelta
+
+    services.stock_reserve(reference="LATE", lines={sku: 2}, ttl=timedelta(minutes=-5))
+    call_command("release_expired_reservations")
+    assert "released 1 expired reservation(s): LATE" in capsys.readouterr().out
+    assert services.stock_levels(sku=sku).reserved == 0

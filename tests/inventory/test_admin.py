@@ -1,0 +1,58 @@
+import pytest
+
+from inventory import services
+from inventory.models import StockLevel, StockMovement
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def level():
+    services.stock_levels_ensure(initial_on_hand={"ADM-1": 5})
+    return StockLevel.objects.get(sku="ADM-1")
+
+
+@pytest.mark.parametrize("path", ["/admin/inventory/stocklevel/?availability=reserved",
+                                  "/admin/inventory/reservation/", "/admin/inventory/stockmovement/?sku=ADM-1"])
+def test_inventory_admin_pages_open(staff_client, level, path):
+    services.stock_reserve(reference="R-1", lines={"ADM-1": 1})
+    assert staff_client.get(path).status_code == 200
+
+
+def test_staff_receive_units_with_a_reason_recorded_with_their_user(staff_client, level, django_user_model):
+    page = staff_client.get(f"/admin/inventory/stocklevel/{level.pk}/change/").content.decode()
+    assert "Receive / adjust" in page and "Ledger (latest 20)" in page
+    response = staff_client.post(f"/admin/inventory/stocklevel/{level.pk}/adjust/",
+                                 {"action": "receive", "quantity": "7", "reason": "delivery 42"})
+    assert response.status_code == 302
+    movement = StockMovement.objects.filter(sku="ADM-1").first()
+    assert (movement.kind, movement.on_hand_delta, movement.reason) == ("receipt", 7, "delivery 42")
+    assert movement.user_id == django_user_model.objects.get(username="staff").pk
+    assert services.stock_levels(sku="ADM-1").on_hand == 12
+
+
+def test_a_write_off_below_reserved_is_refused_on_the_form(staff_client, level):
+    services.stock_reserve(reference="R-1", lines={"ADM-1": 4})
+    response = staff_client.post(f"/admin/inventory/stocklevel/{level.pk}/adjust/",
+                                 {"action": "write_off", "quantity": "3", "reason": "broken"})
+    assert response.status_code == 200
+    assert "below the 4 units reserved" in response.content.decode()
+    assert services.stock_levels(sku="ADM-1").on_hand == 5
+
+
+def test_staff_can_release_a_reservation(staff_client, level):
+    services.stock_reserve(reference="R-9", lines={"ADM-1": 2})
+    from inventory.models import Reservation
+
+    ids = list(Reservation.objects.values_list("pk", flat=True))
+    staff_client.post("/admin/inventory/reservation/", {"action": "release_selected", "_selected_action": ids})
+    assert services.stock_levels(sku="ADM-1").reserved == 0
+
+
+def test_non_staff_cannot_adjust(client, level, django_user_model):
+    user = django_user_model.objects.create_user("shopper", password="pw-for-tests-only")
+    client.force_login(user)
+    response = client.post(f"/admin/inventory/stocklevel/{level.pk}/adjust/",
+                           {"action": "receive", "quantity": "7", "reason": "x"})
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert services.stock_levels(sku="ADM-1").on_hand == 5
