@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min
 
 from inventory import services as inventory_services
@@ -129,26 +129,37 @@ def product_refresh(*, product_ids: Iterable[int], previous_category_ids: Iterab
     catalog_invalidate(products=touched)
 
 
-def catalog_stock_changed(*, skus: Iterable[str]) -> None:
-    """Subscriber of inventory's ``stock.changed``: fresh availability on product pages; listings only when a
-    product's in-stock flag flips."""
-    product_ids = set(Variant.objects.filter(sku__in=list(skus)).values_list("product_id", flat=True))
-    if not product_ids:
+_PRODUCTS_OF_SKUS_SQL = f"""
+    SELECT v.sku, p.id, p.slug, p.category_id, p.in_stock
+    FROM {Variant._meta.db_table} v JOIN {Product._meta.db_table} p ON p.id = v.product_id
+    WHERE v.sku = ANY(%s)
+"""  # noqa: S608 (table names from our models; the SKUs are a bound parameter)
+
+
+def catalog_stock_changed(*, available: dict[str, int]) -> None:
+    """Subscriber of inventory's ``stock.changed``: the product pages of these SKUs show fresh availability; the
+    in-stock flag (and so the listings) is recomputed only for a product whose SKU crossed zero. The common case,
+    a unit reserved while more remain, costs one query and one Redis increment."""
+    with connection.cursor() as cursor:  # every reservation lands here: one plain query, no ORM compile
+        cursor.execute(_PRODUCTS_OF_SKUS_SQL, [list(available)])
+        rows = cursor.fetchall()
+    if not rows:
         return
-    skus_of = _skus_by_product(product_ids)
-    available = inventory_services.stock_availability(skus=[s for v in skus_of.values() for s in v])
-    with transaction.atomic():
-        products = list(Product.objects.filter(id__in=product_ids).only("id", "slug", "category_id", "in_stock"))
-        flipped = []
-        for product in products:
-            in_stock = any(available.get(sku, 0) > 0 for sku in skus_of.get(product.id, []))
-            if in_stock != product.in_stock:
-                product.in_stock = in_stock
-                flipped.append(product)
-        Product.objects.bulk_update(flipped, ["in_stock"], batch_size=1000)
-        pages = {f"p:{p.slug}" for p in products}
-        listings = _scopes((p.slug, p.category_id) for p in flipped) if flipped else set()
-        transaction.on_commit(lambda: _bump(*pages, *listings))
+    crossed = {product_id for sku, product_id, _, _, in_stock in rows if (available[sku] > 0) != in_stock}
+    pages = {f"p:{slug}" for _, _, slug, _, _ in rows}
+    flipped = []
+    if crossed:
+        skus_of = _skus_by_product(crossed)
+        levels = inventory_services.stock_availability(skus=[s for v in skus_of.values() for s in v])
+        with transaction.atomic():
+            for product in Product.objects.select_for_update().filter(id__in=crossed).only(
+                    "id", "slug", "category_id", "in_stock"):
+                in_stock = any(levels.get(sku, 0) > 0 for sku in skus_of.get(product.id, []))
+                if in_stock != product.in_stock:
+                    Product.objects.filter(id=product.id).update(in_stock=in_stock)
+                    flipped.append((product.slug, product.category_id))
+    listings = _scopes(flipped) if flipped else set()
+    transaction.on_commit(lambda: _bump(*pages, *listings))
 
 
 def category_changed() -> None:

@@ -101,8 +101,7 @@ class StockLevelAdmin(admin.ModelAdmin):
 class StockMovementAdmin(admin.ModelAdmin):
     list_display = ["created_at", "sku", "kind", "on_hand_delta", "reserved_delta", "reference", "reason", "user_id"]
     list_filter = ["kind"]
-    search_fields = ["=sku", "=reference", "reason"]
-    date_hierarchy = "created_at"
+    search_fields = ["=sku", "=reference"]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -97,3 +97,12 @@ def test_expiry_sweeps_running_twice_at_once_release_each_reference_once():
     assert OutboxMessage.objects.filter(topic="reservation.expired").count() == 20
     assert services.stock_levels(sku="E").reserved == 0
     assert services.stock_invariant_violations() == []
+
+
+def test_the_same_reservation_from_twenty_threads_holds_the_units_once():
+    services.stock_levels_ensure(initial_on_hand={"DUP-A": 5, "DUP-B": 5})
+    outcomes = race(20, lambda i: services.stock_reserve(reference="order-1", lines={"DUP-A": 2, "DUP-B": 1}))
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert sum(1 for o in outcomes if o.changed) == 1
+    assert (services.stock_levels(sku="DUP-A").reserved, services.stock_levels(sku="DUP-B").reserved) == (2, 1)
+    assert services.stock_invariant_violations() == []
