@@ -1,27 +1,303 @@
-"""The cart's public interface. A cart is a Redis hash ``cart:<token>`` of SKU → quantity (no tables).
+"""The cart's public interface. Carts live in Redis only (no tables):
 
-The foundation needs only the header badge; adding, changing and checking out carts arrive with the cart issue.
+    cart:<token>:meta    hash: owner (user id or empty), created
+    cart:<token>:lines   hash: sku -> quantity
+    cart:<token>:prices  hash: sku -> the price the shopper saw when they last changed the line (display only)
+    cart:user:<id>       the token of a signed-in shopper's cart
+
+Every write is one Lua script, so concurrent clicks never lose an update; every touch refreshes the expiry
+(7 days for guests, 30 for signed-in shoppers). A cart never stores a price it will charge: names, prices and
+totals are read from the catalogue each time a cart is shown, and availability from inventory.
 """
 
 from __future__ import annotations
 
-import logging
+import secrets
+from decimal import Decimal
 
+from django.conf import settings
 from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 
-logger = logging.getLogger(__name__)
+from catalog import services as catalog_services
+from inventory import services as inventory_services
+
+from .types import (
+    Cart,
+    CartChange,
+    CartFull,
+    CartLine,
+    CartNotFound,
+    CartUnavailable,
+    InsufficientStock,
+    InvalidQuantity,
+    UnknownSku,
+)
+
+MAX_QUANTITY = 99
+MAX_LINES = 100
+GUEST_TTL = 7 * 24 * 3600
+OWNED_TTL = 30 * 24 * 3600
+
+# Returns {new quantity, previous quantity}, or a negative code: -1 no cart, -2 over the per-line maximum,
+# -3 over what is available, -4 too many lines.
+_WRITE_LINE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
+local current = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local new = tonumber(ARGV[2])
+if ARGV[3] == 'add' then new = current + new end
+if new > tonumber(ARGV[4]) then return {-2, current} end
+if new > current and new > tonumber(ARGV[6]) then return {-3, current} end
+if current == 0 and new > 0 and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[5]) then return {-4, current} end
+if new <= 0 then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[1])
+else
+  redis.call('HSET', KEYS[2], ARGV[1], new)
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[7])
+end
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[8]) end
+return {new, current}
+"""
+# KEYS: the target cart (meta, lines, prices), then the source cart. Adds every source line to the target, each
+# capped by ARGV (sku, cap, price triples); returns the quantities added, in order. Then deletes the source cart.
+_MERGE = """
+local added = {}
+for i = 1, #ARGV, 3 do
+  local sku, cap, price = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  local want = tonumber(redis.call('HGET', KEYS[5], sku) or '0')
+  local have = tonumber(redis.call('HGET', KEYS[2], sku) or '0')
+  local new = math.min(have + want, cap)
+  if new > have and (have > 0 or redis.call('HLEN', KEYS[2]) < MAX_LINES) then
+    redis.call('HSET', KEYS[2], sku, new)
+    redis.call('HSET', KEYS[3], sku, price)
+    table.insert(added, new - have)
+  else
+    table.insert(added, 0)
+  end
+end
+redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
+return added
+""".replace("MAX_LINES", str(MAX_LINES))
+
+
+def _redis():
+    return get_redis_connection("default")
+
+
+_scripts: dict[str, object] = {}
+
+
+def _script(source: str):
+    """A registered Lua script (EVALSHA, loading it on first use)."""
+    if source not in _scripts:
+        _scripts[source] = _redis().register_script(source)
+    return _scripts[source]
+
+
+def _keys(token: str) -> tuple[str, str, str]:
+    return f"cart:{token}:meta", f"cart:{token}:lines", f"cart:{token}:prices"
 
 
 def cart_key(token: str) -> str:
-    return f"cart:{token}"
+    return _keys(token)[1]
+
+
+def _ttl(owner_id: int | None) -> int:
+    return OWNED_TTL if owner_id else GUEST_TTL
+
+
+def _quantity(value, *, allow_zero: bool) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidQuantity(f"Quantity must be a whole number from 1 to {MAX_QUANTITY}.")
+    if value < (0 if allow_zero else 1) or value > MAX_QUANTITY:
+        raise InvalidQuantity(f"Quantity must be a whole number from {0 if allow_zero else 1} to {MAX_QUANTITY}.")
+    return value
+
+
+def _guard(fn):
+    """Redis errors become CartUnavailable (a 503 and a friendly page), never a 500."""
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RedisError as exc:
+            raise CartUnavailable() from exc
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper
+
+
+# ---------------------------------------------------------------- reading
+@_guard
+def _owner(token: str) -> tuple[bool, int | None]:
+    meta = _redis().hgetall(_keys(token)[0])
+    if not meta:
+        return False, None
+    owner = meta.get(b"owner", b"")
+    return True, int(owner) if owner else None
+
+
+def _check_access(token: str, user_id: int | None) -> int | None:
+    exists, owner = _owner(token) if token else (False, None)
+    if not exists or (owner is not None and owner != user_id):
+        raise CartNotFound(token)  # another shopper's cart is as good as missing
+    return owner
+
+
+@_guard
+def cart_get(*, token: str, user_id: int | None = None) -> Cart:
+    """The cart with fresh names, prices and availability (refreshing its expiry)."""
+    owner = _check_access(token, user_id)
+    meta_key, lines_key, prices_key = _keys(token)
+    pipe = _redis().pipeline()
+    pipe.hgetall(lines_key)
+    pipe.hgetall(prices_key)
+    for key in (meta_key, lines_key, prices_key):
+        pipe.expire(key, _ttl(owner))
+    raw_lines, raw_prices = pipe.execute()[:2]
+    quantities = {k.decode(): int(v) for k, v in raw_lines.items()}
+    seen = {k.decode(): Decimal(v.decode()) for k, v in raw_prices.items() if v}
+    return _build(token, owner, quantities, seen)
+
+
+def _build(token: str, owner: int | None, quantities: dict[str, int], seen: dict[str, Decimal]) -> Cart:
+    info = catalog_services.variant_prices(skus=quantities)
+    available = inventory_services.stock_availability(skus=quantities)
+    lines, notices, subtotal = [], [], Decimal("0.00")
+    for sku in sorted(quantities, key=lambda s: (info[s].product_name if s in info else s, s)):
+        variant = info.get(sku)
+        quantity = quantities[sku]
+        if variant is None or not variant.is_active:
+            lines.append(CartLine(sku=sku, name=variant.product_name if variant else sku,
+                                  product_slug=variant.product_slug if variant else "", quantity=quantity,
+                                  unit_price=None, line_total=Decimal("0.00"), available=0))
+            notices.append(f"{variant.product_name if variant else sku} is no longer sold; please remove it.")
+            continue
+        name = f"{variant.product_name} — {variant.variant_name}"
+        changed_from = seen.get(sku) if seen.get(sku) not in (None, variant.price) else None
+        if changed_from is not None:
+            direction = "dropped" if variant.price < changed_from else "gone up"
+            notices.append(f"The price of {name} has {direction} from {changed_from} to {variant.price}.")
+        if quantity > available.get(sku, 0):
+            notices.append(f"Only {max(available.get(sku, 0), 0)} of {name} available now.")
+        total = variant.price * quantity
+        subtotal += total
+        lines.append(CartLine(sku=sku, name=name, product_slug=variant.product_slug, quantity=quantity,
+                              unit_price=variant.price, line_total=total, available=max(available.get(sku, 0), 0),
+                              price_when_added=changed_from))
+    return Cart(token=token, lines=tuple(lines), subtotal=subtotal, currency=settings.STORE_CURRENCY,
+                owner_id=owner, notices=tuple(notices))
 
 
 def cart_line_count(*, token: str | None) -> int:
-    """Number of lines in the cart for the header badge; 0 for no cart, and 0 (logged) if Redis is down."""
+    """Number of lines, for the header badge; 0 for no cart and when Redis is down (the badge never fails a page)."""
     if not token:
         return 0
     try:
-        return int(get_redis_connection("default").hlen(cart_key(token)))
-    except Exception:  # the badge must never take a page down
-        logger.warning("cart badge unavailable", exc_info=True)
+        return int(_redis().hlen(cart_key(token)))
+    except RedisError:
         return 0
+
+
+# ---------------------------------------------------------------- writing
+@_guard
+def cart_create(*, user_id: int | None = None) -> Cart:
+    token = secrets.token_urlsafe(18)
+    meta_key = _keys(token)[0]
+    pipe = _redis().pipeline()
+    pipe.hset(meta_key, mapping={"owner": user_id or "", "created": "1"})
+    pipe.expire(meta_key, _ttl(user_id))
+    if user_id:
+        pipe.set(f"cart:user:{user_id}", token, ex=OWNED_TTL)
+    pipe.execute()
+    return Cart(token=token, lines=(), subtotal=Decimal("0.00"), currency=settings.STORE_CURRENCY, owner_id=user_id)
+
+
+@_guard
+def cart_for_user(*, user_id: int) -> str | None:
+    """The token of a signed-in shopper's cart, if they have one that has not expired."""
+    token = _redis().get(f"cart:user:{user_id}")
+    if token and _owner(token.decode())[0]:
+        return token.decode()
+    return None
+
+
+def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) -> CartChange:
+    owner = _check_access(token, user_id)
+    info = catalog_services.variant_prices(skus=[sku]).get(sku)
+    if quantity and (info is None or not info.is_active):
+        raise UnknownSku(sku)
+    available = inventory_services.stock_availability(skus=[sku])[sku]
+    price = str(info.price) if info else ""
+    new, previous = _script(_WRITE_LINE)(
+        keys=list(_keys(token)), args=[sku, quantity, mode, MAX_QUANTITY, MAX_LINES, available, price, _ttl(owner)])
+    if new == -1:
+        raise CartNotFound(token)
+    if new == -2:
+        raise InvalidQuantity(f"At most {MAX_QUANTITY} of one item per order; you already have {previous}.",
+                              extra={"in_cart": previous})
+    if new == -3:
+        raise InsufficientStock(sku, available, info.product_name if info else "")
+    if new == -4:
+        raise CartFull(f"A cart holds at most {MAX_LINES} different items.")
+    return CartChange(cart=cart_get(token=token, user_id=user_id), created_line=previous == 0 and new > 0)
+
+
+@_guard
+def cart_add(*, token: str, sku: str, quantity: int, user_id: int | None = None) -> CartChange:
+    """Add to the line of ``sku`` (creating it): refused past what is available, 99 per line or 100 lines."""
+    return _write(token, sku, _quantity(quantity, allow_zero=False), "add", user_id)
+
+
+@_guard
+def cart_set_quantity(*, token: str, sku: str, quantity: int, user_id: int | None = None) -> CartChange:
+    """Set a line's quantity; 0 removes it."""
+    return _write(token, sku, _quantity(quantity, allow_zero=True), "set", user_id)
+
+
+@_guard
+def cart_remove(*, token: str, sku: str, user_id: int | None = None) -> Cart:
+    return _write(token, sku, 0, "set", user_id).cart
+
+
+@_guard
+def cart_clear(*, token: str) -> None:
+    """After an order is placed from it."""
+    _redis().delete(*_keys(token)[1:])
+
+
+@_guard
+def cart_merge_on_login(*, guest_token: str | None, user_id: int) -> tuple[str, list[str]]:
+    """Make the signed-in shopper's cart, folding in the cart they filled as a guest: quantities add, capped by
+    availability and the per-line maximum. Returns (the shopper's token, messages describing the merge)."""
+    user_token = cart_for_user(user_id=user_id)
+    guest_exists, guest_owner = _owner(guest_token) if guest_token else (False, None)
+    if not guest_exists or guest_owner not in (None, user_id) or guest_token == user_token:
+        return (user_token or cart_create(user_id=user_id).token), []
+    if user_token is None:  # adopt the guest cart as the shopper's own
+        redis = _redis()
+        pipe = redis.pipeline()
+        pipe.hset(_keys(guest_token)[0], "owner", user_id)
+        for key in _keys(guest_token):
+            pipe.expire(key, OWNED_TTL)
+        pipe.set(f"cart:user:{user_id}", guest_token, ex=OWNED_TTL)
+        pipe.execute()
+        return guest_token, []
+    guest_lines = {k.decode(): int(v) for k, v in _redis().hgetall(_keys(guest_token)[1]).items()}
+    info = catalog_services.variant_prices(skus=guest_lines)
+    available = inventory_services.stock_availability(skus=guest_lines)
+    skus = [sku for sku in sorted(guest_lines) if sku in info and info[sku].is_active]
+    args = []
+    for sku in skus:
+        args += [sku, min(MAX_QUANTITY, max(available[sku], 0)), str(info[sku].price)]
+    added = _script(_MERGE)(keys=[*_keys(user_token), *_keys(guest_token)], args=args)
+    messages, moved = [], 0
+    for sku, count in zip(skus, added, strict=True):
+        moved += count
+        if count < guest_lines[sku]:
+            name = info[sku].product_name
+            messages.append(f"{name}: only {count} of your {guest_lines[sku]} could be added (availability).")
+    if moved:
+        messages.insert(0, f"We added {moved} item{'s' if moved != 1 else ''} from your earlier visit to your cart.")
+    for key in _keys(user_token):
+        _redis().expire(key, OWNED_TTL)
+    return user_token, messages

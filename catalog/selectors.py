@@ -281,6 +281,7 @@ def product_detail(*, slug: str) -> dict:
             "price_from": f"{product.price_from:.2f}" if product.price_from is not None else None,
             "currency": settings.STORE_CURRENCY,
             "in_stock": any(a > 0 for a in available.values()),
+            "first_available_sku": next((v.sku for v in variants if available.get(v.sku, 0) > 0), None),
             "url": product.get_absolute_url(),
         }
 

@@ -89,7 +89,9 @@ def product(request, slug):
             detail = selectors.product_detail(slug=slug)
         except ApplicationError as exc:
             raise Http404(exc.message) from exc
-        return {"product": detail,
+        first = next((v for v in detail["variants"] if v["sku"] == detail["first_available_sku"]),
+                     detail["variants"][0])
+        return {"product": {**detail, "first_variant": first},
                 "breadcrumbs": selectors.category_breadcrumbs(slug=detail["category"]["slug"])}
 
     return cached_page(request, key=f"product:{slug}", scopes=selectors.product_scopes(slug),

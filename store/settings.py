@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "payments",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -113,6 +114,9 @@ CACHES = {
         "OPTIONS": {
             "SOCKET_CONNECT_TIMEOUT": 2,
             "SOCKET_TIMEOUT": 2,
+            # A cache that cannot be reached is a miss, not an error: pages are built from the database and
+            # sessions fall back to it. Carts talk to Redis directly and answer 503 instead.
+            "IGNORE_EXCEPTIONS": True,
         },
     }
 }
@@ -145,7 +149,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/account/login/"
+LOGIN_REDIRECT_URL = "/account/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -200,6 +205,23 @@ CATALOG_PAGE_SIZE = 24
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "600"))
 LOW_STOCK_THRESHOLD = 5
 RESERVATION_MINUTES = int(os.environ.get("RESERVATION_MINUTES", "15"))  # how long checkout may hold stock unpaid
+def parse_rate_limits(value: str | None) -> dict[str, str]:
+    """RATE_LIMITS="cart=60/m,checkout=10/m" -> per-group limits over the defaults; "off" disables them all."""
+    defaults = {"cart": "120/m", "checkout": "20/m"}
+    if value is None or not value.strip():
+        return defaults
+    if value.strip().lower() in {"off", "0", "false", "none"}:
+        return {}
+    for part in value.split(","):
+        group, _, rate = part.partition("=")
+        if group.strip() and rate.strip():
+            defaults[group.strip()] = rate.strip()
+    return defaults
+
+
+RATE_LIMITS = parse_rate_limits(os.environ.get("RATE_LIMITS"))
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True  # Redis down: serve rather than refuse everyone (store/core/ratelimit.py)
 PAGECACHE_SHARED_CONTEXT = "store.core.context_processors.shared"
 PAGECACHE_PERSONAL_CONTEXT = "store.core.context_processors.personal"
 BENCH_VIEWS = env_bool("BENCH_VIEWS", False)  # the bare-view ceiling of bench/, off in a real deployment

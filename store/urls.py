@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from cart import api as cart_api
 from catalog import api as catalog_api
 from store.core import views as core_views
 
@@ -16,6 +17,10 @@ api_v1 = [
     path("products/", catalog_api.ProductListApi.as_view(), name="product-list"),
     path("products/<str:slug>/", catalog_api.ProductDetailApi.as_view(), name="product-detail"),
     path("categories/", catalog_api.CategoryListApi.as_view(), name="category-list"),
+    path("carts/", cart_api.CartCreateApi.as_view(), name="cart-create"),
+    path("carts/<str:token>/", cart_api.CartDetailApi.as_view(), name="cart-detail"),
+    path("carts/<str:token>/lines/", cart_api.CartLinesApi.as_view(), name="cart-lines"),
+    path("carts/<str:token>/lines/<str:sku>/", cart_api.CartLineApi.as_view(), name="cart-line"),
 ]
 
 urlpatterns = [
@@ -24,6 +29,8 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("cart/", include("cart.urls")),
+    path("account/", include("accounts.urls")),
     path("", include("catalog.urls")),
 ]
 

@@ -28,7 +28,10 @@ def error_response(code: str, message: str, http_status: int, **extra) -> Respon
 
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response(exc.as_dict(), status=exc.status)
+        response = Response(exc.as_dict(), status=exc.status)
+        if exc.status in (429, 503):
+            response["Retry-After"] = str(getattr(exc, "retry_after", 5))
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

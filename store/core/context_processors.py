@@ -3,6 +3,7 @@ shopper's own bits (cart badge, greeting, messages), which store.core.pagecache 
 
 from django.conf import settings
 from django.contrib.messages import get_messages
+from django.urls import reverse
 from django.utils.html import escape, format_html, format_html_join
 
 from cart import services as cart_services
@@ -20,9 +21,14 @@ def personal(request) -> dict:
         greeting = format_html('<span class="muted">Hi, {}</span>', user.get_short_name() or user.get_username())
     items = format_html_join("", '<p class="message message-{}" role="status">{}</p>',
                              ((escape(m.tags), m) for m in get_messages(request)))
+    if user is not None and user.is_authenticated:
+        account_links = format_html('<a href="{}">Account</a>', reverse("accounts:home"))
+    else:
+        account_links = format_html('<a href="{}">Log in</a>', reverse("accounts:login"))
     return {
         "cart_line_count": cart_services.cart_line_count(token=request.session.get("cart_token")),
         "greeting": greeting,
+        "account_links": account_links,
         "messages_html": format_html('<div class="container messages">{}</div>', items) if items else "",
     }
 

@@ -22,11 +22,13 @@ from store.core.cache import versioned
 MARK = "\x1e"  # an ASCII record separator: never in text a template produces from shop data (escaped or not)
 CART_COUNT = f"{MARK}cart-count{MARK}"
 GREETING = f"{MARK}greeting{MARK}"
+ACCOUNT_LINKS = f"{MARK}account-links{MARK}"
 MESSAGES = f"{MARK}messages{MARK}"
 CSRF_TOKEN = f"{MARK}csrf{MARK}"
 PLACEHOLDERS = {
     "cart_line_count": CART_COUNT,
     "greeting": GREETING,
+    "account_links": ACCOUNT_LINKS,
     "messages_html": MESSAGES,
     "csrf_token_value": CSRF_TOKEN,
 }

@@ -7,7 +7,7 @@ from django.db import connection
 
 from store.db.backends.postgresql.base import schema_of
 
-OUR_APPS = ["catalog", "cart", "inventory", "orders", "payments"]
+OUR_APPS = ["accounts", "catalog", "cart", "inventory", "orders", "payments"]
 PUBLIC_FACE = {"services", "types"}
 
 

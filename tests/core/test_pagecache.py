@@ -5,21 +5,21 @@ from django.contrib.messages import constants
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.http import HttpResponse
 from django.test import Client
-from django_redis import get_redis_connection
 
+from cart import services as cart_services
 from tests.factories import make_product
 
 pytestmark = pytest.mark.django_db
 
 
 def with_cart(client, lines: int):
+    spec = make_product(stock=[5] * lines)
+    cart = cart_services.cart_create()
+    for variant in spec.variants:
+        cart_services.cart_add(token=cart.token, sku=variant.sku, quantity=1)
     session = client.session
-    session["cart_token"] = f"token-{lines}"
+    session["cart_token"] = cart.token
     session.save()
-    redis = get_redis_connection("default")
-    redis.delete(f"cart:token-{lines}")
-    for n in range(lines):
-        redis.hset(f"cart:token-{lines}", f"SKU-{n}", 1)
     return client
 
 

@@ -1,0 +1,127 @@
+"""The cart's pages: /cart/ and the add, update and remove forms (POST, CSRF-protected, no JavaScript needed)."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from store.core import ratelimit
+from store.core.exceptions import ApplicationError
+
+from . import services
+from .forms import AddToCartForm, RemoveLineForm, UpdateLineForm
+from .types import CartNotFound, CartUnavailable
+
+SESSION_KEY = "cart_token"
+
+
+def _user_id(request):
+    return request.user.pk if request.user.is_authenticated else None
+
+
+def current_token(request, *, create: bool = False) -> str | None:
+    """This shopper's cart token: from the session, else (signed in) their saved cart, else a new one if asked."""
+    token = request.session.get(SESSION_KEY)
+    if token is None and request.user.is_authenticated:
+        token = services.cart_for_user(user_id=request.user.pk)
+    if token is None and create:
+        token = services.cart_create(user_id=_user_id(request)).token
+    if token is not None and request.session.get(SESSION_KEY) != token:
+        request.session[SESSION_KEY] = token
+    return token
+
+
+def _back(request, fallback: str):
+    target = request.POST.get("next") or request.META.get("HTTP_REFERER") or fallback
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = fallback
+    return redirect(target)
+
+
+def _problem(request, exc: ApplicationError):
+    if exc.status == 429:
+        response = render(request, "429.html", {"retry_after": exc.retry_after}, status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    if isinstance(exc, CartUnavailable):
+        response = render(request, "503.html", {"message": exc.message}, status=503)
+        response["Retry-After"] = "5"
+        return response
+    return None
+
+
+def cart_page(request):
+    try:
+        token = current_token(request)
+        cart = services.cart_get(token=token, user_id=_user_id(request)) if token else None
+    except CartNotFound:
+        request.session.pop(SESSION_KEY, None)
+        cart = None
+    except CartUnavailable as exc:
+        return _problem(request, exc)
+    try:
+        checkout_url = reverse("orders:checkout")
+    except NoReverseMatch:
+        checkout_url = None  # checkout arrives with its own issue
+    return render(request, "cart/cart.html", {"cart": cart, "checkout_url": checkout_url})
+
+
+@require_POST
+def add(request):
+    form = AddToCartForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return _back(request, reverse("cart:page"))
+    try:
+        ratelimit.check(request, "cart")
+        token = current_token(request, create=True)
+        try:
+            change = services.cart_add(token=token, user_id=_user_id(request), **form.cleaned_data)
+        except CartNotFound:  # the session's cart expired: start a fresh one
+            request.session.pop(SESSION_KEY, None)
+            token = current_token(request, create=True)
+            change = services.cart_add(token=token, user_id=_user_id(request), **form.cleaned_data)
+    except ApplicationError as exc:
+        response = _problem(request, exc)
+        if response is not None:
+            return response
+        messages.error(request, exc.message)
+        return _back(request, reverse("cart:page"))
+    line = next(line for line in change.cart.lines if line.sku == form.cleaned_data["sku"])
+    messages.success(request, f"Added {form.cleaned_data['quantity']} × {line.name} to your cart.")
+    return redirect("cart:page")
+
+
+def _change(request, form_class, action):
+    form = form_class(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter a quantity from 0 to 99.")
+        return redirect("cart:page")
+    try:
+        ratelimit.check(request, "cart")
+        token = current_token(request)
+        if token is None:
+            raise CartNotFound()
+        action(token, form.cleaned_data)
+    except ApplicationError as exc:
+        response = _problem(request, exc)
+        if response is not None:
+            return response
+        messages.error(request, exc.message)
+    return redirect("cart:page")
+
+
+@require_POST
+def update(request):
+    return _change(request, UpdateLineForm, lambda token, data: services.cart_set_quantity(
+        token=token, sku=data["sku"], quantity=data["quantity"], user_id=_user_id(request)))
+
+
+@require_POST
+def remove(request):
+    return _change(request, RemoveLineForm, lambda token, data: services.cart_remove(
+        token=token, sku=data["sku"], user_id=_user_id(request)))

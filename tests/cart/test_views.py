@@ -1,0 +1,76 @@
+import pytest
+
+from cart import services
+from tests.factories import make_product
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def product():
+    return make_product(name="Wool <Blanket>", prices=["80.00", "90.00"], stock=[4, 0])
+
+
+def test_add_from_the_product_page_then_see_the_cart(client, product):
+    page = client.get(f"/p/{product.slug}/").content.decode()
+    assert 'action="/cart/add/"' in page and 'name="csrfmiddlewaretoken"' in page
+    assert "disabled" in page  # the sold-out option cannot be chosen
+    response = client.post("/cart/add/", {"sku": product.variants[0].sku, "quantity": "2"})
+    assert response.status_code == 302 and response["Location"] == "/cart/"
+    html = client.get("/cart/").content.decode()
+    assert "Added 2 × Wool &lt;Blanket&gt; — Option 0 to your cart." in html
+    assert "$160.00" in html and "<Blanket>" not in html
+    assert 'data-cart-count>1<' in client.get(f"/p/{product.slug}/").content.decode()
+
+
+def test_update_and_remove_without_javascript(client, product):
+    sku = product.variants[0].sku
+    client.post("/cart/add/", {"sku": sku, "quantity": "1"})
+    client.post("/cart/update/", {"sku": sku, "quantity": "3"})
+    assert "$240.00" in client.get("/cart/").content.decode()
+    client.post("/cart/remove/", {"sku": sku})
+    assert "Your cart is empty" in client.get("/cart/").content.decode()
+
+
+@pytest.mark.parametrize(("quantity", "message"), [("0", "Ensure this value is greater than or equal to 1."),
+                                                   ("abc", "Enter a whole number from 1 to 99."),
+                                                   ("9", "Only 4 of Wool &lt;Blanket&gt; available.")])
+def test_bad_adds_come_back_to_the_product_page_with_a_message(client, product, quantity, message):
+    page = f"/p/{product.slug}/"
+    response = client.post("/cart/add/", {"sku": product.variants[0].sku, "quantity": quantity, "next": page})
+    assert response.status_code == 302 and response["Location"] == page
+    assert message in client.get(page).content.decode()
+
+
+def test_sold_out_and_unknown_items_are_refused_with_a_message(client, product):
+    client.post("/cart/add/", {"sku": product.variants[1].sku, "quantity": "1"})
+    assert "Sorry, Wool &lt;Blanket&gt; is sold out." in client.get("/cart/").content.decode()
+    client.post("/cart/add/", {"sku": "NOPE", "quantity": "1"})
+    assert "We don&#x27;t sell" in client.get("/cart/").content.decode()
+
+
+def test_an_offsite_next_is_ignored(client, product):
+    response = client.post("/cart/add/", {"sku": "NOPE", "quantity": "1", "next": "https://evil.example/"})
+    assert response["Location"] == "/cart/"
+
+
+def test_cart_forms_need_a_csrf_token(product):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post("/cart/add/", {"sku": product.variants[0].sku, "quantity": "1"})
+    assert response.status_code == 403
+
+
+def test_get_is_not_allowed_on_cart_actions(client):
+    assert client.get("/cart/add/").status_code == 405
+
+
+def test_an_expired_cart_in_the_session_starts_afresh(client, product):
+    session = client.session
+    session["cart_token"] = "expired-token"
+    session.save()
+    assert "Your cart is empty" in client.get("/cart/").content.decode()
+    client.post("/cart/add/", {"sku": product.variants[0].sku, "quantity": "1"})
+    assert client.session["cart_token"] != "expired-token"
+    assert services.cart_line_count(token=client.session["cart_token"]) == 1
