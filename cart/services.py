@@ -39,10 +39,13 @@ MAX_LINES = 100
 GUEST_TTL = 7 * 24 * 3600
 OWNED_TTL = 30 * 24 * 3600
 
-# Returns {new quantity, previous quantity}, or a negative code: -1 no cart, -2 over the per-line maximum,
-# -3 over what is available, -4 too many lines.
+# KEYS: meta, lines, prices. ARGV: sku, quantity, mode (add|set), max per line, max lines, available, price seen,
+# guest ttl, owned ttl, user id ('' for a guest). A cart owned by someone else is treated as missing.
+# Returns {new quantity, previous quantity, owner, lines, prices}; new is a negative code on refusal:
+# -1 no such cart, -2 over the per-line maximum, -3 over what is available, -4 too many lines.
 _WRITE_LINE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if not owner or (owner ~= '' and owner ~= ARGV[10]) then return {-1, 0} end
 local current = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local new = tonumber(ARGV[2])
 if ARGV[3] == 'add' then new = current + new end
@@ -56,8 +59,18 @@ else
   redis.call('HSET', KEYS[2], ARGV[1], new)
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[7])
 end
-for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[8]) end
-return {new, current}
+local ttl = owner ~= '' and ARGV[9] or ARGV[8]
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
+return {new, current, owner, redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
+"""
+# KEYS: meta, lines, prices. ARGV: guest ttl, owned ttl, user id. Reads a cart and refreshes its expiry, in one
+# round trip. Returns {0} for a missing cart or one owned by someone else, else {1, owner, lines, prices}.
+_READ = """
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if not owner or (owner ~= '' and owner ~= ARGV[3]) then return {0} end
+local ttl = owner ~= '' and ARGV[2] or ARGV[1]
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
+return {1, owner, redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
 """
 # KEYS: the target cart (meta, lines, prices), then the source cart. Adds every source line to the target, each
 # capped by ARGV (sku, cap, price triples); returns the quantities added, in order. Then deletes the source cart.
@@ -89,10 +102,12 @@ _scripts: dict[str, object] = {}
 
 
 def _script(source: str):
-    """A registered Lua script (EVALSHA, loading it on first use)."""
-    if source not in _scripts:
-        _scripts[source] = _redis().register_script(source)
-    return _scripts[source]
+    """A registered Lua script (EVALSHA, loading it on first use), for the current Redis client."""
+    client = _redis()
+    key = f"{id(client)}:{source}"
+    if key not in _scripts:
+        _scripts[key] = client.register_script(source)
+    return _scripts[key]
 
 
 def _keys(token: str) -> tuple[str, str, str]:
@@ -127,6 +142,20 @@ def _guard(fn):
 
 
 # ---------------------------------------------------------------- reading
+def _pairs(flat: list[bytes]) -> dict[str, bytes]:
+    return {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def _from_redis(token: str, owner: bytes, raw_lines: list[bytes], raw_prices: list[bytes]) -> Cart:
+    quantities = {sku: int(q) for sku, q in _pairs(raw_lines).items()}
+    seen = {sku: Decimal(p.decode()) for sku, p in _pairs(raw_prices).items() if p}
+    return _build(token, int(owner) if owner else None, quantities, seen)
+
+
+def _user_arg(user_id: int | None) -> str:
+    return str(user_id) if user_id else ""
+
+
 @_guard
 def _owner(token: str) -> tuple[bool, int | None]:
     meta = _redis().hgetall(_keys(token)[0])
@@ -136,27 +165,15 @@ def _owner(token: str) -> tuple[bool, int | None]:
     return True, int(owner) if owner else None
 
 
-def _check_access(token: str, user_id: int | None) -> int | None:
-    exists, owner = _owner(token) if token else (False, None)
-    if not exists or (owner is not None and owner != user_id):
-        raise CartNotFound(token)  # another shopper's cart is as good as missing
-    return owner
-
-
 @_guard
 def cart_get(*, token: str, user_id: int | None = None) -> Cart:
-    """The cart with fresh names, prices and availability (refreshing its expiry)."""
-    owner = _check_access(token, user_id)
-    meta_key, lines_key, prices_key = _keys(token)
-    pipe = _redis().pipeline()
-    pipe.hgetall(lines_key)
-    pipe.hgetall(prices_key)
-    for key in (meta_key, lines_key, prices_key):
-        pipe.expire(key, _ttl(owner))
-    raw_lines, raw_prices = pipe.execute()[:2]
-    quantities = {k.decode(): int(v) for k, v in raw_lines.items()}
-    seen = {k.decode(): Decimal(v.decode()) for k, v in raw_prices.items() if v}
-    return _build(token, owner, quantities, seen)
+    """The cart with fresh names, prices and availability (refreshing its expiry). Another shopper's cart is
+    CartNotFound, exactly like a missing one."""
+    found = _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL, _user_arg(user_id)]) if token \
+        else [0]
+    if not found[0]:
+        raise CartNotFound(token)
+    return _from_redis(token, *found[1:])
 
 
 def _build(token: str, owner: int | None, quantities: dict[str, int], seen: dict[str, Decimal]) -> Cart:
@@ -222,14 +239,18 @@ def cart_for_user(*, user_id: int) -> str | None:
 
 
 def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) -> CartChange:
-    owner = _check_access(token, user_id)
     info = catalog_services.variant_prices(skus=[sku]).get(sku)
     if quantity and (info is None or not info.is_active):
+        if not token or not _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL,
+                                                                          _user_arg(user_id)])[0]:
+            raise CartNotFound(token)  # a missing cart is the first thing to report
         raise UnknownSku(sku)
-    available = inventory_services.stock_availability(skus=[sku])[sku]
-    price = str(info.price) if info else ""
-    new, previous = _script(_WRITE_LINE)(
-        keys=list(_keys(token)), args=[sku, quantity, mode, MAX_QUANTITY, MAX_LINES, available, price, _ttl(owner)])
+    available = inventory_services.stock_availability(skus=[sku])[sku] if quantity else 0
+    result = _script(_WRITE_LINE)(
+        keys=list(_keys(token)),
+        args=[sku, quantity, mode, MAX_QUANTITY, MAX_LINES, available, str(info.price) if info else "",
+              GUEST_TTL, OWNED_TTL, _user_arg(user_id)])
+    new, previous = result[0], result[1]
     if new == -1:
         raise CartNotFound(token)
     if new == -2:
@@ -239,7 +260,7 @@ def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) 
         raise InsufficientStock(sku, available, info.product_name if info else "")
     if new == -4:
         raise CartFull(f"A cart holds at most {MAX_LINES} different items.")
-    return CartChange(cart=cart_get(token=token, user_id=user_id), created_line=previous == 0 and new > 0)
+    return CartChange(cart=_from_redis(token, *result[2:]), created_line=previous == 0 and new > 0)
 
 
 @_guard

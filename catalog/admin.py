@@ -74,15 +74,17 @@ class ProductAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
         product = form.instance
-        services.product_refresh(product_ids=[product.pk],
+        previous_skus = list(product.variants.values_list("sku", flat=True)) if change else []
+        super().save_related(request, form, formsets, change)
+        services.product_refresh(product_ids=[product.pk], previous_skus=previous_skus,
                                  previous_category_ids=getattr(product, "_previous_category_ids", []))
 
     def delete_model(self, request, obj):
         slug, category_id = obj.slug, obj.category_id
+        skus = list(obj.variants.values_list("sku", flat=True))
         super().delete_model(request, obj)
-        services.catalog_invalidate(products=[(slug, category_id)])
+        services.catalog_invalidate(products=[(slug, category_id)], skus=skus)
 
     @admin.action(description="Show the selected products to shoppers")
     def make_active(self, request, queryset):

@@ -25,13 +25,25 @@ logger = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- reads for other apps and the layout
 def variant_prices(*, skus: Iterable[str]) -> dict[str, VariantInfo]:
-    """Current name and price of each known SKU (the cart and checkout re-read these; a cart never keeps a price)."""
-    variants = Variant.objects.filter(sku__in=list(skus)).select_related("product")
-    return {
-        v.sku: VariantInfo(sku=v.sku, product_slug=v.product.slug, product_name=v.product.name,
-                           variant_name=v.name, price=v.price, currency=v.currency, is_active=v.product.is_active)
-        for v in variants
-    }
+    """Current name and price of each known SKU (the cart and checkout re-read these; a cart never keeps a price).
+
+    Served from Redis in one round trip; each entry is versioned by its SKU's scope, which every change to the
+    product (price, name, visibility, the variant itself) bumps, so a changed price is never served."""
+    skus = list(dict.fromkeys(skus))
+
+    def build(keys: list[str]) -> dict[str, VariantInfo]:
+        wanted = [key.removeprefix("catalog:variant:") for key in keys]
+        variants = Variant.objects.filter(sku__in=wanted).select_related("product")
+        return {
+            f"catalog:variant:{v.sku}": VariantInfo(
+                sku=v.sku, product_slug=v.product.slug, product_name=v.product.name, variant_name=v.name,
+                price=v.price, currency=v.currency, is_active=v.product.is_active)
+            for v in variants
+        }
+
+    found = cache_versions.versioned_many({f"catalog:variant:{sku}": (f"sku:{sku}",) for sku in skus}, build,
+                                          timeout=settings.CATALOG_CACHE_SECONDS)
+    return {info.sku: info for info in found.values()}
 
 
 def category_menu() -> list[dict]:
@@ -88,12 +100,15 @@ def _scopes(products: Iterable[tuple[str, int]]) -> set[str]:
     return scopes
 
 
-def catalog_invalidate(*, products: Iterable[tuple[str, int]] = (), categories_changed: bool = False) -> None:
-    """After the current transaction commits, drop exactly the cached pages that (slug, category_id) pairs affect."""
+def catalog_invalidate(*, products: Iterable[tuple[str, int]] = (), skus: Iterable[str] = (),
+                       categories_changed: bool = False) -> None:
+    """After the current transaction commits, drop exactly the cached pages that (slug, category_id) pairs affect,
+    and the cached name and price of these SKUs."""
     products = list(products)
+    skus = list(skus)
 
     def bump() -> None:
-        scopes = _scopes(products)
+        scopes = _scopes(products) | {f"sku:{sku}" for sku in skus}
         if categories_changed:
             scopes.add(selectors.CATEGORIES)
         _bump(*scopes)
@@ -110,9 +125,11 @@ def _skus_by_product(product_ids: Iterable[int]) -> dict[int, list[str]]:
 
 
 @transaction.atomic
-def product_refresh(*, product_ids: Iterable[int], previous_category_ids: Iterable[int] = ()) -> None:
+def product_refresh(*, product_ids: Iterable[int], previous_category_ids: Iterable[int] = (),
+                    previous_skus: Iterable[str] = ()) -> None:
     """After staff or an import changed products: stock rows for new SKUs, the lowest price, the in-stock flag,
-    and the cache entries they affect (a product moved between categories refreshes both listings)."""
+    and the cache entries they affect (a product moved between categories refreshes both listings; SKUs it had
+    before, deleted since, are refreshed too)."""
     ids = list(product_ids)
     skus = _skus_by_product(ids)
     all_skus = [sku for product_skus in skus.values() for sku in product_skus]
@@ -126,7 +143,7 @@ def product_refresh(*, product_ids: Iterable[int], previous_category_ids: Iterab
     Product.objects.bulk_update(products, ["price_from", "in_stock"], batch_size=1000)
     touched = [(p.slug, p.category_id) for p in products]
     touched.extend(("", category_id) for category_id in previous_category_ids)
-    catalog_invalidate(products=touched)
+    catalog_invalidate(products=touched, skus=[*all_skus, *previous_skus])
 
 
 _PRODUCTS_OF_SKUS_SQL = f"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Sum
 
 from .models import Reservation, StockLevel, StockMovement
@@ -9,6 +10,17 @@ from .models import Reservation, StockLevel, StockMovement
 
 def stock_levels_by_sku(*, skus) -> dict[str, StockLevel]:
     return {level.sku: level for level in StockLevel.objects.filter(sku__in=list(skus))}
+
+
+def availability_by_sku(*, skus: list[str]) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(_AVAILABILITY_SQL, [skus])
+        return dict(cursor.fetchall())
+
+
+_AVAILABILITY_SQL = f"""
+    SELECT sku, on_hand - reserved FROM {StockLevel._meta.db_table} WHERE sku = ANY(%s)
+"""  # noqa: S608 (the table name is our model's; the SKUs are a bound parameter)
 
 
 def ledger_sums() -> dict[str, tuple[int, int]]:

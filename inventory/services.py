@@ -151,10 +151,13 @@ def stock_levels(*, sku: str) -> StockLevels:
 
 
 def stock_availability(*, skus: Iterable[str]) -> dict[str, int]:
-    """Units a shopper could buy now, per SKU, in one query; a SKU with no stock row has 0."""
+    """Units a shopper could buy now, per SKU, in one query; a SKU with no stock row has 0. (Every cart and
+    product view asks this, so it is one plain statement.)"""
     skus = list(skus)
-    levels = selectors.stock_levels_by_sku(skus=skus)
-    return {sku: (levels[sku].available if sku in levels else 0) for sku in skus}
+    if not skus:
+        return {}
+    available = selectors.availability_by_sku(skus=skus)
+    return {sku: available.get(sku, 0) for sku in skus}
 
 
 # ---------------------------------------------------------------- reservations

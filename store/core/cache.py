@@ -45,3 +45,28 @@ def bump(scopes: Iterable[str]) -> None:
             cache.incr(key)
     except Exception:  # Redis down: nothing can be read from it either; entries also expire on their own
         logger.exception("could not bump cache versions %s", scopes)
+
+
+def versioned_many(entries: dict[str, tuple[str, ...]], build: Callable[[list[str]], dict[str, Any]], *,
+                   timeout: int) -> dict[str, Any]:
+    """Many versioned entries in one MGET: ``entries`` maps each cache key to the scopes it depends on; the keys
+    whose entries are missing or stale are built together by ``build(keys)`` (which may leave out keys that have
+    no value) and stored. Returns key -> value."""
+    if not entries:
+        return {}
+    version_keys = sorted({version_key(s) for scopes in entries.values() for s in scopes})
+    found = cache.get_many([*entries, *version_keys])
+    values, stale = {}, []
+    for key, scopes in entries.items():
+        current = tuple(found.get(version_key(s), 0) for s in scopes)
+        entry = found.get(key)
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == current:
+            if entry[1] is not None:
+                values[key] = entry[1]
+        else:
+            stale.append((key, current))
+    if stale:
+        built = build([key for key, _ in stale])
+        cache.set_many({key: (current, built.get(key)) for key, current in stale}, timeout)
+        values.update({key: built[key] for key, _ in stale if built.get(key) is not None})
+    return values
