@@ -146,10 +146,11 @@ def _pairs(flat: list[bytes]) -> dict[str, bytes]:
     return {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
 
 
-def _from_redis(token: str, owner: bytes, raw_lines: list[bytes], raw_prices: list[bytes]) -> Cart:
+def _from_redis(token: str, owner: bytes, raw_lines: list[bytes], raw_prices: list[bytes], *,
+                known: tuple[dict, dict] = ({}, {})) -> Cart:
     quantities = {sku: int(q) for sku, q in _pairs(raw_lines).items()}
     seen = {sku: Decimal(p.decode()) for sku, p in _pairs(raw_prices).items() if p}
-    return _build(token, int(owner) if owner else None, quantities, seen)
+    return _build(token, int(owner) if owner else None, quantities, seen, known=known)
 
 
 def _user_arg(user_id: int | None) -> str:
@@ -176,9 +177,14 @@ def cart_get(*, token: str, user_id: int | None = None) -> Cart:
     return _from_redis(token, *found[1:])
 
 
-def _build(token: str, owner: int | None, quantities: dict[str, int], seen: dict[str, Decimal]) -> Cart:
-    info = catalog_services.variant_prices(skus=quantities)
-    available = inventory_services.stock_availability(skus=quantities)
+def _build(token: str, owner: int | None, quantities: dict[str, int], seen: dict[str, Decimal], *,
+           known: tuple[dict, dict] = ({}, {})) -> Cart:
+    """``known`` = (variant info, availability) already read in this request, so they are not read twice."""
+    info, available = dict(known[0]), dict(known[1])
+    missing = [sku for sku in quantities if sku not in available]
+    if missing:
+        info.update(catalog_services.variant_prices(skus=missing))
+        available.update(inventory_services.stock_availability(skus=missing))
     lines, notices, subtotal = [], [], Decimal("0.00")
     for sku in sorted(quantities, key=lambda s: (info[s].product_name if s in info else s, s)):
         variant = info.get(sku)
@@ -246,6 +252,7 @@ def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) 
             raise CartNotFound(token)  # a missing cart is the first thing to report
         raise UnknownSku(sku)
     available = inventory_services.stock_availability(skus=[sku])[sku] if quantity else 0
+    known = ({sku: info} if info else {}, {sku: available} if quantity else {})
     result = _script(_WRITE_LINE)(
         keys=list(_keys(token)),
         args=[sku, quantity, mode, MAX_QUANTITY, MAX_LINES, available, str(info.price) if info else "",
@@ -260,7 +267,7 @@ def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) 
         raise InsufficientStock(sku, available, info.product_name if info else "")
     if new == -4:
         raise CartFull(f"A cart holds at most {MAX_LINES} different items.")
-    return CartChange(cart=_from_redis(token, *result[2:]), created_line=previous == 0 and new > 0)
+    return CartChange(cart=_from_redis(token, *result[2:], known=known), created_line=previous == 0 and new > 0)
 
 
 @_guard
