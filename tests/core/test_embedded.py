@@ -23,6 +23,7 @@ def services():
         svc._stop_redis()
         svc._stop_postgres()
     shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(svc._temp_dir(), ignore_errors=True)  # where sockets go when 'nobody' cannot reach the folder
 
 
 def _answers(svc: EmbeddedServices) -> bool:
