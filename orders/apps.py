@@ -5,3 +5,13 @@ class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = "Orders"
     db_schema = "orders"
+
+    def ready(self):
+        from inventory.services import RESERVATION_EXPIRED
+        from store.core import outbox
+
+        from . import services
+
+        outbox.subscribe(RESERVATION_EXPIRED, services.order_reservation_expired)
+        outbox.subscribe(services.PAYMENT_UNKNOWN, services.order_settle_payment)
+        outbox.subscribe(services.ORDER_PAID, services.order_send_confirmation)

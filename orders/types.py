@@ -1,1 +1,80 @@
-"""What the orders app's services take and return (the checkout issue fills this in)."""
+"""What the orders app's services take and return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from store.core.exceptions import ApplicationError, InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str = ""
+
+
+@dataclass(frozen=True)
+class CheckoutAnswer:
+    """The HTTP answer of a checkout (status and JSON body): what the same Idempotency-Key always gets again."""
+
+    status: int
+    body: dict
+
+
+@dataclass(frozen=True)
+class OrderLineView:
+    sku: str
+    name: str
+    unit_price: Decimal
+    quantity: int
+    line_total: Decimal
+
+
+@dataclass(frozen=True)
+class OrderView:
+    number: str
+    status: str
+    email: str
+    currency: str
+    subtotal: Decimal
+    shipping: Decimal
+    total: Decimal
+    shipping_address: dict
+    lines: tuple[OrderLineView, ...]
+    history: tuple[tuple[str, datetime], ...]
+    created_at: datetime
+    user_id: int | None = None
+    payments: tuple = field(default_factory=tuple)
+
+
+class IdempotencyKeyRequired(InvalidInput):
+    code = "idempotency_key_required"
+
+
+class IdempotencyKeyReused(ApplicationError):
+    code = "idempotency_key_reused"
+    status = 422
+
+
+class IdempotencyInProgress(ApplicationError):
+    code = "idempotency_in_progress"
+    status = 409
+    retry_after = 1
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+    def __init__(self):
+        super().__init__("No such order.")
+
+
+class TransitionRefused(ApplicationError):
+    code = "transition_refused"
+    status = 409

@@ -1,4 +1,134 @@
-"""The payments app's public interface: charging, refunding, and the gateways behind them (test and Stripe).
+"""Payments' public interface: charge an order, ask what happened to a charge, refund.
 
-Arrives with the checkout issue.
+A charge is recorded PENDING in its own committed transaction *before* the gateway is called (with an
+idempotency key derived from the order), and its answer is recorded after; nothing here runs inside another
+app's lock. If no answer comes (a timeout, a crash), the payment stays PENDING and ``payment_settle`` later asks
+the gateway by the same key. The same key never charges twice.
 """
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from store.core.exceptions import InvalidInput
+
+from .gateways import gateway_for, luhn_ok
+from .models import Payment, Refund
+from .types import CardDetails, ChargeResult, InvalidCard, PaymentSummary, RefundRefused
+
+logger = logging.getLogger(__name__)
+
+
+def payment_details_parse(data) -> CardDetails:
+    """The ``payment`` object of a checkout → CardDetails; a bad card is InvalidCard (400) before any charge."""
+    if not isinstance(data, dict):
+        raise InvalidInput("payment must be an object with a method.", extra={"field": "payment"})
+    method = data.get("method")
+    if method == "card":
+        number = "".join(str(data.get("card_number") or "").split())
+        if not luhn_ok(number):
+            raise InvalidCard("That card number is not valid.", extra={"field": "payment.card_number"})
+        return CardDetails(method="card", card_number=number)
+    if method == "stripe":
+        if not settings.STRIPE_SECRET_KEY:
+            raise InvalidInput("Stripe is not configured in this shop; pay by card.", extra={"field": "payment"})
+        pm = str(data.get("payment_method") or "")
+        if not pm.startswith("pm_"):
+            raise InvalidInput("payment.payment_method must be a Stripe PaymentMethod id (pm_…).",
+                               extra={"field": "payment.payment_method"})
+        return CardDetails(method="stripe", payment_method=pm)
+    raise InvalidInput("payment.method must be 'card'" + (" or 'stripe'." if settings.STRIPE_SECRET_KEY else "."),
+                       extra={"field": "payment.method"})
+
+
+def _result(payment: Payment, *, code: str = "", message: str = "", retryable: bool = False) -> ChargeResult:
+    outcome = {Payment.State.SUCCEEDED: "succeeded", Payment.State.FAILED: "declined",
+               Payment.State.PENDING: "unknown"}.get(payment.state, "succeeded")
+    return ChargeResult(order_reference=payment.order_reference, outcome=outcome, amount=payment.amount,
+                        currency=payment.currency, code=code or payment.failure_code,
+                        message=message or payment.failure_message, retryable=retryable)
+
+
+def payment_charge(*, order_reference: str, amount: Decimal, currency: str, card: CardDetails,
+                   idempotency_key: str) -> ChargeResult:
+    """Take ``amount`` for the order, once. Call it outside any transaction or lock."""
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                order_reference=order_reference, amount=amount, currency=currency, gateway=card.method,
+                idempotency_key=idempotency_key, card_last4=card.card_number[-4:])
+    except IntegrityError:
+        payment = Payment.objects.get(idempotency_key=idempotency_key)
+        if payment.state != Payment.State.PENDING:
+            return _result(payment)  # answered before: the same answer, no second charge
+    gateway = gateway_for(card.method)
+    try:
+        answer = gateway.charge(amount=amount, currency=currency, card=card, idempotency_key=idempotency_key)
+    except Exception:  # no answer: the money may or may not have moved; compensation will ask
+        logger.exception("payment %s: no answer from the %s gateway", idempotency_key, card.method)
+        return _result(payment)
+    return _record(payment, answer)
+
+
+def _record(payment: Payment, answer) -> ChargeResult:
+    if answer.outcome == "unknown":
+        return _result(payment)
+    state = Payment.State.SUCCEEDED if answer.outcome == "succeeded" else Payment.State.FAILED
+    Payment.objects.filter(pk=payment.pk, state=Payment.State.PENDING).update(
+        state=state, gateway_reference=answer.reference, failure_code=answer.code,
+        failure_message=answer.message[:255])
+    payment.refresh_from_db()
+    return _result(payment, retryable=answer.retryable)
+
+
+def payment_settle(*, order_reference: str) -> ChargeResult | None:
+    """Ask the gateway what became of the order's pending charge (after a timeout or a crash). None if the
+    order never reached a charge."""
+    payment = Payment.objects.filter(order_reference=order_reference).order_by("-id").first()
+    if payment is None:
+        return None
+    if payment.state != Payment.State.PENDING:
+        return _result(payment)
+    answer = gateway_for(payment.gateway).lookup(idempotency_key=payment.idempotency_key)
+    return _record(payment, answer)
+
+
+def payment_refund(*, order_reference: str, amount: Decimal | None = None, reason: str = "",
+                   idempotency_key: str) -> Decimal:
+    """Give back ``amount`` (all that is left by default) of the order's successful payment; the same key refunds
+    once. Returns the amount refunded by this call (0 for a repeat)."""
+    with transaction.atomic():
+        payment = (Payment.objects.select_for_update()
+                   .filter(order_reference=order_reference,
+                           state__in=[Payment.State.SUCCEEDED, Payment.State.PARTIALLY_REFUNDED])
+                   .order_by("-id").first())
+        if Refund.objects.filter(idempotency_key=idempotency_key).exists():
+            return Decimal("0.00")
+        if payment is None:
+            raise RefundRefused(f"No payment of {order_reference} can be refunded.")
+        left = payment.amount - payment.refunded_amount
+        amount = left if amount is None else amount
+        if amount <= 0 or amount > left:
+            raise RefundRefused(f"Refund {amount} is more than the {left} left to refund.",
+                                extra={"refundable": str(left)})
+        reference = gateway_for(payment.gateway).refund(reference=payment.gateway_reference, amount=amount,
+                                                        idempotency_key=idempotency_key)
+        Refund.objects.create(payment=payment, amount=amount, reason=reason[:255], gateway_reference=reference,
+                              idempotency_key=idempotency_key)
+        Payment.objects.filter(pk=payment.pk).update(refunded_amount=F("refunded_amount") + amount)
+        payment.refresh_from_db()
+        payment.state = (Payment.State.REFUNDED if payment.refunded_amount == payment.amount
+                         else Payment.State.PARTIALLY_REFUNDED)
+        payment.save(update_fields=["state", "updated_at"])
+    return amount
+
+
+def payment_summaries(*, order_reference: str) -> list[PaymentSummary]:
+    return [PaymentSummary(order_reference=p.order_reference, amount=p.amount, currency=p.currency, state=p.state,
+                           gateway=p.gateway, card_last4=p.card_last4, refunded_amount=p.refunded_amount)
+            for p in Payment.objects.filter(order_reference=order_reference).order_by("id")]

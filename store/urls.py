@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cart import api as cart_api
 from catalog import api as catalog_api
+from orders import api as orders_api
 from store.core import views as core_views
 
 admin.site.site_header = f"{settings.STORE_NAME} — staff"
@@ -21,6 +22,9 @@ api_v1 = [
     path("carts/<str:token>/", cart_api.CartDetailApi.as_view(), name="cart-detail"),
     path("carts/<str:token>/lines/", cart_api.CartLinesApi.as_view(), name="cart-lines"),
     path("carts/<str:token>/lines/<str:sku>/", cart_api.CartLineApi.as_view(), name="cart-line"),
+    path("checkout/", orders_api.CheckoutApi.as_view(), name="checkout"),
+    path("orders/", orders_api.OrderListApi.as_view(), name="order-list"),
+    path("orders/<str:number>/", orders_api.OrderDetailApi.as_view(), name="order-detail"),
 ]
 
 urlpatterns = [
@@ -30,6 +34,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("cart/", include("cart.urls")),
+    path("", include("orders.urls")),
     path("account/", include("accounts.urls")),
     path("", include("catalog.urls")),
 ]

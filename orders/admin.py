@@ -1,0 +1,91 @@
+"""Staff admin for orders: filters, search, lines, history and payments on the order, and cancel / refund /
+mark shipped actions, all through orders' services."""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html_join
+
+from payments import services as payment_services
+from store.core.exceptions import ApplicationError
+
+from . import services
+from .models import Order, OrderEvent, OrderLine
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    fields = ["sku", "name", "unit_price", "quantity", "line_total"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    fields = ["at", "status", "note"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "created_at", "email", "status", "total", "currency"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["=number", "email"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["number", "email", "user_id", "status", "currency", "subtotal", "shipping", "total",
+                       "shipping_address", "created_at", "updated_at", "payments", "ledger"]
+    exclude = ["access_token_hash"]
+    inlines = [OrderLineInline, OrderEventInline]
+    actions = ["cancel", "refund_in_full_with_restock", "mark_shipped"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="payments")
+    def payments(self, order):
+        rows = payment_services.payment_summaries(order_reference=order.number)
+        return format_html_join("", "<div>{} {} · {} · card …{} · refunded {}</div>",
+                                ((p.amount, p.currency, p.state, p.card_last4 or "—", p.refunded_amount)
+                                 for p in rows)) or "none"
+
+    @admin.display(description="stock ledger")
+    def ledger(self, order):
+        return format_html_join("", '<a href="/admin/inventory/stockmovement/?q={}">{}</a>',
+                                [(order.number, f"Ledger rows for {order.number}")])
+
+    def _each(self, request, queryset, action, done: str):
+        count = 0
+        for number in queryset.values_list("number", flat=True):
+            try:
+                action(number)
+                count += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{number}: {exc.message}", messages.ERROR)
+        if count:
+            self.message_user(request, f"{done}: {count} order(s).", messages.SUCCESS)
+
+    @admin.action(description="Cancel (releases stock; refunds and restocks if paid)")
+    def cancel(self, request, queryset):
+        self._each(request, queryset, lambda n: services.order_cancel(number=n, note=f"cancelled by {request.user}"),
+                   "Cancelled")
+
+    @admin.action(description="Refund in full and put the units back in stock")
+    def refund_in_full_with_restock(self, request, queryset):
+        self._each(request, queryset, lambda n: services.order_refund(
+            number=n, restock=True, note=f"refunded by {request.user}"), "Refunded")
+
+    @admin.action(description="Mark as shipped")
+    def mark_shipped(self, request, queryset):
+        self._each(request, queryset, lambda n: services.order_fulfil(number=n), "Marked shipped")
+

@@ -1,0 +1,40 @@
+"""The checkout page's form (the JSON API takes the same fields)."""
+
+import uuid
+
+from django import forms
+
+
+class CheckoutForm(forms.Form):
+    email = forms.EmailField(help_text="Your receipt and the link to your order go here.")
+    name = forms.CharField(max_length=200, label="Full name")
+    line1 = forms.CharField(max_length=200, label="Address")
+    line2 = forms.CharField(max_length=200, required=False, label="Apartment, suite (optional)")
+    city = forms.CharField(max_length=100)
+    postal_code = forms.CharField(max_length=20, label="Postal code")
+    country = forms.RegexField(regex=r"^[A-Za-z]{2}$", max_length=2, initial="US",
+                               help_text="Two letters, e.g. US, GB, DE.",
+                               error_messages={"invalid": "Use the two-letter country code, e.g. US."})
+    card_number = forms.CharField(max_length=23, label="Card number",
+                                  help_text="Test cards: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined.",
+                                  widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "cc-number"}))
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
+    expected_total = forms.DecimalField(widget=forms.HiddenInput, required=False)
+
+    FIELD_ERRORS = {"email": "email", "shipping_address.name": "name", "name": "name", "line1": "line1",
+                    "line2": "line2", "city": "city", "postal_code": "postal_code", "country": "country",
+                    "shipping_address.country": "country", "payment.card_number": "card_number"}
+
+    @staticmethod
+    def new_key() -> str:
+        return f"page-{uuid.uuid4()}"
+
+    def as_checkout_body(self, cart_token: str) -> dict:
+        d = self.cleaned_data
+        return {
+            "cart_token": cart_token,
+            "email": d["email"],
+            "shipping_address": {k: d[k] for k in ("name", "line1", "line2", "city", "postal_code", "country")},
+            "payment": {"method": "card", "card_number": d["card_number"]},
+            "expected_total": str(d["expected_total"]) if d.get("expected_total") is not None else None,
+        }

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "orders"
+
+urlpatterns = [
+    path("checkout/", views.checkout, name="checkout"),
+    path("orders/<str:number>/", views.order_page, name="order"),
+    path("account/orders/", views.history, name="history"),
+]

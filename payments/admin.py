@@ -1,0 +1,32 @@
+"""Staff view of payments and refunds (read-only: money moves through the orders' actions)."""
+
+from django.contrib import admin
+
+from .models import Payment, Refund
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    extra = 0
+    can_delete = False
+    readonly_fields = ["amount", "reason", "gateway_reference", "idempotency_key", "created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ["order_reference", "amount", "currency", "state", "gateway", "card_last4", "created_at"]
+    list_filter = ["state", "gateway"]
+    search_fields = ["=order_reference", "=gateway_reference"]
+    inlines = [RefundInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
