@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
-from .models import TestGatewayCharge
+from .models import SandboxCharge
 from .types import CardDetails
 
 # The test gateway's cards, mirroring Stripe's test card numbers (API.md).
@@ -46,34 +46,35 @@ class TestGateway:
     """Answers at once and for good; remembers each charge by idempotency key, like a real gateway."""
 
     name = "test"
+    __test__ = False  # not a pytest test class
 
     def charge(self, *, amount: Decimal, currency: str, card: CardDetails, idempotency_key: str) -> GatewayAnswer:
         outcome = TEST_CARDS.get(card.card_number, ("succeeded",))[0]
         try:
             with transaction.atomic():
-                record = TestGatewayCharge.objects.create(
+                record = SandboxCharge.objects.create(
                     idempotency_key=idempotency_key, reference=f"tg_{secrets.token_hex(10)}", amount=amount,
                     currency=currency, outcome=outcome)
         except IntegrityError:  # the same request again: the first answer
-            record = TestGatewayCharge.objects.get(idempotency_key=idempotency_key)
+            record = SandboxCharge.objects.get(idempotency_key=idempotency_key)
         return self._answer(record)
 
     def lookup(self, *, idempotency_key: str) -> GatewayAnswer:
         """What happened to a charge sent with this key (compensation asks this after a lost answer)."""
-        record = TestGatewayCharge.objects.filter(idempotency_key=idempotency_key).first()
+        record = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
         if record is None:
             return GatewayAnswer(outcome="declined", code="not_charged", message="No charge was made.")
         return self._answer(record)
 
     def refund(self, *, reference: str, amount: Decimal, idempotency_key: str) -> str:
         with transaction.atomic():
-            record = TestGatewayCharge.objects.select_for_update().get(reference=reference)
+            record = SandboxCharge.objects.select_for_update().get(reference=reference)
             record.refunded += amount
             record.save(update_fields=["refunded"])
         return f"tgr_{idempotency_key[-12:]}"
 
     @staticmethod
-    def _answer(record: TestGatewayCharge) -> GatewayAnswer:
+    def _answer(record: SandboxCharge) -> GatewayAnswer:
         if record.outcome == "succeeded":
             return GatewayAnswer(outcome="succeeded", reference=record.reference)
         _, code, message = next(v for v in TEST_CARDS.values() if v[0] == record.outcome)

@@ -55,7 +55,7 @@ class Refund(models.Model):
         return f"refund {self.amount} of {self.payment.order_reference}"
 
 
-class TestGatewayCharge(models.Model):
+class SandboxCharge(models.Model):
     """The local test gateway's side of the world: what it charged, by the idempotency key it was sent (so a
     retried charge returns the first answer, and compensation can ask what happened)."""
 
