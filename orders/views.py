@@ -38,16 +38,16 @@ def checkout(request):
         token, cart = _cart(request)
     except CartUnavailable as exc:
         return render(request, "503.html", {"message": exc.message}, status=503)
-    if cart is None or not cart.lines:
-        return redirect("cart:page")
-    initial = {"idempotency_key": CheckoutForm.new_key(), "expected_total": cart.subtotal,
+    if request.method != "POST" and (cart is None or not cart.lines):
+        return redirect("cart:page")  # (a POST goes on: a double-clicked form must get its order back)
+    initial = {"idempotency_key": CheckoutForm.new_key(), "expected_total": cart.subtotal if cart else None,
                "email": request.user.email if request.user.is_authenticated else ""}
     form = CheckoutForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             ratelimit.check(request, "checkout")
             answer = services.order_place(idempotency_key=form.cleaned_data["idempotency_key"],
-                                          body=form.as_checkout_body(token), user_id=_user_id(request))
+                                          body=form.as_checkout_body(token or ""), user_id=_user_id(request))
         except ApplicationError as exc:
             if exc.status == 429:
                 return render(request, "429.html", {"retry_after": exc.retry_after}, status=429)
@@ -57,6 +57,8 @@ def checkout(request):
             request.session.setdefault(TOKENS_SESSION_KEY, {})[number] = access
             request.session.modified = True
             return redirect(f"/orders/{number}/?token={access}")
+        if answer.body.get("code") in ("cart_empty", "cart_not_found"):
+            return redirect("cart:page")
         _show_problem(form, answer.body)
         # A fresh key: correcting the form (another card, fewer items) is a new checkout, not a replay.
         data = form.data.copy()

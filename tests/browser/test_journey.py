@@ -1,0 +1,72 @@
+"""The whole journey in a real browser (Debian's Chromium driven by Playwright) against a live server:
+search -> product -> add to cart -> checkout -> confirmation -> order page, and a declined card."""
+
+import os
+import shutil
+
+import pytest
+
+from orders.models import Order
+from tests.factories import make_product
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not CHROMIUM, reason="no Chromium here (apt-get install chromium; .ci/run installs it)"),
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync"]}
+
+
+@pytest.fixture
+def shop(settings):
+    settings.RATE_LIMITS = {}
+    settings.DEBUG = False
+    return make_product(name="Granite Trail Runner", price="129.00", stock=3,
+                        category=(("footwear", "Footwear"), ("running", "Running Shoes")))
+
+
+def fill_checkout(page, card):
+    page.get_by_label("Email").fill("ada@example.com")
+    page.get_by_label("Full name").fill("Ada Lovelace")
+    page.get_by_label("Address").fill("1 Analytical Way")
+    page.get_by_label("City").fill("London")
+    page.get_by_label("Postal code").fill("N1 7AA")
+    page.get_by_label("Country").fill("GB")
+    page.get_by_label("Card number").fill(card)
+    page.get_by_role("button", name="Pay").click()
+
+
+def test_a_shopper_finds_buys_and_sees_their_order(page, live_server, shop):
+    page.goto(live_server.url + "/")
+    page.get_by_label("Search products").fill("Granite")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Granite Trail Runner").first.click()
+    assert page.get_by_role("heading", name="Granite Trail Runner").is_visible()
+    page.get_by_role("button", name="Add to cart").click()
+    assert page.url.endswith("/cart/")
+    assert page.get_by_text("Added 1 × Granite Trail Runner").is_visible()
+    page.get_by_role("link", name="Check out").click()
+    fill_checkout(page, "4242 4242 4242 4242")
+    page.wait_for_url("**/orders/**")
+    number = Order.objects.get().number
+    assert page.get_by_role("heading", name=f"Order {number}").is_visible()
+    assert page.get_by_text("Your payment was received").is_visible()
+    assert page.locator("[data-cart-count]").inner_text() == "0"
+
+
+def test_a_declined_card_is_explained_and_nothing_is_sold(page, live_server, shop):
+    page.goto(live_server.url + f"/p/{shop.slug}/")
+    page.get_by_role("button", name="Add to cart").click()
+    page.get_by_role("link", name="Check out").click()
+    fill_checkout(page, "4000 0000 0000 0002")
+    assert page.get_by_text("Your card was declined.").is_visible()
+    assert Order.objects.get().status == "cancelled"
+    fill_checkout(page, "4242 4242 4242 4242")  # the shopper tries another card: a new checkout, not a replay
+    page.wait_for_url("**/orders/**")
+    assert Order.objects.filter(status="paid").count() == 1
