@@ -298,7 +298,8 @@ def _end(*, reference: str, to_state: str, reason: str = "") -> ReservationResul
                           reason=reason[:255])
             for r in active
         )
-        _changed({r.sku: locked[r.sku].available + (0 if committing else r.quantity) for r in active})
+        if not committing:  # a commit takes units off both on_hand and reserved: what a shopper can buy is unchanged
+            _changed({r.sku: locked[r.sku].available + r.quantity for r in active})
     return _result(reference, rows, changed=True)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -50,7 +50,6 @@ class OrderView:
     history: tuple[tuple[str, datetime], ...]
     created_at: datetime
     user_id: int | None = None
-    payments: tuple = field(default_factory=tuple)
 
 
 class IdempotencyKeyRequired(InvalidInput):
