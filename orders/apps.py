@@ -8,6 +8,7 @@ class OrdersConfig(AppConfig):
 
     def ready(self):
         from inventory.services import RESERVATION_EXPIRED
+        from payments.services import PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_SUCCEEDED
         from store.core import outbox
 
         from . import services
@@ -15,3 +16,6 @@ class OrdersConfig(AppConfig):
         outbox.subscribe(RESERVATION_EXPIRED, services.order_reservation_expired)
         outbox.subscribe(services.PAYMENT_UNKNOWN, services.order_settle_payment)
         outbox.subscribe(services.ORDER_PAID, services.order_send_confirmation)
+        outbox.subscribe(PAYMENT_SUCCEEDED, services.order_payment_succeeded)
+        outbox.subscribe(PAYMENT_FAILED, services.order_payment_failed)
+        outbox.subscribe(PAYMENT_REFUNDED, services.order_payment_refunded)

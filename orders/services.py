@@ -378,6 +378,27 @@ def order_settle_payment(payload: dict) -> None:
         order_cancel(number=number, note="not paid in time")
 
 
+def order_payment_succeeded(payload: dict) -> None:
+    """Subscriber of ``payment.succeeded`` (a Stripe webhook): confirm, whichever of it and the checkout is first."""
+    if Order.objects.filter(number=payload["order_reference"], status=Status.PENDING_PAYMENT).exists():
+        order_confirm(number=payload["order_reference"], note="payment confirmed by Stripe")
+
+
+def order_payment_failed(payload: dict) -> None:
+    if Order.objects.filter(number=payload["order_reference"], status=Status.PENDING_PAYMENT).exists():
+        order_cancel(number=payload["order_reference"], note=f"payment failed: {payload.get('code', '')}")
+
+
+def order_payment_refunded(payload: dict) -> None:
+    """Subscriber of ``payment.refunded``: a refund made at the gateway (e.g. Stripe's dashboard) shows here."""
+    with transaction.atomic():
+        order = _locked(payload["order_reference"])
+        full = Decimal(payload["refunded"]) >= Decimal(payload["amount"])
+        target = Status.REFUNDED if full else Status.PARTIALLY_REFUNDED
+        if order.status != target and target in ALLOWED.get(order.status, set()):
+            _transition(order, target, f"refunded {payload['refunded']} at the gateway")
+
+
 def order_send_confirmation(payload: dict) -> None:
     """Subscriber of ``order.paid``: the receipt e-mail (text and HTML), with the order's link."""
     order = Order.objects.filter(number=payload["number"]).first()

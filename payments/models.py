@@ -21,6 +21,7 @@ class Payment(models.Model):
     gateway_reference = models.CharField(max_length=100, blank=True)
     idempotency_key = models.CharField(max_length=100, unique=True)
     card_last4 = models.CharField(max_length=4, blank=True)
+    payment_method = models.CharField(max_length=100, blank=True)  # a Stripe PaymentMethod id (no card data)
     failure_code = models.CharField(max_length=50, blank=True)
     failure_message = models.CharField(max_length=255, blank=True)
     refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
@@ -72,3 +73,18 @@ class SandboxCharge(models.Model):
 
     def __str__(self):
         return f"{self.reference} {self.outcome}"
+
+
+class WebhookEvent(models.Model):
+    """A Stripe event, recorded by its id so that a replayed or repeated delivery is applied once."""
+
+    event_id = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"

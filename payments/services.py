@@ -15,10 +15,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from store.core import outbox
 from store.core.exceptions import InvalidInput
 
 from .gateways import gateway_for, luhn_ok
-from .models import Payment, Refund
+from .models import Payment, Refund, WebhookEvent
 from .types import CardDetails, ChargeResult, InvalidCard, PaymentSummary, RefundRefused
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,8 @@ def payment_charge(*, order_reference: str, amount: Decimal, currency: str, card
         with transaction.atomic():
             payment = Payment.objects.create(
                 order_reference=order_reference, amount=amount, currency=currency, gateway=card.method,
-                idempotency_key=idempotency_key, card_last4=card.card_number[-4:])
+                idempotency_key=idempotency_key, card_last4=card.card_number[-4:],
+                payment_method=card.payment_method)
     except IntegrityError:
         payment = Payment.objects.get(idempotency_key=idempotency_key)
         if payment.state != Payment.State.PENDING:
@@ -94,7 +96,13 @@ def payment_settle(*, order_reference: str) -> ChargeResult | None:
         return None
     if payment.state != Payment.State.PENDING:
         return _result(payment)
-    answer = gateway_for(payment.gateway).lookup(idempotency_key=payment.idempotency_key)
+    card = CardDetails(method=payment.gateway, payment_method=payment.payment_method)
+    try:
+        answer = gateway_for(payment.gateway).lookup(idempotency_key=payment.idempotency_key, amount=payment.amount,
+                                                     currency=payment.currency, card=card)
+    except Exception:  # still no answer: stays pending; the caller retries later
+        logger.warning("payment %s: the gateway still does not answer", payment.idempotency_key, exc_info=True)
+        return _result(payment)
     return _record(payment, answer)
 
 
@@ -132,3 +140,77 @@ def payment_summaries(*, order_reference: str) -> list[PaymentSummary]:
     return [PaymentSummary(order_reference=p.order_reference, amount=p.amount, currency=p.currency, state=p.state,
                            gateway=p.gateway, card_last4=p.card_last4, refunded_amount=p.refunded_amount)
             for p in Payment.objects.filter(order_reference=order_reference).order_by("id")]
+
+
+# ---------------------------------------------------------------- Stripe webhooks
+PAYMENT_SUCCEEDED = "payment.succeeded"  # outbox: {"order_reference"}
+PAYMENT_FAILED = "payment.failed"  # outbox: {"order_reference", "code"}
+PAYMENT_REFUNDED = "payment.refunded"  # outbox: {"order_reference", "refunded", "amount"}
+
+
+class WebhookRejected(InvalidInput):
+    code = "invalid_signature"
+
+
+def payment_webhook(*, payload: bytes, signature: str) -> str:
+    """A Stripe event: verified by its signature, recorded by its id, applied once (a replay is acknowledged and
+    ignored). What the order side must do follows through the outbox, in the same transaction."""
+    import stripe
+
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        raise WebhookRejected("Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET).")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+    except (ValueError, stripe.SignatureVerificationError):
+        raise WebhookRejected("The webhook's signature does not verify.") from None
+    data = event.to_dict()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                WebhookEvent.objects.create(event_id=data["id"], type=data["type"], payload=data)
+        except IntegrityError:
+            return "duplicate"
+        obj = data.get("data", {}).get("object", {})
+        if data["type"] in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+            _apply_intent(obj, succeeded=data["type"] == "payment_intent.succeeded")
+        elif data["type"] == "charge.refunded":
+            _apply_refund(obj)
+    return "applied"
+
+
+def _stripe_payment(intent_id: str, metadata: dict) -> Payment | None:
+    payments = Payment.objects.select_for_update().filter(gateway="stripe")
+    key = (metadata or {}).get("idempotency_key")
+    return (payments.filter(gateway_reference=intent_id).first() if intent_id else None) or (
+        payments.filter(idempotency_key=key).first() if key else None)
+
+
+def _apply_intent(intent: dict, *, succeeded: bool) -> None:
+    payment = _stripe_payment(intent.get("id", ""), intent.get("metadata"))
+    if payment is None or payment.state != Payment.State.PENDING:
+        return  # the checkout already recorded it (the webhook raced it and lost), or not ours
+    error = intent.get("last_payment_error") or {}
+    payment.state = Payment.State.SUCCEEDED if succeeded else Payment.State.FAILED
+    payment.gateway_reference = intent.get("id", "")
+    payment.failure_code = "" if succeeded else (error.get("decline_code") or error.get("code") or "card_declined")
+    payment.failure_message = "" if succeeded else (error.get("message") or "")[:255]
+    payment.save(update_fields=["state", "gateway_reference", "failure_code", "failure_message", "updated_at"])
+    if succeeded:
+        outbox.publish(PAYMENT_SUCCEEDED, {"order_reference": payment.order_reference})
+    else:
+        outbox.publish(PAYMENT_FAILED, {"order_reference": payment.order_reference, "code": payment.failure_code})
+
+
+def _apply_refund(charge: dict) -> None:
+    payment = _stripe_payment(charge.get("payment_intent", ""), charge.get("metadata"))
+    if payment is None:
+        return
+    refunded = (Decimal(charge.get("amount_refunded", 0)) / 100).quantize(Decimal("0.01"))
+    if refunded <= payment.refunded_amount:
+        return  # our own refund, already recorded
+    payment.refunded_amount = min(refunded, payment.amount)
+    payment.state = (Payment.State.REFUNDED if payment.refunded_amount == payment.amount
+                     else Payment.State.PARTIALLY_REFUNDED)
+    payment.save(update_fields=["refunded_amount", "state", "updated_at"])
+    outbox.publish(PAYMENT_REFUNDED, {"order_reference": payment.order_reference,
+                                      "refunded": str(payment.refunded_amount), "amount": str(payment.amount)})

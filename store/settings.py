@@ -228,6 +228,7 @@ PAGECACHE_PERSONAL_CONTEXT = "store.core.context_processors.personal"
 STORE_URL = os.environ.get("STORE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")  # unset: Stripe's own; tests point it at a local fake
 BENCH_VIEWS = env_bool("BENCH_VIEWS", False)  # the bare-view ceiling of bench/, off in a real deployment
 
 # ---------------------------------------------------------------- security

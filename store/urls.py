@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from cart import api as cart_api
 from catalog import api as catalog_api
 from orders import api as orders_api
+from payments import views as payment_views
 from store.core import views as core_views
 
 admin.site.site_header = f"{settings.STORE_NAME} — staff"
@@ -30,6 +31,7 @@ api_v1 = [
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("payments/stripe/webhook/", payment_views.stripe_webhook, name="stripe-webhook"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
