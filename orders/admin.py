@@ -1,13 +1,20 @@
 """Staff admin for orders: filters, search, lines, history and payments on the order, and cancel / refund /
 mark shipped actions, all through orders' services."""
 
+import uuid
+
 from django.contrib import admin, messages
-from django.utils.html import format_html_join
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from payments import services as payment_services
 from store.core.exceptions import ApplicationError
 
 from . import services
+from .forms import RefundForm
 from .models import Order, OrderEvent, OrderLine
 
 
@@ -41,7 +48,7 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["=number", "email"]
     date_hierarchy = "created_at"
     readonly_fields = ["number", "email", "user_id", "status", "currency", "subtotal", "shipping", "total",
-                       "shipping_address", "created_at", "updated_at", "payments", "ledger"]
+                       "shipping_address", "created_at", "updated_at", "payments", "ledger", "refund_link"]
     exclude = ["access_token_hash"]
     inlines = [OrderLineInline, OrderEventInline]
     actions = ["cancel", "refund_in_full_with_restock", "mark_shipped"]
@@ -58,6 +65,35 @@ class OrderAdmin(admin.ModelAdmin):
         return format_html_join("", "<div>{} {} · {} · card …{} · refunded {}</div>",
                                 ((p.amount, p.currency, p.state, p.card_last4 or "—", p.refunded_amount)
                                  for p in rows)) or "none"
+
+    @admin.display(description="")
+    def refund_link(self, order):
+        url = reverse("admin:orders_order_refund", args=[order.pk])
+        return format_html('<a class="button" href="{}">Refund (full or partial)</a>', url)
+
+    def get_urls(self):
+        return [path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="orders_order_refund"),
+                *super().get_urls()]
+
+    def refund_view(self, request, pk):
+        if not request.user.has_perm("orders.change_order"):
+            raise PermissionDenied
+        order = get_object_or_404(Order, pk=pk)
+        form = RefundForm(request.POST or None, initial={"key": f"admin-{uuid.uuid4()}"})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.order_refund(number=order.number, amount=data["amount"], restock=data["restock"],
+                                      note=f"{data['reason']} ({request.user})", key=data["key"])
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, f"Refund recorded for {order.number}.", messages.SUCCESS)
+                return redirect("admin:orders_order_change", order.pk)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "order": order,
+                   "form": form, "title": f"Refund order {order.number}",
+                   "payments": payment_services.payment_summaries(order_reference=order.number)}
+        return TemplateResponse(request, "admin/orders/refund.html", context)
 
     @admin.display(description="stock ledger")
     def ledger(self, order):

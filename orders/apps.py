@@ -16,6 +16,7 @@ class OrdersConfig(AppConfig):
         outbox.subscribe(RESERVATION_EXPIRED, services.order_reservation_expired)
         outbox.subscribe(services.PAYMENT_UNKNOWN, services.order_settle_payment)
         outbox.subscribe(services.ORDER_PAID, services.order_send_confirmation)
+        outbox.subscribe(services.ORDER_CANCELLED, services.order_send_cancellation)
         outbox.subscribe(PAYMENT_SUCCEEDED, services.order_payment_succeeded)
         outbox.subscribe(PAYMENT_FAILED, services.order_payment_failed)
         outbox.subscribe(PAYMENT_REFUNDED, services.order_payment_refunded)

@@ -38,3 +38,13 @@ class CheckoutForm(forms.Form):
             "payment": {"method": "card", "card_number": d["card_number"]},
             "expected_total": str(d["expected_total"]) if d.get("expected_total") is not None else None,
         }
+
+
+class RefundForm(forms.Form):
+    """Staff refund: all that is left, or part of it; optionally the units go back on the shelf."""
+
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0.01, required=False,
+                                help_text="Leave empty to refund everything not yet refunded.")
+    restock = forms.BooleanField(required=False, label="Put the units back in stock")
+    reason = forms.CharField(max_length=200)
+    key = forms.CharField(widget=forms.HiddenInput)  # one refund per form, however often it is submitted

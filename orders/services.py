@@ -52,6 +52,7 @@ from .types import (
 logger = logging.getLogger(__name__)
 Status = Order.Status
 ORDER_PAID = "order.paid"
+ORDER_CANCELLED = "order.cancelled"
 PAYMENT_UNKNOWN = "order.payment_unknown"
 ALLOWED = {
     Status.PENDING_PAYMENT: {Status.PAID, Status.CANCELLED},
@@ -304,6 +305,8 @@ def _refund_unfillable(number: str) -> OrderView:
         order = _locked(number)
         if order.status == Status.PENDING_PAYMENT:
             _transition(order, Status.CANCELLED, "paid after the stock was gone: refunded in full")
+            outbox.publish(ORDER_CANCELLED, {"number": number, "reason": "sold out before your payment arrived; "
+                                                                        "your money has been refunded in full"})
         return _view(order)
 
 
@@ -318,6 +321,7 @@ def order_cancel(*, number: str, note: str = "", restock: bool = True) -> OrderV
             with contextlib.suppress(UnknownReservation):
                 inventory_services.stock_release(reference=number, reason=note or "order cancelled")
             _transition(order, Status.CANCELLED, note)
+            outbox.publish(ORDER_CANCELLED, {"number": number, "reason": note})
             return _view(order)
     return order_refund(number=number, amount=None, restock=restock, note=note or "cancelled by staff")
 
@@ -399,21 +403,28 @@ def order_payment_refunded(payload: dict) -> None:
             _transition(order, target, f"refunded {payload['refunded']} at the gateway")
 
 
+def _send(order: Order, kind: str, subject: str, **extra) -> None:
+    context = {"order": _view(order), "store_name": settings.STORE_NAME,
+               "url": f"{settings.STORE_URL}/orders/{order.number}/", **extra}
+    message = EmailMultiAlternatives(subject=subject, to=[order.email],
+                                     body=render_to_string(f"orders/email/{kind}.txt", context))
+    message.attach_alternative(render_to_string(f"orders/email/{kind}.html", context), "text/html")
+    message.send()
+
+
 def order_send_confirmation(payload: dict) -> None:
     """Subscriber of ``order.paid``: the receipt e-mail (text and HTML), with the order's link."""
     order = Order.objects.filter(number=payload["number"]).first()
-    if order is None:
-        return
-    view = _view(order)
-    context = {"order": view, "store_name": settings.STORE_NAME,
-               "url": f"{settings.STORE_URL}/orders/{order.number}/"}
-    message = EmailMultiAlternatives(
-        subject=f"Your {settings.STORE_NAME} order {order.number}",
-        body=render_to_string("orders/email/confirmation.txt", context),
-        to=[order.email],
-    )
-    message.attach_alternative(render_to_string("orders/email/confirmation.html", context), "text/html")
-    message.send()
+    if order is not None:
+        _send(order, "confirmation", f"Your {settings.STORE_NAME} order {order.number}")
+
+
+def order_send_cancellation(payload: dict) -> None:
+    """Subscriber of ``order.cancelled``: tell the shopper why, and that no money was kept."""
+    order = Order.objects.filter(number=payload["number"]).first()
+    if order is not None:
+        _send(order, "cancelled", f"Your {settings.STORE_NAME} order {order.number} was cancelled",
+              reason=payload.get("reason", ""))
 
 
 # ---------------------------------------------------------------- reading

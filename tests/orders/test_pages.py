@@ -112,3 +112,21 @@ def test_staff_cancel_a_paid_order_from_the_admin(client, in_cart, staff_client)
     levels = inventory_services.stock_levels(sku=in_cart.variants[0].sku)
     assert (levels.on_hand, levels.reserved) == (3, 0)
     assert staff_client.get("/admin/payments/payment/").status_code == 200
+
+
+def test_staff_refund_part_of_an_order_once_however_often_the_form_is_sent(client, in_cart, staff_client):
+    client.post("/checkout/", form(client.get("/checkout/").content.decode()))
+    order = Order.objects.get()
+    page = staff_client.get(f"/admin/orders/order/{order.pk}/refund/").content.decode()
+    key = re.search(r'name="key" value="([^"]*)"', page).group(1)
+    data = {"amount": "20.00", "reason": "scuffed", "key": key}
+    assert staff_client.post(f"/admin/orders/order/{order.pk}/refund/", data).status_code == 302
+    staff_client.post(f"/admin/orders/order/{order.pk}/refund/", data)
+    order.refresh_from_db()
+    assert order.status == "partially_refunded"
+    from payments.models import Payment
+
+    assert Payment.objects.get(order_reference=order.number).refunded_amount == 20
+    too_much = staff_client.post(f"/admin/orders/order/{order.pk}/refund/",
+                                 {"amount": "500.00", "reason": "x", "key": "another"})
+    assert b"more than the 100.00 left" in too_much.content
