@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from store.core.admin_mixins import ReadOnlyAdminMixin
 from store.core.exceptions import ApplicationError
 
 from . import services
@@ -98,7 +99,7 @@ class StockLevelAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "sku", "kind", "on_hand_delta", "reserved_delta", "reference", "reason", "user_id"]
     list_filter = ["kind"]
     search_fields = ["=sku", "=reference"]
@@ -111,31 +112,13 @@ class StockMovementAdmin(admin.ModelAdmin):
     def lookup_allowed(self, lookup, value, request=None):
         return lookup == "sku" or super().lookup_allowed(lookup, value, request)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["reference", "sku", "quantity", "state", "expires_at", "created_at"]
     list_filter = ["state"]
     search_fields = ["=reference", "=sku"]
     actions = ["release_selected"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_release_permission(self, request):
         return request.user.has_perm("inventory.change_reservation")

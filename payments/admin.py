@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from store.core.admin_mixins import ReadOnlyAdminMixin
+
 from .models import Payment, Refund
 
 
@@ -16,17 +18,8 @@ class RefundInline(admin.TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["order_reference", "amount", "currency", "state", "gateway", "card_last4", "created_at"]
     list_filter = ["state", "gateway"]
     search_fields = ["=order_reference", "=gateway_reference"]
     inlines = [RefundInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,33 +1,15 @@
 """Races on real PostgreSQL connections: real threads, barriers to line them up, no sleeps."""
 
 import random
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import OperationalError, connection, connections, transaction
+from django.db import OperationalError, connection, transaction
 
 from inventory import services
 from inventory.types import InsufficientStock
+from tests.concurrency import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(n, work):
-    """Run work(i) in n threads released together; returns each result or the exception it raised."""
-    barrier = threading.Barrier(n)
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            return work(i)
-        except Exception as exc:  # the outcome under test, returned to the caller
-            return exc
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def test_fifty_buyers_for_ten_units_get_exactly_ten_reservations():

@@ -2,34 +2,18 @@
 orders. Real threads, real connections."""
 
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connections
 from django.test import Client
 
 from cart import services as cart_services
 from inventory import services as inventory_services
 from orders.models import Order
 from payments.models import Payment, SandboxCharge
+from tests.concurrency import race
 from tests.orders.helpers import body, cart_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(n, work):
-    barrier = threading.Barrier(n)
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            return work(i)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def post(data, key):
