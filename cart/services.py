@@ -177,6 +177,16 @@ def cart_get(*, token: str, user_id: int | None = None) -> Cart:
     return _from_redis(token, *found[1:])
 
 
+@_guard
+def cart_quantities(*, token: str, user_id: int | None = None) -> dict[str, int]:
+    """SKU -> quantity, from Redis alone (the flash-sale gate is asked before anything touches PostgreSQL)."""
+    found = _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL, _user_arg(user_id)]) if token \
+        else [0]
+    if not found[0]:
+        raise CartNotFound(token)
+    return {sku: int(q) for sku, q in _pairs(found[2]).items()}
+
+
 def _build(token: str, owner: int | None, quantities: dict[str, int], seen: dict[str, Decimal], *,
            known: tuple[dict, dict] = ({}, {})) -> Cart:
     """``known`` = (variant info, availability) already read in this request, so they are not read twice."""

@@ -14,8 +14,8 @@ from store.core.admin_mixins import ReadOnlyAdminMixin
 from store.core.exceptions import ApplicationError
 
 from . import services
-from .forms import StockAdjustmentForm
-from .models import Reservation, StockLevel, StockMovement
+from .forms import FlashSaleForm, StockAdjustmentForm
+from .models import FlashSale, Reservation, StockLevel, StockMovement
 
 
 class LowStockFilter(admin.SimpleListFilter):
@@ -130,3 +130,27 @@ class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         for reference in references:
             services.stock_release(reference=reference, reason=f"released by staff {request.user}")
         self.message_user(request, f"Released {len(references)} reservation(s).", messages.SUCCESS)
+
+
+@admin.register(FlashSale)
+class FlashSaleAdmin(admin.ModelAdmin):
+    """Staff turn a SKU's sale on (with a start time) and off; saving reloads the gate from available stock."""
+
+    list_display = ["sku", "starts_at", "active", "tokens", "updated_at"]
+    list_filter = ["active"]
+    search_fields = ["=sku"]
+    form = FlashSaleForm
+
+    @admin.display(description="tokens in the gate")
+    def tokens(self, sale):
+        return services.flash_sale_show(sku=sale.sku)["tokens"] if sale.active else "—"
+
+    def save_model(self, request, obj, form, change):
+        if obj.active:
+            services.flash_sale_start(sku=obj.sku, at=obj.starts_at)
+        else:
+            services.flash_sale_stop(sku=obj.sku)
+
+    def delete_model(self, request, obj):
+        services.flash_sale_stop(sku=obj.sku)
+        super().delete_model(request, obj)

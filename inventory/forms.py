@@ -2,6 +2,8 @@
 
 from django import forms
 
+from .models import FlashSale, StockLevel
+
 
 class StockAdjustmentForm(forms.Form):
     ACTIONS = [
@@ -18,3 +20,15 @@ class StockAdjustmentForm(forms.Form):
         if data.get("action") in {"receive", "write_off"} and data.get("quantity") == 0:
             self.add_error("quantity", "Receive or write off at least one unit.")
         return data
+
+
+class FlashSaleForm(forms.ModelForm):
+    class Meta:
+        model = FlashSale
+        fields = ["sku", "starts_at", "active"]
+
+    def clean_sku(self):
+        sku = self.cleaned_data["sku"].strip()
+        if not StockLevel.objects.filter(sku=sku).exists():
+            raise forms.ValidationError("No stock is kept for this SKU.")
+        return sku

@@ -84,3 +84,19 @@ class Reservation(models.Model):
 
     def __str__(self):
         return f"{self.reference}: {self.quantity} x {self.sku} ({self.state})"
+
+
+class FlashSale(models.Model):
+    """A SKU put behind the admission gate (inventory.gate): the sale's settings live here, its tokens in Redis."""
+
+    sku = models.CharField(max_length=64, unique=True)
+    starts_at = models.DateTimeField()
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+
+    def __str__(self):
+        return f"flash sale of {self.sku} from {self.starts_at:%Y-%m-%d %H:%M}"

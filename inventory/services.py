@@ -11,6 +11,7 @@ leave), released (cancelled), or expire. Every operation on a reference is idemp
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
@@ -22,8 +23,8 @@ from django.utils import timezone
 from store.core import events, outbox
 from store.core.exceptions import InvalidInput
 
-from . import selectors
-from .models import Reservation, StockLevel, StockMovement
+from . import gate, selectors
+from .models import FlashSale, Reservation, StockLevel, StockMovement
 from .types import (
     InsufficientStock,
     InvalidQuantity,
@@ -31,12 +32,14 @@ from .types import (
     ReservationLine,
     ReservationReleased,
     ReservationResult,
+    SaleNotStarted,
     StockBelowReserved,
     StockLevels,
     UnknownReservation,
     UnknownSku,
 )
 
+logger = logging.getLogger(__name__)
 STOCK_CHANGED = "stock.changed"  # in-process, after commit: {"available": {sku: units a shopper can buy}}
 RESERVATION_EXPIRED = "reservation.expired"  # outbox: {"reference", "lines": [{"sku", "quantity"}]}
 MAX_QUANTITY = 1_000_000
@@ -117,6 +120,7 @@ def stock_adjust(*, sku: str, delta: int, reason: str = "", user_id: int | None 
         StockMovement.objects.create(sku=sku, kind=kind, on_hand_delta=delta, reason=reason[:255],
                                      user_id=user_id, reference=reference[:64])
         _changed({sku: level.on_hand - level.reserved})
+        transaction.on_commit(lambda: _gate_give_back({sku: delta}))  # a delivery during a sale adds tokens
     return _as_levels(level)
 
 
@@ -300,6 +304,8 @@ def _end(*, reference: str, to_state: str, reason: str = "") -> ReservationResul
         )
         if not committing:  # a commit takes units off both on_hand and reserved: what a shopper can buy is unchanged
             _changed({r.sku: locked[r.sku].available + r.quantity for r in active})
+            released = {r.sku: r.quantity for r in active}
+            transaction.on_commit(lambda: _gate_give_back(released))
     return _result(reference, rows, changed=True)
 
 
@@ -366,3 +372,63 @@ def stock_invariant_violations() -> list[str]:
     problems.extend(f"{sku}: ledger rows for a SKU with no stock level" for sku in sorted(ledger.keys() - known))
     problems.extend(f"{sku}: live reservations for a SKU with no stock level" for sku in sorted(held.keys() - known))
     return problems
+
+
+# ---------------------------------------------------------------- flash sales: the admission gate
+def _gate_give_back(lines: dict[str, int]) -> None:
+    try:
+        gate.give_back(lines)
+    except Exception:  # Redis down: the counters are rebuilt from stock when it is back
+        logger.warning("flash-sale gate: could not return tokens for %s", lines, exc_info=True)
+
+
+def gate_admit(*, lines: Mapping[str, int]) -> dict[str, int]:
+    """Before a checkout touches PostgreSQL: take the gate's tokens for its flash-sale lines. A line that cannot
+    have them is InsufficientStock at once (sold out); a sale not yet started is SaleNotStarted. Returns the
+    tokens taken, to give back with ``gate_return`` if the checkout does not go through. Redis down: the gate
+    steps aside (returns nothing taken) and the database's locks decide alone."""
+    try:
+        taken, refused, not_started = gate.admit(dict(lines))
+    except Exception:
+        logger.warning("flash-sale gate unavailable; checkout goes to the database", exc_info=True)
+        return {}
+    if not_started:
+        sale = FlashSale.objects.get(sku=not_started)
+        raise SaleNotStarted(f"The sale of {not_started} starts at {sale.starts_at:%Y-%m-%d %H:%M} UTC.",
+                             extra={"sku": not_started, "starts_at": sale.starts_at.isoformat()})
+    if refused:
+        sku, left = refused
+        raise InsufficientStock(sku, left, lines[sku])
+    return taken
+
+
+def gate_return(*, taken: Mapping[str, int]) -> None:
+    if taken:
+        _gate_give_back(dict(taken))
+
+
+def flash_sale_start(*, sku: str, at=None) -> dict:
+    """Put a SKU behind the gate from ``at`` (now by default), loaded with its available stock."""
+    if not StockLevel.objects.filter(sku=sku).exists():
+        raise UnknownSku(sku)
+    FlashSale.objects.update_or_create(sku=sku, defaults={"starts_at": at or timezone.now(), "active": True})
+    gate.rebuild()
+    return flash_sale_show(sku=sku)
+
+
+def flash_sale_stop(*, sku: str) -> dict:
+    FlashSale.objects.filter(sku=sku).update(active=False)
+    gate.rebuild()
+    return flash_sale_show(sku=sku)
+
+
+def flash_sale_show(*, sku: str) -> dict:
+    sale = FlashSale.objects.filter(sku=sku).first()
+    levels = stock_levels(sku=sku)
+    return {"sku": sku, "active": bool(sale and sale.active), "starts_at": sale.starts_at if sale else None,
+            "tokens": gate.tokens(sku) if sale and sale.active else None, "available": levels.available}
+
+
+def gate_rebuild() -> dict[str, int]:
+    """Reload every active sale's counter from available stock (beat runs it every minute)."""
+    return gate.rebuild()

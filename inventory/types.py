@@ -91,3 +91,8 @@ class ReservationReleased(ApplicationError):
     def __init__(self, reference: str):
         super().__init__(f"The reservation {reference!r} was released; its units are no longer held.",
                          extra={"reference": reference})
+
+
+class SaleNotStarted(ApplicationError):
+    code = "sale_not_started"
+    status = 409

@@ -207,9 +207,22 @@ def _replay(key: str, request_hash: str) -> CheckoutAnswer:
 def _place(key: str, body, user_id: int | None) -> CheckoutAnswer:
     cart_token, email, address, payment, expected = checkout_parse(body)
     try:
-        cart = cart_services.cart_get(token=cart_token, user_id=user_id)
+        quantities = cart_services.cart_quantities(token=cart_token, user_id=user_id)
     except CartNotFound as exc:
         raise _Refusal(404, "cart_not_found", "That cart does not exist (it may have expired).") from exc
+    # The flash-sale gate: a hot SKU without tokens is sold out before anything touches PostgreSQL.
+    admitted = inventory_services.gate_admit(lines=quantities)
+    progress = {"reserved": False}
+    try:
+        return _place_admitted(key, cart_token, email, address, payment, expected, user_id, progress)
+    except BaseException:
+        if not progress["reserved"]:  # once reserved, a release gives the tokens back instead
+            inventory_services.gate_return(taken=admitted)
+        raise
+
+
+def _place_admitted(key, cart_token, email, address, payment, expected, user_id, progress) -> CheckoutAnswer:
+    cart = cart_services.cart_get(token=cart_token, user_id=user_id)
     if not cart.lines:
         raise _Refusal(400, "cart_empty", "Your cart is empty.")
     gone = [line for line in cart.lines if line.unit_price is None]
@@ -235,6 +248,7 @@ def _place(key: str, body, user_id: int | None) -> CheckoutAnswer:
                               quantity=line.quantity, line_total=line.line_total) for line in cart.lines)
                 OrderEvent.objects.create(order=order, status=Status.PENDING_PAYMENT, note="checkout")
                 CheckoutRequest.objects.filter(key=key).update(order_number=number)
+            progress["reserved"] = True
             break
         except IntegrityError:  # an order number already taken (rare): draw another
             continue
