@@ -9,16 +9,23 @@ before a commit can never be served after the bump, whichever order racing build
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
+REBUILD_LOCK_S = 5  # how long a rebuild may hold its lock (a crashed builder frees it by then)
+REBUILD_WAIT_S = 1.0  # how long others wait for it before building themselves
 
 
 def version_key(scope: str) -> str:
     return f"gen:{scope}"
+
+
+def _fresh(entry, current: tuple) -> bool:
+    return isinstance(entry, tuple) and len(entry) == 2 and entry[0] == current
 
 
 def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, timeout: int,
@@ -28,10 +35,28 @@ def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, time
     found = cache.get_many([key, *keys])
     current = tuple(found.get(k, 0) for k in keys)
     entry = found.get(key)
-    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == current:
+    if _fresh(entry, current):
         return entry[1]
-    value = build()
-    cache.set(key, (current, value), miss_timeout if is_miss(value) else timeout)
+    # Single flight: under a crowd, one request rebuilds an entry while the others wait briefly for it, so an
+    # invalidated hot page costs the database one build, not one per shopper. Nobody is served stale data.
+    lock = f"rebuild:{key}:{'.'.join(map(str, current))}"
+    if not cache.add(lock, 1, timeout=REBUILD_LOCK_S):
+        deadline = time.monotonic() + REBUILD_WAIT_S
+        while time.monotonic() < deadline:
+            time.sleep(0.01)  # another request is building this very entry
+            entry = cache.get(key)
+            if _fresh(entry, current):
+                return entry[1]
+    else:
+        entry = cache.get(key)  # built by the one who held the lock just before us?
+        if _fresh(entry, current):
+            cache.delete(lock)
+            return entry[1]
+    try:
+        value = build()
+        cache.set(key, (current, value), miss_timeout if is_miss(value) else timeout)
+    finally:
+        cache.delete(lock)
     return value
 
 
@@ -60,7 +85,7 @@ def versioned_many(entries: dict[str, tuple[str, ...]], build: Callable[[list[st
     for key, scopes in entries.items():
         current = tuple(found.get(version_key(s), 0) for s in scopes)
         entry = found.get(key)
-        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == current:
+        if _fresh(entry, current):
             if entry[1] is not None:
                 values[key] = entry[1]
         else:
