@@ -40,14 +40,15 @@ def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, time
     # Single flight: under a crowd, one request rebuilds an entry while the others wait briefly for it, so an
     # invalidated hot page costs the database one build, not one per shopper. Nobody is served stale data.
     lock = f"rebuild:{key}:{'.'.join(map(str, current))}"
-    if not cache.add(lock, 1, timeout=REBUILD_LOCK_S):
+    added = cache.add(lock, 1, timeout=REBUILD_LOCK_S)  # None: Redis is down (IGNORE_EXCEPTIONS); just build
+    if added is False:
         deadline = time.monotonic() + REBUILD_WAIT_S
         while time.monotonic() < deadline:
             time.sleep(0.01)  # another request is building this very entry
             entry = cache.get(key)
             if _fresh(entry, current):
                 return entry[1]
-    else:
+    elif added:
         entry = cache.get(key)  # built by the one who held the lock just before us?
         if _fresh(entry, current):
             cache.delete(lock)
