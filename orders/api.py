@@ -27,9 +27,22 @@ class CheckoutApi(APIView):
     )
     def post(self, request):
         ratelimit.check(request, "checkout")
-        answer = services.order_place(
-            idempotency_key=request.headers.get("Idempotency-Key"), body=request.data,
-            user_id=request.user.pk if request.user.is_authenticated else None)
+        key = request.headers.get("Idempotency-Key")
+        user_id = request.user.pk if request.user.is_authenticated else None
+        if not services.checkout_slot_take():  # over the in-flight limit: into the queue
+            answer = services.checkout_enqueue(idempotency_key=key, body=request.data, user_id=user_id)
+            return Response(answer.body, status=answer.status)
+        try:
+            answer = services.order_place(idempotency_key=key, body=request.data, user_id=user_id)
+        finally:
+            services.checkout_slot_give()
+        return Response(answer.body, status=answer.status)
+
+
+class CheckoutQueueApi(APIView):
+    @extend_schema(responses={200: dict, 201: dict, 202: dict, 402: dict, 409: dict})
+    def get(self, request, ticket):
+        answer = services.checkout_poll(ticket=ticket)
         return Response(answer.body, status=answer.status)
 
 

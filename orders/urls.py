@@ -6,6 +6,7 @@ app_name = "orders"
 
 urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
+    path("checkout/line/<str:ticket>/", views.in_line, name="in-line"),
     path("orders/<str:number>/", views.order_page, name="order"),
     path("account/orders/", views.history, name="history"),
 ]

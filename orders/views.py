@@ -46,8 +46,14 @@ def checkout(request):
     if request.method == "POST" and form.is_valid():
         try:
             ratelimit.check(request, "checkout")
-            answer = services.order_place(idempotency_key=form.cleaned_data["idempotency_key"],
-                                          body=form.as_checkout_body(token or ""), user_id=_user_id(request))
+            key, checkout_body = form.cleaned_data["idempotency_key"], form.as_checkout_body(token or "")
+            if not services.checkout_slot_take():  # over the in-flight limit: wait in line
+                queued = services.checkout_enqueue(idempotency_key=key, body=checkout_body, user_id=_user_id(request))
+                return redirect(queued.body.get("poll_url", "").replace("/api/v1/checkout/queue/", "/checkout/line/"))
+            try:
+                answer = services.order_place(idempotency_key=key, body=checkout_body, user_id=_user_id(request))
+            finally:
+                services.checkout_slot_give()
         except ApplicationError as exc:
             if exc.status == 429:
                 return render(request, "429.html", {"retry_after": exc.retry_after}, status=429)
@@ -68,6 +74,22 @@ def checkout(request):
         form.data = data
         token, cart = _cart(request)
     return render(request, "orders/checkout.html", {"form": form, "cart": cart})
+
+
+def in_line(request, ticket):
+    """'You're in line': reloads itself every two seconds (no JavaScript needed) until the checkout is decided."""
+    try:
+        answer = services.checkout_poll(ticket=ticket)
+    except ApplicationError as exc:
+        raise Http404(exc.message) from exc
+    if answer.status == 202 and answer.body.get("status") == "queued":
+        return render(request, "orders/in_line.html", {"position": answer.body["position"]})
+    if answer.status in (201, 202):
+        number, access = answer.body["number"], answer.body.get("access_token", "")
+        request.session.setdefault(TOKENS_SESSION_KEY, {})[number] = access
+        request.session.modified = True
+        return redirect(f"/orders/{number}/?token={access}")
+    return render(request, "orders/in_line.html", {"problem": answer.body.get("message", "")}, status=answer.status)
 
 
 def _show_problem(form, body: dict) -> None:

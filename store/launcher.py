@@ -100,7 +100,8 @@ def _serve(mode: str, sup: Supervisor, env: dict) -> None:
     _manage(env, "migrate", "--noinput", "-v", "0")
     _manage(env, "seed_catalog", "--if-empty")
     celery = [PYTHON, "-m", "celery", "-A", "store"]
-    sup.start("celery worker", [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2"], env)
+    sup.start("celery worker", [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2",
+                                 "--queues", "celery,checkout"], env)
     sup.start("celery beat", [*celery, "beat", "--loglevel", "WARNING"], env)
     if mode == "run":
         sup.start("web", [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], env)

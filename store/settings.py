@@ -137,6 +137,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ROUTES = {"orders.tasks.checkout_process": {"queue": "checkout"}}
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "store.core.tasks.outbox_relay", "schedule": 15.0},
     "release-expired-reservations": {"task": "inventory.tasks.release_expired_reservations", "schedule": 60.0},
@@ -229,6 +230,8 @@ STORE_URL = os.environ.get("STORE_URL", f"http://127.0.0.1:{os.environ.get('PORT
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")  # unset: Stripe's own; tests point it at a local fake
+# Past this many checkouts in flight at once, new ones queue (202 + poll URL) on the `checkout` Celery queue.
+CHECKOUT_QUEUE_AFTER = int(os.environ["CHECKOUT_QUEUE_AFTER"]) if os.environ.get("CHECKOUT_QUEUE_AFTER") else None
 BENCH_VIEWS = env_bool("BENCH_VIEWS", False)  # the bare-view ceiling of bench/, off in a real deployment
 
 # ---------------------------------------------------------------- security

@@ -24,6 +24,7 @@ api_v1 = [
     path("carts/<str:token>/lines/", cart_api.CartLinesApi.as_view(), name="cart-lines"),
     path("carts/<str:token>/lines/<str:sku>/", cart_api.CartLineApi.as_view(), name="cart-line"),
     path("checkout/", orders_api.CheckoutApi.as_view(), name="checkout"),
+    path("checkout/queue/<str:ticket>/", orders_api.CheckoutQueueApi.as_view(), name="checkout-queue"),
     path("orders/", orders_api.OrderListApi.as_view(), name="order-list"),
     path("orders/<str:number>/", orders_api.OrderDetailApi.as_view(), name="order-detail"),
 ]
