@@ -1,0 +1,140 @@
+"""A flash sale against `make serve`: N shoppers (default 10,000) browse the deal's page and race to buy S units
+(default 100), once with the admission gate and the checkout queue on and once with both off, each next to its
+ceilings measured in the same run (a bare Django view, a bare PostgreSQL lock-update-insert transaction).
+
+    .venv/bin/python bench/flash_sale.py [--shoppers 10000] [--units 100] [--threads 64]
+
+Each shopper: GET the deal page, create a cart, add one unit (a 409 there means sold out), check out with an
+Idempotency-Key (following a 202 poll URL until the answer). Prints throughput, p50/p95/p99 per step, status
+counts, paid orders, and the oversell and double-charge checks. Loopback only; bounded in requests and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import statistics
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.checkout import Api, bare_transactions, checkout_body, database_url, manage
+from bench.harness import ServedStore, hardware, load
+
+POLL_LIMIT_S = 120
+
+
+def percentiles(samples: list[float]) -> str:
+    if len(samples) < 2:
+        return "n/a"
+    q = statistics.quantiles(samples, n=100)
+    return f"p50 {q[49] * 1000:.1f} / p95 {q[94] * 1000:.1f} / p99 {q[98] * 1000:.1f} ms"
+
+
+def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, units: int, threads: int) -> None:
+    env = {"CHECKOUT_QUEUE_AFTER": str(queue_after)} if queue_after is not None else {}
+    with ServedStore(extra_env=env) as store:
+        api = Api(store.port)
+        deal = store.get_json("/api/v1/products/?in_stock=true&sort=name")["results"][1]
+        sku = store.get_json(f"/api/v1/products/{deal['slug']}/")["variants"][0]["sku"]
+        before = manage("stock", "show", sku).split()[0].split("=")[1]
+        manage("stock", "set", sku, str(units), "--reason", f"bench/flash_sale.py: {label}")
+        manage("flash_sale", "start" if gate else "stop", sku)
+        bare = load(store.base, "/bench/bare/", seconds=3, connections=8)
+        ceiling = bare_transactions(8, 3)
+
+        timings: dict[str, list[float]] = {"page": [], "cart": [], "add": [], "checkout": []}
+        outcomes: dict[str, int] = {}
+        lock = threading.Lock()
+
+        def timed(step, fn):
+            t0 = time.perf_counter()
+            result = fn()
+            with lock:
+                timings[step].append(time.perf_counter() - t0)
+            return result
+
+        def count(outcome):
+            with lock:
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+        def shopper(n):
+            status, _ = timed("page", lambda: api.call("GET", f"/p/{deal['slug']}/"))
+            if status != 200:
+                return count(f"page {status}")
+            status, cart = timed("cart", lambda: api.call("POST", "/api/v1/carts/"))
+            if status != 201:
+                return count(f"cart {status}")
+            status, body = timed("add", lambda: api.call("POST", f"/api/v1/carts/{cart['token']}/lines/",
+                                                          {"sku": sku, "quantity": 1}))
+            if status == 409:
+                return count("sold out (cart)")
+            if status not in (200, 201):
+                return count(f"add {status}")
+            status, body = timed("checkout", lambda: api.call(
+                "POST", "/api/v1/checkout/", checkout_body(cart["token"], n),
+                {"Idempotency-Key": f"flash-{uuid.uuid4()}"}))
+            deadline = time.monotonic() + POLL_LIMIT_S
+            while status == 202 and body.get("poll_url") and time.monotonic() < deadline:
+                time.sleep(0.2)  # the shopper's page polls while they wait in line
+                status, body = api.call("GET", body["poll_url"])
+            count("paid" if status == 201 else body.get("code", f"checkout {status}"))
+
+        since = datetime.datetime.now(datetime.UTC)
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(shopper, range(shoppers)))
+        took = time.monotonic() - started
+        requests = sum(len(v) for v in timings.values())
+        with psycopg.connect(database_url()) as conn:
+            paid_units = conn.execute(
+                "SELECT coalesce(sum(l.quantity), 0) FROM orders.orders_orderline l JOIN orders.orders_order o "
+                "ON o.id = l.order_id WHERE l.sku = %s AND o.status = 'paid' AND o.created_at >= %s",
+                [sku, since]).fetchone()[0]
+            orphan = conn.execute(
+                "SELECT count(*) FROM payments.payments_payment p LEFT JOIN orders.orders_order o "
+                "ON o.number = p.order_reference WHERE p.state = 'succeeded' "
+                "AND (o.id IS NULL OR o.status NOT IN ('paid', 'fulfilled'))").fetchone()[0]
+            charges = conn.execute(
+                "SELECT count(*) - count(DISTINCT order_reference) FROM payments.payments_payment "
+                "WHERE state = 'succeeded'").fetchone()[0]
+        levels = manage("stock", "show", sku)
+        check = manage("check_inventory")
+        rss = store.peak_rss_mib()
+        print(f"\n## {label}: {shoppers} shoppers, {units} units of {sku}, {threads} client threads")
+        print(f"ceilings: bare view {bare.rps:.0f} req/s; bare lock-update-insert transaction {ceiling:.0f}/s")
+        print(f"{requests} requests in {took:.1f} s = {requests / took:.0f} req/s; outcomes {outcomes}")
+        for step, samples in timings.items():
+            print(f"  {step:<9} {len(samples):>6} requests  {percentiles(samples)}")
+        print(f"paid units {paid_units} of {units} (oversold: {max(paid_units - units, 0)}); stock now {levels}; "
+              f"check_inventory: {check.splitlines()[-1] if check else 'FAILED'}; payments without a paid order: "
+              f"{orphan}; second charges for one order: {charges}")
+        print(f"peak RSS: web worker {rss['web']:.0f} MiB, Celery {rss['celery']:.0f} MiB")
+        manage("flash_sale", "stop", sku)
+        manage("stock", "set", sku, before, "--reason", "bench/flash_sale.py: restore")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shoppers", type=int, default=10_000)
+    parser.add_argument("--units", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=64)
+    parser.add_argument("--queue-after", type=int, default=8, help="in-flight checkouts before queueing")
+    args = parser.parse_args()
+    print(f"# bench/flash_sale.py  {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"# {hardware()}")
+    run_sale(label="gate and queue on", gate=True, queue_after=args.queue_after, shoppers=args.shoppers,
+             units=args.units, threads=args.threads)
+    run_sale(label="gate and queue off", gate=False, queue_after=None, shoppers=args.shoppers, units=args.units,
+             threads=args.threads)
+
+
+if __name__ == "__main__":
+    main()
