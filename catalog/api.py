@@ -117,3 +117,11 @@ class CategoryListApi(APIView):
     @extend_schema(responses=CategorySerializer(many=True))
     def get(self, request):
         return Response(CategorySerializer(selectors.category_counts(), many=True).data)
+
+
+class SuggestApi(APIView):
+    """Search-as-you-type: product names for a prefix (the search box asks this; without JS it is a plain form)."""
+
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="what the shopper has typed so far")])
+    def get(self, request):
+        return Response({"suggestions": selectors.product_suggestions(prefix=request.query_params.get("q", "")[:100])})

@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -39,12 +41,17 @@ class Product(models.Model):
     # Derived, kept current by services: the lowest variant price and whether any variant can be bought now.
     price_from = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, editable=False)
     in_stock = models.BooleanField(default=False, editable=False)
+    # The search document: name (weight A), categories and variant attributes (B), description (C); kept by
+    # services.product_refresh. Typos are caught by trigram similarity on the name.
+    search_document = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            GinIndex(fields=["search_document"], name="product_search_idx"),
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="product_name_trgm_idx"),
             models.Index(fields=["category", "is_active"]),
             models.Index(fields=["is_active", "price_from"]),
             models.Index(fields=["is_active", "name"]),

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict
 from decimal import Decimal
 from itertools import pairwise
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from inventory import services as inventory_services
 from store.core.cache import versioned
@@ -34,6 +35,15 @@ SORTS = {
 PRICE_BUCKETS = [Decimal(b) for b in ("0", "25", "50", "100", "200", "500")]
 ALL = "all"  # every listing and the home page depend on it
 CATEGORIES = "categories"  # category names and the tree, shown on every product page
+
+
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a shopper's query: letters and digits only (so no query syntax can leak into tsquery), at
+    most 8 words of at most 40 characters."""
+    return [w[:40].lower() for w in WORD.findall(text or "")][:8]
 
 
 # ---------------------------------------------------------------- cache scopes
@@ -148,13 +158,14 @@ def _filtered(filters: ProductFilters):
     if filters.in_stock:
         qs = qs.filter(in_stock=True)
     if filters.q:
-        # websearch_to_tsquery accepts any text without syntax errors; the search issue replaces this with a
-        # stored, weighted, typo-tolerant document.
-        query = SearchQuery(filters.q, search_type="websearch", config="english")
-        vector = SearchVector("name", weight="A", config="english") + SearchVector(
-            "description", weight="B", config="english")
-        rank = SearchRank(vector, query)
-        qs = qs.annotate(rank=rank).filter(Q(rank__gt=0) | Q(name__icontains=filters.q[:100]))
+        words = search_words(filters.q)
+        if words:
+            # Every word, as a prefix ("runn" finds running), stemmed (running finds run), ranked by weight; or,
+            # for typos ("snekers"), close enough to a word of the name by trigram similarity.
+            query = SearchQuery(" & ".join(f"{w}:*" for w in words), search_type="raw", config="english")
+            phrase = " ".join(words)
+            rank = SearchRank(F("search_document"), query) + TrigramWordSimilarity(phrase, "name")
+            qs = qs.annotate(rank=rank).filter(Q(search_document=query) | Q(name__trigram_word_similar=phrase))
     return qs, rank is not None
 
 
@@ -289,3 +300,17 @@ def product_detail(*, slug: str) -> dict:
     if detail.get("missing") or not detail.get("variants"):
         raise ProductNotFound(slug)
     return detail
+
+
+def product_suggestions(*, prefix: str, limit: int = 8) -> list[dict]:
+    """Product names for the search box as the shopper types (prefix and typo tolerant), cached per prefix."""
+    words = search_words(prefix)
+    if not words or len(" ".join(words)) < 2:
+        return []
+
+    def build():
+        qs, _ = _filtered(ProductFilters(q=" ".join(words)))
+        return {"items": [{"name": name, "url": f"/p/{slug}/"}
+                          for name, slug in qs.order_by("-rank", "name").values_list("name", "slug")[:limit]]}
+
+    return _cached(f"suggest:{'+'.join(words)}", (ALL,), build)["items"]

@@ -141,11 +141,24 @@ def product_refresh(*, product_ids: Iterable[int], previous_category_ids: Iterab
         product.price_from = prices.get(product.id)
         product.in_stock = any(available.get(sku, 0) > 0 for sku in skus.get(product.id, []))
     Product.objects.bulk_update(products, ["price_from", "in_stock"], batch_size=1000)
+    with connection.cursor() as cursor:
+        cursor.execute(_SEARCH_DOCUMENT_SQL, [ids])
     touched = [(p.slug, p.category_id) for p in products]
     touched.extend(("", category_id) for category_id in previous_category_ids)
     catalog_invalidate(products=touched, skus=[*all_skus, *previous_skus])
 
 
+_SEARCH_DOCUMENT_SQL = f"""
+    UPDATE {Product._meta.db_table} p SET search_document =
+        setweight(to_tsvector('english', p.name), 'A')
+        || setweight(to_tsvector('english', coalesce(c.name, '') || ' ' || coalesce(parent.name, '')), 'B')
+        || setweight(to_tsvector('english', coalesce((
+               SELECT string_agg(a.value, ' ') FROM {Variant._meta.db_table} v, jsonb_each_text(v.attributes) a
+               WHERE v.product_id = p.id), '')), 'B')
+        || setweight(to_tsvector('english', p.description), 'C')
+    FROM {Category._meta.db_table} c LEFT JOIN {Category._meta.db_table} parent ON parent.id = c.parent_id
+    WHERE c.id = p.category_id AND p.id = ANY(%s)
+"""  # noqa: S608 (table names from our models; the ids are a bound parameter)
 _PRODUCTS_OF_SKUS_SQL = f"""
     SELECT v.sku, p.id, p.slug, p.category_id, p.in_stock
     FROM {Variant._meta.db_table} v JOIN {Product._meta.db_table} p ON p.id = v.product_id

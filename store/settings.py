@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -86,7 +87,9 @@ APP_SCHEMAS = ["catalog", "inventory", "orders", "payments", "core"]
 DATABASE_SEARCH_PATH = ", ".join(["public", *APP_SCHEMAS])  # public first: Django's own tables stay there
 _db = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)
 _db["ENGINE"] = "store.db.backends.postgresql"
-_db.setdefault("OPTIONS", {})["options"] = f"-c search_path={DATABASE_SEARCH_PATH.replace(' ', '')}"
+# search_path: every app schema. The trigram threshold: how close a typo must be to a word of a product's name.
+_db.setdefault("OPTIONS", {})["options"] = (f"-c search_path={DATABASE_SEARCH_PATH.replace(' ', '')} "
+                                            "-c pg_trgm.word_similarity_threshold=0.45")
 _db["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME") or f"test_{_db['NAME']}"}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -19,6 +19,7 @@ api_v1 = [
     path("products/", catalog_api.ProductListApi.as_view(), name="product-list"),
     path("products/<str:slug>/", catalog_api.ProductDetailApi.as_view(), name="product-detail"),
     path("categories/", catalog_api.CategoryListApi.as_view(), name="category-list"),
+    path("suggest/", catalog_api.SuggestApi.as_view(), name="suggest"),
     path("carts/", cart_api.CartCreateApi.as_view(), name="cart-create"),
     path("carts/<str:token>/", cart_api.CartDetailApi.as_view(), name="cart-detail"),
     path("carts/<str:token>/lines/", cart_api.CartLinesApi.as_view(), name="cart-lines"),

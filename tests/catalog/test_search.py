@@ -1,0 +1,68 @@
+"""Search on a small fixed catalogue: the exact product first, prefixes, typos and stems found, a name match
+above a description-only match, and any text answered without a syntax error."""
+
+import pytest
+
+from catalog import selectors
+from catalog.types import ProductFilters
+from tests.factories import make_product
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shop():
+    make_product(name="Trail Running Sneakers", description="Grippy and light.",
+                 category=(("footwear", "Footwear"), ("running", "Running Shoes")))
+    make_product(name="Canvas Tote", description="Carries your sneakers to the gym.",
+                 category=(("bags", "Bags"), ("totes", "Totes")))
+    make_product(name="Merino Beanie", description="Warm.", category=(("hats", "Hats"), ("beanies", "Beanies")))
+    make_product(name="Runner Socks", description="Cushioned.", category=(("footwear", "Footwear"),
+                                                                           ("socks", "Socks")))
+
+
+def names(q: str) -> list[str]:
+    return [card["name"] for card in selectors.product_list(filters=ProductFilters(q=q))["results"]]
+
+
+def test_the_exact_name_comes_first(shop):
+    assert names("Merino Beanie")[0] == "Merino Beanie"
+    assert names("canvas tote") == ["Canvas Tote"]
+
+
+def test_a_name_match_ranks_above_a_description_only_match(shop):
+    found = names("sneakers")
+    assert found[:2] == ["Trail Running Sneakers", "Canvas Tote"]
+
+
+def test_prefixes_typos_and_stems(shop):
+    assert "Merino Beanie" in names("meri")  # as you type
+    assert names("snekers")[0] == "Trail Running Sneakers"  # a typo
+    assert "Trail Running Sneakers" in names("run")  # running -> run
+    assert "Runner Socks" in names("runner")
+
+
+def test_categories_are_searched_too(shop):
+    assert "Runner Socks" in names("socks") and "Merino Beanie" in names("beanies")
+
+
+@pytest.mark.parametrize("q", ["", r"""'"\&|!():*""", "'; DROP TABLE x; --", "a" * 1000, "run " * 300, "<b>", "%_"])
+def test_any_text_gets_an_answer(shop, q):
+    selectors.product_list(filters=ProductFilters(q=q[:200]))
+
+
+def test_an_edit_is_found_at_once(shop, on_commit):
+    from catalog import services
+    from catalog.models import Product
+
+    with on_commit():
+        Product.objects.filter(name="Canvas Tote").update(name="Waxed Weekender")
+        services.product_refresh(product_ids=list(Product.objects.filter(name="Waxed Weekender")
+                                                  .values_list("id", flat=True)))
+    assert names("weekender") == ["Waxed Weekender"]
+
+
+def test_suggestions_as_you_type(client, shop):
+    body = client.get("/api/v1/suggest/", {"q": "sne"}).json()
+    assert body["suggestions"][0] == {"name": "Trail Running Sneakers", "url": body["suggestions"][0]["url"]}
+    assert client.get("/api/v1/suggest/", {"q": "'"}).json() == {"suggestions": []}
