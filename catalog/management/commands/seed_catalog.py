@@ -33,4 +33,6 @@ class Command(BaseCommand):
             while batch := list(islice(specs, BATCH)):
                 created += services.catalog_import(products=batch)
                 bar.update(len(batch))
+        if created:
+            services.catalog_analyze()  # fresh statistics, so the planner uses the search indexes
         self.stdout.write(f"seeded {created} new products ({products - created} already there)")
