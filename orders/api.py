@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from store.core import ratelimit
 
-from . import services
+from . import queue, services
 
 CheckoutBody = inline_serializer("CheckoutRequest", {
     "cart_token": serializers.CharField(),
@@ -29,20 +29,20 @@ class CheckoutApi(APIView):
         ratelimit.check(request, "checkout")
         key = request.headers.get("Idempotency-Key")
         user_id = request.user.pk if request.user.is_authenticated else None
-        if not services.checkout_slot_take():  # over the in-flight limit: into the queue
-            answer = services.checkout_enqueue(idempotency_key=key, body=request.data, user_id=user_id)
+        if not queue.checkout_slot_take():  # over the in-flight limit: into the queue
+            answer = queue.checkout_enqueue(idempotency_key=key, body=request.data, user_id=user_id)
             return Response(answer.body, status=answer.status)
         try:
             answer = services.order_place(idempotency_key=key, body=request.data, user_id=user_id)
         finally:
-            services.checkout_slot_give()
+            queue.checkout_slot_give()
         return Response(answer.body, status=answer.status)
 
 
 class CheckoutQueueApi(APIView):
     @extend_schema(responses={200: dict, 201: dict, 202: dict, 402: dict, 409: dict})
     def get(self, request, ticket):
-        answer = services.checkout_poll(ticket=ticket)
+        answer = queue.checkout_poll(ticket=ticket)
         return Response(answer.body, status=answer.status)
 
 

@@ -11,12 +11,12 @@ class OrdersConfig(AppConfig):
         from payments.services import PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_SUCCEEDED
         from store.core import outbox
 
-        from . import services
+        from . import services, subscribers
 
-        outbox.subscribe(RESERVATION_EXPIRED, services.order_reservation_expired)
-        outbox.subscribe(services.PAYMENT_UNKNOWN, services.order_settle_payment)
-        outbox.subscribe(services.ORDER_PAID, services.order_send_confirmation)
-        outbox.subscribe(services.ORDER_CANCELLED, services.order_send_cancellation)
-        outbox.subscribe(PAYMENT_SUCCEEDED, services.order_payment_succeeded)
-        outbox.subscribe(PAYMENT_FAILED, services.order_payment_failed)
-        outbox.subscribe(PAYMENT_REFUNDED, services.order_payment_refunded)
+        outbox.subscribe(RESERVATION_EXPIRED, subscribers.order_reservation_expired)
+        outbox.subscribe(services.PAYMENT_UNKNOWN, subscribers.order_settle_payment)
+        outbox.subscribe(services.ORDER_PAID, subscribers.order_send_confirmation)
+        outbox.subscribe(services.ORDER_CANCELLED, subscribers.order_send_cancellation)
+        outbox.subscribe(PAYMENT_SUCCEEDED, subscribers.order_payment_succeeded)
+        outbox.subscribe(PAYMENT_FAILED, subscribers.order_payment_failed)
+        outbox.subscribe(PAYMENT_REFUNDED, subscribers.order_payment_refunded)

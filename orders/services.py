@@ -20,13 +20,9 @@ import secrets
 import time
 from decimal import Decimal
 
-from celery import current_app
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from cart import services as cart_services
@@ -364,172 +360,20 @@ def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = 
         return _view(order)
 
 
+def order_mark_refunded(*, number: str, full: bool, note: str) -> None:
+    """Record a refund made at the gateway itself (not through order_refund)."""
+    with transaction.atomic():
+        order = _locked(number)
+        target = Status.REFUNDED if full else Status.PARTIALLY_REFUNDED
+        if order.status != target and target in ALLOWED.get(order.status, set()):
+            _transition(order, target, note)
+
+
 def order_fulfil(*, number: str, note: str = "shipped") -> OrderView:
     with transaction.atomic():
         order = _locked(number)
         _transition(order, Status.FULFILLED, note)
         return _view(order)
-
-
-# ---------------------------------------------------------------- compensation (outbox subscribers)
-def order_reservation_expired(payload: dict) -> None:
-    """Subscriber of ``reservation.expired``: the order was not paid in time (or its process died). Ask the
-    gateway first: paid → confirm (re-reserving or refunding, see order_confirm); not paid → cancel."""
-    number = payload.get("reference", "")
-    order = Order.objects.filter(number=number).first()
-    if order is None or order.status != Status.PENDING_PAYMENT:
-        return
-    order_settle_payment({"number": number})
-
-
-def order_settle_payment(payload: dict) -> None:
-    """Subscriber of ``order.payment_unknown``: settle an order whose charge got no answer."""
-    number = payload["number"]
-    order = Order.objects.filter(number=number).first()
-    if order is None or order.status != Status.PENDING_PAYMENT:
-        return
-    charge = payment_services.payment_settle(order_reference=number)
-    if charge is not None and charge.outcome == "unknown":
-        raise RuntimeError(f"the gateway has no answer yet for {number}")  # the outbox retries with backoff
-    if charge is not None and charge.succeeded:
-        order_confirm(number=number, note="payment confirmed by the gateway")
-    else:
-        order_cancel(number=number, note="not paid in time")
-
-
-def order_payment_succeeded(payload: dict) -> None:
-    """Subscriber of ``payment.succeeded`` (a Stripe webhook): confirm, whichever of it and the checkout is first."""
-    if Order.objects.filter(number=payload["order_reference"], status=Status.PENDING_PAYMENT).exists():
-        order_confirm(number=payload["order_reference"], note="payment confirmed by Stripe")
-
-
-def order_payment_failed(payload: dict) -> None:
-    if Order.objects.filter(number=payload["order_reference"], status=Status.PENDING_PAYMENT).exists():
-        order_cancel(number=payload["order_reference"], note=f"payment failed: {payload.get('code', '')}")
-
-
-def order_payment_refunded(payload: dict) -> None:
-    """Subscriber of ``payment.refunded``: a refund made at the gateway (e.g. Stripe's dashboard) shows here."""
-    with transaction.atomic():
-        order = _locked(payload["order_reference"])
-        full = Decimal(payload["refunded"]) >= Decimal(payload["amount"])
-        target = Status.REFUNDED if full else Status.PARTIALLY_REFUNDED
-        if order.status != target and target in ALLOWED.get(order.status, set()):
-            _transition(order, target, f"refunded {payload['refunded']} at the gateway")
-
-
-def _send(order: Order, kind: str, subject: str, **extra) -> None:
-    context = {"order": _view(order), "store_name": settings.STORE_NAME,
-               "url": f"{settings.STORE_URL}/orders/{order.number}/", **extra}
-    message = EmailMultiAlternatives(subject=subject, to=[order.email],
-                                     body=render_to_string(f"orders/email/{kind}.txt", context))
-    message.attach_alternative(render_to_string(f"orders/email/{kind}.html", context), "text/html")
-    message.send()
-
-
-def order_send_confirmation(payload: dict) -> None:
-    """Subscriber of ``order.paid``: the receipt e-mail (text and HTML), with the order's link."""
-    order = Order.objects.filter(number=payload["number"]).first()
-    if order is not None:
-        _send(order, "confirmation", f"Your {settings.STORE_NAME} order {order.number}")
-
-
-def order_send_cancellation(payload: dict) -> None:
-    """Subscriber of ``order.cancelled``: tell the shopper why, and that no money was kept."""
-    order = Order.objects.filter(number=payload["number"]).first()
-    if order is not None:
-        _send(order, "cancelled", f"Your {settings.STORE_NAME} order {order.number} was cancelled",
-              reason=payload.get("reason", ""))
-
-
-# ---------------------------------------------------------------- the checkout queue (flash-sale overload)
-QUEUE = "checkout:queue"  # sorted set of waiting tickets by arrival
-IN_FLIGHT = "checkout:in-flight"
-TICKET_TTL = 3600
-
-
-def _redis():
-    from django_redis import get_redis_connection
-
-    return get_redis_connection("default")
-
-
-def _ticket(key: str) -> str:
-    return hashlib.sha256(f"checkout:{key}".encode()).hexdigest()[:32]
-
-
-def checkout_slot_take() -> bool:
-    """Count one checkout in flight; False (and nothing counted) when the configured limit is reached, so the
-    caller queues it instead. No limit configured (or Redis down): always True."""
-    limit = settings.CHECKOUT_QUEUE_AFTER
-    if limit is None:
-        return True
-    try:
-        redis = _redis()
-        pipe = redis.pipeline()
-        pipe.incr(IN_FLIGHT)
-        pipe.expire(IN_FLIGHT, 60)  # a crashed process's slots lapse
-        count = pipe.execute()[0]
-        if count > limit:
-            redis.decr(IN_FLIGHT)
-            return False
-        return True
-    except Exception:
-        logger.warning("checkout in-flight counter unavailable", exc_info=True)
-        return True
-
-
-def checkout_slot_give() -> None:
-    if settings.CHECKOUT_QUEUE_AFTER is None:
-        return
-    try:
-        _redis().decr(IN_FLIGHT)
-    except Exception:
-        logger.warning("checkout in-flight counter unavailable", exc_info=True)
-
-
-def checkout_enqueue(*, idempotency_key: str | None, body, user_id: int | None) -> CheckoutAnswer:
-    """Accept a checkout for later (202 with a poll URL); the `checkout` Celery queue runs it in arrival order."""
-    if not idempotency_key:
-        raise IdempotencyKeyRequired("Send an Idempotency-Key header (any unique string up to 255 characters).")
-    if len(idempotency_key) > 255:
-        raise InvalidInput("The Idempotency-Key may be at most 255 characters.", extra={"field": "Idempotency-Key"})
-    ticket = _ticket(idempotency_key)
-    redis = _redis()
-    stored = json.dumps({"key": idempotency_key, "body": body, "user_id": user_id}, default=str)
-    if redis.set(f"checkout:ticket:{ticket}", stored, nx=True, ex=TICKET_TTL):
-        redis.zadd(QUEUE, {ticket: time.time()})
-        # by name: the task (orders.tasks) sits above services and calls back into them
-        current_app.send_task("orders.tasks.checkout_process", args=[ticket], queue="checkout")
-    return checkout_poll(ticket=ticket)
-
-
-def checkout_run_queued(*, ticket: str) -> int:
-    """Run one queued checkout (the Celery task); returns the answer's status."""
-    stored = _redis().get(f"checkout:ticket:{ticket}")
-    if stored is None:
-        return 404
-    job = json.loads(stored)
-    try:
-        answer = order_place(idempotency_key=job["key"], body=job["body"], user_id=job["user_id"])
-    except ApplicationError as exc:
-        answer = CheckoutAnswer(status=exc.status, body=exc.as_dict())
-    _redis().zrem(QUEUE, ticket)
-    return answer.status
-
-
-def checkout_poll(*, ticket: str) -> CheckoutAnswer:
-    """A queued checkout: 202 with its place in line while it waits, then the checkout's own final answer."""
-    stored = _redis().get(f"checkout:ticket:{ticket}")
-    if stored is None:
-        raise OrderNotFound()
-    key = json.loads(stored)["key"]
-    done = CheckoutRequest.objects.filter(key=key, response_status__isnull=False).first()
-    if done is not None:
-        return CheckoutAnswer(status=done.response_status, body=done.response_body)
-    rank = _redis().zrank(QUEUE, ticket)
-    return CheckoutAnswer(status=202, body={"status": "queued", "position": (rank + 1) if rank is not None else 1,
-                                            "poll_url": f"/api/v1/checkout/queue/{ticket}/"})
 
 
 # ---------------------------------------------------------------- reading

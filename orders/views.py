@@ -9,7 +9,7 @@ from cart.types import CartNotFound, CartUnavailable
 from store.core import ratelimit
 from store.core.exceptions import ApplicationError
 
-from . import services
+from . import queue, services
 from .forms import CheckoutForm
 from .types import CheckoutAnswer
 
@@ -47,13 +47,13 @@ def checkout(request):
         try:
             ratelimit.check(request, "checkout")
             key, checkout_body = form.cleaned_data["idempotency_key"], form.as_checkout_body(token or "")
-            if not services.checkout_slot_take():  # over the in-flight limit: wait in line
-                queued = services.checkout_enqueue(idempotency_key=key, body=checkout_body, user_id=_user_id(request))
+            if not queue.checkout_slot_take():  # over the in-flight limit: wait in line
+                queued = queue.checkout_enqueue(idempotency_key=key, body=checkout_body, user_id=_user_id(request))
                 return redirect(queued.body.get("poll_url", "").replace("/api/v1/checkout/queue/", "/checkout/line/"))
             try:
                 answer = services.order_place(idempotency_key=key, body=checkout_body, user_id=_user_id(request))
             finally:
-                services.checkout_slot_give()
+                queue.checkout_slot_give()
         except ApplicationError as exc:
             if exc.status == 429:
                 return render(request, "429.html", {"retry_after": exc.retry_after}, status=429)
@@ -79,7 +79,7 @@ def checkout(request):
 def in_line(request, ticket):
     """'You're in line': reloads itself every two seconds (no JavaScript needed) until the checkout is decided."""
     try:
-        answer = services.checkout_poll(ticket=ticket)
+        answer = queue.checkout_poll(ticket=ticket)
     except ApplicationError as exc:
         raise Http404(exc.message) from exc
     if answer.status == 202 and answer.body.get("status") == "queued":

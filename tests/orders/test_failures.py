@@ -7,7 +7,7 @@ import pytest
 
 from inventory import services as inventory_services
 from inventory.models import Reservation
-from orders import services
+from orders import services, subscribers
 from orders.models import Order
 from payments.gateways import TestGateway
 from payments.models import Payment, SandboxCharge
@@ -85,7 +85,7 @@ def test_money_taken_after_the_reservation_expired_is_kept_only_with_stock(clien
     OutboxMessage.objects.all().delete()
     inventory_services.stock_release(reference=number, reason="expired")  # the sweep got there first...
     inventory_services.stock_receive(sku=sku, quantity=-1, reason="sold in the shop")  # ...and the unit went
-    services.order_settle_payment({"number": number})
+    subscribers.order_settle_payment({"number": number})
     order = Order.objects.get(number=number)
     assert order.status == "cancelled"
     payment = Payment.objects.get(order_reference=number)
@@ -97,7 +97,7 @@ def test_money_taken_after_the_reservation_expired_confirms_when_stock_remains(c
     token, sku = cart_with(1, stock=2)
     number = checkout(client, body(token)).json()["number"]
     inventory_services.stock_release(reference=number, reason="expired")
-    services.order_settle_payment({"number": number})
+    subscribers.order_settle_payment({"number": number})
     assert Order.objects.get(number=number).status == "paid"
     assert levels(sku) == (1, 0)
     assert inventory_services.stock_invariant_violations() == []
@@ -108,8 +108,8 @@ def test_compensation_is_idempotent(client, lost_answer):
     token, sku = cart_with(1, stock=3)
     number = checkout(client, body(token)).json()["number"]
     for _ in range(3):
-        services.order_settle_payment({"number": number})
-        services.order_reservation_expired({"reference": number})
+        subscribers.order_settle_payment({"number": number})
+        subscribers.order_reservation_expired({"reference": number})
     assert Order.objects.get(number=number).status == "paid" and levels(sku) == (2, 0)
 
 

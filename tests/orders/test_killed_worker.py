@@ -23,13 +23,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WORKER = """
 import os, django
 django.setup()
-from orders import services
+from orders import subscribers
 from store.core import outbox
-real = services.order_cancel
+real = subscribers.order_cancel
 def cancel_then_die(**kwargs):
     real(**kwargs)   # the order is cancelled and the stock released, inside the delivery's transaction...
     os._exit(9)      # ...and the worker is killed before that transaction commits
-services.order_cancel = cancel_then_die
+subscribers.order_cancel = cancel_then_die
 outbox.deliver(int(os.environ["MESSAGE_ID"]))
 """
 

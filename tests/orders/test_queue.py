@@ -3,7 +3,7 @@ the checkout itself, in arrival order, still idempotent."""
 
 import pytest
 
-from orders import services
+from orders import queue as services
 from orders.models import Order
 from orders.tasks import checkout_process
 from tests.orders.helpers import body, cart_with, checkout
