@@ -17,13 +17,14 @@ from itertools import pairwise
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db import connection
 from django.db.models import Count, F, Q
 from django.db.models.expressions import RawSQL
 
 from inventory import services as inventory_services
 from store.core.cache import versioned
 
-from .models import Category, Product
+from .models import Category, Product, Variant
 from .types import InvalidPage, ProductFilters, ProductNotFound, UnknownCategory
 
 SORTS = {
@@ -164,6 +165,8 @@ def _filtered(filters: ProductFilters):
         qs = qs.filter(price_from__lte=filters.max_price)
     if filters.in_stock:
         qs = qs.filter(in_stock=True)
+    for name, value in sorted(filters.attributes.items()):  # names checked by services.product_filters_parse
+        qs = qs.filter(id__in=Variant.objects.filter(**{f"attributes__{name}": value}).values("product_id"))
     if filters.q:
         words = search_words(filters.q)
         if words:
@@ -205,11 +208,27 @@ def _facets(filters: ProductFilters) -> dict:
         for i, (lo, hi) in enumerate(pairwise(bounds))
     }
     counts = priced.aggregate(**aggregates, in_stock=Count("id", filter=Q(in_stock=True)))
+    ids_sql, ids_params = base.values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_ATTRIBUTE_FACETS_SQL.replace("{ids}", ids_sql), ids_params)
+        rows = cursor.fetchall()
+    attributes: dict[str, list[dict]] = {}
+    for name, value, count in rows:
+        attributes.setdefault(name, []).append({"value": value, "count": count})
     prices = [
         {"min": f"{lo:.2f}", "max": f"{hi:.2f}" if hi is not None else None, "count": counts[f"b{i}"]}
         for i, (lo, hi) in enumerate(pairwise(bounds))
     ]
-    return {"categories": categories, "price": prices, "in_stock": counts["in_stock"]}
+    return {"categories": categories, "price": prices, "in_stock": counts["in_stock"],
+            "attributes": [{"name": name, "values": values} for name, values in sorted(attributes.items())]}
+
+
+_ATTRIBUTE_FACETS_SQL = f"""
+    SELECT a.key, a.value, count(DISTINCT v.product_id)
+    FROM {Variant._meta.db_table} v, jsonb_each_text(v.attributes) a
+    WHERE v.product_id IN ({{ids}})
+    GROUP BY a.key, a.value ORDER BY a.key, count(DISTINCT v.product_id) DESC, a.value
+"""  # noqa: S608 (the table name is our model's; {ids} is the ORM's own SQL with bound parameters)
 
 
 def product_list(*, filters: ProductFilters, page: int | str = 1, per_page: int | None = None) -> dict:

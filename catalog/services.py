@@ -4,6 +4,7 @@ the catalogue, each keeping the derived fields (lowest price, in stock) and the 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,7 @@ from .models import Category, Product, ProductImage, Variant
 from .types import ProductFilters, ProductSpec, VariantInfo
 
 logger = logging.getLogger(__name__)
+ATTRIBUTE_NAME = re.compile(r"[a-z][a-z_]{0,29}")
 
 
 # ---------------------------------------------------------------- reads for other apps and the layout
@@ -71,7 +73,17 @@ def product_filters_parse(params) -> ProductFilters:
     in_stock = (params.get("in_stock") or "").strip().lower()
     if in_stock not in {"", "true", "false", "1", "0", "yes", "no", "on", "off"}:
         raise InvalidInput("in_stock must be true or false.", extra={"param": "in_stock"})
+    attributes = {}
+    for name in sorted(params.keys()):
+        if name.startswith("attr_") and len(attributes) < 5:
+            key, value = name[5:], str(params.get(name) or "").strip()[:60]
+            if not ATTRIBUTE_NAME.fullmatch(key):
+                raise InvalidInput(f"{name[:40]!r} is not a filter: attribute names are lower-case words.",
+                                   extra={"param": name[:40]})
+            if value:
+                attributes[key] = value
     return ProductFilters(
+        attributes=attributes,
         q=" ".join((params.get("q") or "").split())[:200],
         category=(params.get("category") or "").strip()[:140],
         min_price=price("min_price"),

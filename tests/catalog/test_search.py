@@ -66,3 +66,18 @@ def test_suggestions_as_you_type(client, shop):
     body = client.get("/api/v1/suggest/", {"q": "sne"}).json()
     assert body["suggestions"][0] == {"name": "Trail Running Sneakers", "url": body["suggestions"][0]["url"]}
     assert client.get("/api/v1/suggest/", {"q": "'"}).json() == {"suggestions": []}
+
+
+def test_attribute_facets_count_what_their_filter_returns(client):
+    make_product(name="Tee A", stock=[5, 5], category=(("wear", "Wear"), ("tees", "Tees")))  # sizes S0, S1
+    make_product(name="Tee B", stock=[5], category=(("wear", "Wear"), ("tees", "Tees")))  # size S0
+    facets = client.get("/api/v1/products/").json()["facets"]["attributes"]
+    sizes = {v["value"]: v["count"] for f in facets if f["name"] == "size" for v in f["values"]}
+    assert sizes == {"S0": 2, "S1": 1}
+    for value, count in sizes.items():
+        assert client.get("/api/v1/products/", {"attr_size": value}).json()["count"] == count
+    assert client.get("/api/v1/products/", {"attr_size": "XXL"}).json()["count"] == 0  # an unknown value
+    response = client.get("/api/v1/products/", {"attr_Size;DROP": "x"})
+    assert response.status_code == 400 and response.json()["code"] == "invalid_input"
+    page = client.get("/c/wear/", {"attr_size": "S1"}).content.decode()
+    assert "Tee A" in page and "Tee B" not in page and "Clear size: S1" in page
