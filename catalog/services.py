@@ -262,6 +262,15 @@ def catalog_import(*, products: Iterable[ProductSpec]) -> int:
     return len(rows)
 
 
+def search_index_rebuild(*, batch: int = 2000) -> int:
+    """Rebuild every product's search document (and what product_refresh derives with it), in batches."""
+    ids = list(Product.objects.order_by("id").values_list("id", flat=True))
+    for start in range(0, len(ids), batch):
+        product_refresh(product_ids=ids[start:start + batch])
+    catalog_analyze()
+    return len(ids)
+
+
 def catalog_analyze() -> None:
     """Refresh the planner's statistics of the catalogue's tables after a bulk import."""
     with connection.cursor() as cursor:

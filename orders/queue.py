@@ -16,9 +16,17 @@ from store.core.exceptions import ApplicationError, InvalidInput
 
 from .models import CheckoutRequest
 from .services import order_place
-from .types import CheckoutAnswer, IdempotencyKeyRequired, OrderNotFound
+from .types import CheckoutAnswer, IdempotencyKeyRequired, IdempotencyKeyReused, OrderNotFound
 
 logger = logging.getLogger(__name__)
+
+
+class Overloaded(ApplicationError):
+    """The line itself is full: shed the load now (503 with Retry-After) rather than let requests time out."""
+
+    code = "overloaded"
+    status = 503
+    retry_after = 5
 
 QUEUE = "checkout:queue"  # sorted set of waiting tickets by arrival
 IN_FLIGHT = "checkout:in-flight"
@@ -73,8 +81,15 @@ def checkout_enqueue(*, idempotency_key: str | None, body, user_id: int | None) 
         raise InvalidInput("The Idempotency-Key may be at most 255 characters.", extra={"field": "Idempotency-Key"})
     ticket = _ticket(idempotency_key)
     redis = _redis()
+    limit = settings.CHECKOUT_QUEUE_MAX
+    if limit is not None and redis.zcard(QUEUE) >= limit and redis.zscore(QUEUE, ticket) is None:
+        raise Overloaded("The shop is very busy right now; please try again in a few seconds.")
     stored = json.dumps({"key": idempotency_key, "body": body, "user_id": user_id}, default=str)
-    if redis.set(f"checkout:ticket:{ticket}", stored, nx=True, ex=TICKET_TTL):
+    if not redis.set(f"checkout:ticket:{ticket}", stored, nx=True, ex=TICKET_TTL):
+        first = json.loads(redis.get(f"checkout:ticket:{ticket}") or "{}")
+        if first.get("body") != json.loads(stored)["body"]:
+            raise IdempotencyKeyReused("This Idempotency-Key was used with a different request.")
+    else:
         redis.zadd(QUEUE, {ticket: time.time()})
         # by name: the task (orders.tasks) sits above services and calls back into them
         current_app.send_task("orders.tasks.checkout_process", args=[ticket], queue="checkout")

@@ -57,6 +57,10 @@ def checkout(request):
         except ApplicationError as exc:
             if exc.status == 429:
                 return render(request, "429.html", {"retry_after": exc.retry_after}, status=429)
+            if exc.status == 503:
+                response = render(request, "503.html", {"message": exc.message}, status=503)
+                response["Retry-After"] = str(exc.retry_after)
+                return response
             answer = CheckoutAnswer(status=exc.status, body=exc.as_dict())
         if answer.status in (201, 202):
             number, access = answer.body["number"], answer.body.get("access_token", "")

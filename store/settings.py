@@ -235,6 +235,8 @@ STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")  # unset: Stripe's own; tests point it at a local fake
 # Past this many checkouts in flight at once, new ones queue (202 + poll URL) on the `checkout` Celery queue.
 CHECKOUT_QUEUE_AFTER = int(os.environ["CHECKOUT_QUEUE_AFTER"]) if os.environ.get("CHECKOUT_QUEUE_AFTER") else None
+# The longest the line may grow; past it, checkouts are refused at once with 503 + Retry-After.
+CHECKOUT_QUEUE_MAX = int(os.environ["CHECKOUT_QUEUE_MAX"]) if os.environ.get("CHECKOUT_QUEUE_MAX") else 5000
 BENCH_VIEWS = env_bool("BENCH_VIEWS", False)  # the bare-view ceiling of bench/, off in a real deployment
 
 # ---------------------------------------------------------------- security

@@ -81,3 +81,16 @@ def test_attribute_facets_count_what_their_filter_returns(client):
     assert response.status_code == 400 and response.json()["code"] == "invalid_input"
     page = client.get("/c/wear/", {"attr_size": "S1"}).content.decode()
     assert "Tee A" in page and "Tee B" not in page and "Clear size: S1" in page
+
+
+def test_search_index_rebuild_command(shop, capsys, on_commit):
+    from django.core.management import call_command
+
+    from catalog.models import Product
+
+    Product.objects.update(search_document=None)  # as after a botched import
+    assert names("warm") == []  # a word of the description only: found through the document
+    with on_commit():
+        call_command("search_index", "--rebuild")
+    assert "rebuilt the search documents of 4 products" in capsys.readouterr().out
+    assert names("warm") == ["Merino Beanie"]

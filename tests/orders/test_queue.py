@@ -35,13 +35,15 @@ def test_a_queued_checkout_answers_202_then_its_final_answer(client, queueing):
 
 
 def test_queued_checkouts_keep_their_arrival_order_and_keys(client, queueing):
-    tickets = []
+    tickets, first_body = [], None
     for n in range(3):
         token, _ = cart_with(1, stock=3)
-        response = checkout(client, body(token, email=f"q{n}@example.com"), key=f"line-{n}")
+        data = body(token, email=f"q{n}@example.com")
+        first_body = first_body or data
+        response = checkout(client, data, key=f"line-{n}")
         assert response.json()["position"] == n + 1
         tickets.append(ticket_of(response))
-    again = checkout(client, body(cart_with()[0]), key="line-0")  # the same key again: the same place in line
+    again = checkout(client, first_body, key="line-0")  # the same key again: the same place in line
     assert again.status_code == 202 and ticket_of(again) == tickets[0]
     for ticket in tickets:
         checkout_process.apply(args=[ticket])
@@ -77,3 +79,15 @@ def test_the_checkout_page_puts_the_shopper_in_line_and_then_shows_the_order(cli
     assert "You're in line" in waiting and 'http-equiv="refresh"' in waiting
     checkout_process.apply(args=[line.rstrip("/").rsplit("/", 1)[1]])
     assert client.get(line)["Location"].startswith("/orders/")
+
+
+def test_a_full_line_sheds_load_with_503_and_retry_after(client, queueing, settings):
+    settings.CHECKOUT_QUEUE_MAX = 1
+    data = body(cart_with()[0])
+    first = checkout(client, data, key="first-in-line")
+    assert first.status_code == 202
+    response = checkout(client, body(cart_with()[0]), key="one-too-many")
+    assert response.status_code == 503 and response.json()["code"] == "overloaded"
+    assert int(response["Retry-After"]) > 0
+    assert checkout(client, data, key="first-in-line").status_code == 202  # already in line
+    assert checkout(client, body(cart_with()[0]), key="first-in-line").status_code == 422  # another body
