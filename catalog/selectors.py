@@ -242,6 +242,8 @@ def product_list(*, filters: ProductFilters, page: int | str = 1, per_page: int 
     key = f"list:{fingerprint}"
 
     def build():
+        if settings.ELASTICSEARCH_URL and filters.q:
+            return _es_listing(filters, page, per_page)
         qs, has_rank = _filtered(filters)
         qs = _ordered(qs, filters, has_rank).select_related("category").prefetch_related("images")
         paginator = Paginator(qs, per_page)
@@ -264,6 +266,43 @@ def product_list(*, filters: ProductFilters, page: int | str = 1, per_page: int 
         }
 
     return _cached(key, listing_scopes(filters.category), build)
+
+
+def _es_listing(filters: ProductFilters, page, per_page: int) -> dict:
+    """The same listing from Elasticsearch (search issue): ids, total and aggregations from the index, the cards
+    from the database."""
+    from .documents import search_execute
+
+    try:
+        number = int(page)
+    except (TypeError, ValueError):
+        raise InvalidPage(f"Page {str(page)[:20]!r} is not a page number.", extra={"page": str(page)[:20]}) from None
+    if number < 1:
+        raise InvalidPage(f"There is no page {number}.", extra={"page": str(number)})
+    ids, total, aggs = search_execute(filters, page=number, per_page=per_page)
+    num_pages = max(1, -(-total // per_page))
+    if number > num_pages:
+        raise InvalidPage(f"There is no page {number}; the last is {num_pages}.", extra={"page": str(number)})
+    cards = {p.id: _card(p) for p in _visible().filter(id__in=ids).select_related("category")
+             .prefetch_related("images")}
+    names = {c["slug"]: c["name"] for c in category_tree()}
+    attributes: dict[str, list[dict]] = {}
+    for bucket in aggs.get("attributes", {}).get("buckets", []):
+        name, _, value = bucket["key"].partition(":")
+        attributes.setdefault(name, []).append({"value": value, "count": bucket["doc_count"]})
+    return {
+        "count": total, "page": number, "num_pages": num_pages,
+        "has_next": number < num_pages, "has_previous": number > 1,
+        "results": [cards[i] for i in ids if i in cards],
+        "facets": {
+            "categories": [{"slug": b["key"], "name": names.get(b["key"], b["key"]), "count": b["doc_count"]}
+                           for b in aggs.get("categories", {}).get("buckets", [])],
+            "price": [{"min": f"{b['from']:.2f}", "max": f"{b['to']:.2f}" if "to" in b else None,
+                       "count": b["doc_count"]} for b in aggs.get("price", {}).get("buckets", [])],
+            "in_stock": aggs.get("in_stock", {}).get("doc_count", 0),
+            "attributes": [{"name": n, "values": v} for n, v in sorted(attributes.items())],
+        },
+    }
 
 
 def product_home() -> dict:

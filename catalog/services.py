@@ -15,6 +15,7 @@ from django.db.models import Min
 
 from inventory import services as inventory_services
 from store.core import cache as cache_versions
+from store.core import outbox
 from store.core.exceptions import InvalidInput
 
 from . import selectors
@@ -22,6 +23,7 @@ from .models import Category, Product, ProductImage, Variant
 from .types import ProductFilters, ProductSpec, VariantInfo
 
 logger = logging.getLogger(__name__)
+PRODUCTS_CHANGED = "catalog.products_changed"  # outbox: {"ids": [...]}, for the Elasticsearch index
 ATTRIBUTE_NAME = re.compile(r"[a-z][a-z_]{0,29}")
 
 
@@ -155,6 +157,8 @@ def product_refresh(*, product_ids: Iterable[int], previous_category_ids: Iterab
     Product.objects.bulk_update(products, ["price_from", "in_stock"], batch_size=1000)
     with connection.cursor() as cursor:
         cursor.execute(_SEARCH_DOCUMENT_SQL, [ids])
+    if settings.ELASTICSEARCH_URL and ids:
+        outbox.publish(PRODUCTS_CHANGED, {"ids": ids})  # Elasticsearch indexing, in Celery, after commit
     touched = [(p.slug, p.category_id) for p in products]
     touched.extend(("", category_id) for category_id in previous_category_ids)
     catalog_invalidate(products=touched, skus=[*all_skus, *previous_skus])
@@ -262,8 +266,20 @@ def catalog_import(*, products: Iterable[ProductSpec]) -> int:
     return len(rows)
 
 
+def products_index(payload: dict) -> None:
+    """Outbox subscriber of ``catalog.products_changed``: index them in Elasticsearch (retried if it is down)."""
+    from .documents import index_products
+
+    index_products(payload["ids"])
+
+
 def search_index_rebuild(*, batch: int = 2000) -> int:
-    """Rebuild every product's search document (and what product_refresh derives with it), in batches."""
+    """Rebuild the active backend's index: every product's search document in PostgreSQL (and what
+    product_refresh derives with it), and the Elasticsearch index when ELASTICSEARCH_URL is set."""
+    if settings.ELASTICSEARCH_URL:
+        from .documents import rebuild_index
+
+        rebuild_index()
     ids = list(Product.objects.order_by("id").values_list("id", flat=True))
     for start in range(0, len(ids), batch):
         product_refresh(product_ids=ids[start:start + batch])

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_elasticsearch_dsl",
     "store.core",
     "inventory",
     "catalog",
@@ -237,6 +238,12 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")  # unset: Stripe's own; 
 CHECKOUT_QUEUE_AFTER = int(os.environ["CHECKOUT_QUEUE_AFTER"]) if os.environ.get("CHECKOUT_QUEUE_AFTER") else None
 # The longest the line may grow; past it, checkouts are refused at once with 503 + Retry-After.
 CHECKOUT_QUEUE_MAX = int(os.environ["CHECKOUT_QUEUE_MAX"]) if os.environ.get("CHECKOUT_QUEUE_MAX") else 5000
+# Search: PostgreSQL by default; Elasticsearch when ELASTICSEARCH_URL is set (catalog/documents.py).
+ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
+ELASTICSEARCH_INDEX = os.environ.get("ELASTICSEARCH_INDEX", "store-products")
+ELASTICSEARCH_DSL = {"default": {"hosts": ELASTICSEARCH_URL or "http://127.0.0.1:9200"}}
+ELASTICSEARCH_DSL_AUTOSYNC = False  # indexing follows the outbox (Celery), never a request
+ELASTICSEARCH_DSL_AUTO_REFRESH = False
 BENCH_VIEWS = env_bool("BENCH_VIEWS", False)  # the bare-view ceiling of bench/, off in a real deployment
 
 # ---------------------------------------------------------------- security
