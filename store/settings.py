@@ -38,7 +38,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
-    "django_elasticsearch_dsl",
     "store.core",
     "inventory",
     "catalog",
@@ -46,6 +45,8 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "accounts",
+    # after our apps: catalog's `search_index` command (API.md) takes precedence over this package's own
+    "django_elasticsearch_dsl",
 ]
 
 MIDDLEWARE = [
