@@ -207,7 +207,7 @@ def _place(key: str, body, user_id: int | None) -> CheckoutAnswer:
         quantities = cart_services.cart_quantities(token=cart_token, user_id=user_id)
     except CartNotFound as exc:
         raise _Refusal(404, "cart_not_found", "That cart does not exist (it may have expired).") from exc
-    # The flash-sale gate: a hot SKU without tokens is sold out before anything touches PostgreSQL.
+    # The flash-sale gate: a hot SKU without tokens is sold out before its stock rows are touched.
     admitted = inventory_services.gate_admit(lines=quantities)
     progress = {"reserved": False}
     try:
