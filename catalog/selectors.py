@@ -154,7 +154,9 @@ def _visible():
     return Product.objects.filter(is_active=True, price_from__isnull=False)
 
 
-def _filtered(filters: ProductFilters):
+def _filtered(filters: ProductFilters, *, ranked: bool = True):
+    """The visible products matching the filters; ``ranked`` adds the relevance score (listings sort by it; counts
+    and facets do not need it, and computing it for every match is most of their cost)."""
     qs = _visible()
     rank = None
     if filters.category:
@@ -179,8 +181,8 @@ def _filtered(filters: ProductFilters):
             # Two index scans (GIN full text, GIN trigram) joined by UNION: an OR of them in one WHERE is answered
             # by a sequential scan.
             matching = RawSQL(_MATCHING_SQL, [tsquery, phrase])  # noqa: S611 (bound parameters only)
-            qs = qs.annotate(rank=rank).filter(id__in=matching)
-    return qs, rank is not None
+            qs = (qs.annotate(rank=rank) if ranked else qs).filter(id__in=matching)
+    return qs, ranked and rank is not None
 
 
 def _ordered(qs, filters: ProductFilters, has_rank: bool):
@@ -193,7 +195,7 @@ def _ordered(qs, filters: ProductFilters, has_rank: bool):
 def _facets(filters: ProductFilters) -> dict:
     # Within a category the facet counts its subcategories (so its cache entry depends on that category alone);
     # elsewhere it counts every category.
-    base, _ = _filtered(ProductFilters(**{**asdict(filters), "sort": ""}))
+    base, _ = _filtered(ProductFilters(**{**asdict(filters), "sort": ""}), ranked=False)
     names = {c["id"]: c for c in category_tree()}
     by_category = base.values("category_id").annotate(n=Count("id")).order_by()
     categories = sorted(
@@ -201,7 +203,8 @@ def _facets(filters: ProductFilters) -> dict:
          for row in by_category if row["category_id"] in names),
         key=lambda f: (-f["count"], f["name"]),
     )
-    priced, _ = _filtered(ProductFilters(**{**asdict(filters), "min_price": None, "max_price": None, "sort": ""}))
+    priced, _ = _filtered(ProductFilters(**{**asdict(filters), "min_price": None, "max_price": None, "sort": ""}),
+                          ranked=False)
     bounds = [*PRICE_BUCKETS, None]
     aggregates = {
         f"b{i}": Count("id", filter=Q(price_from__gte=lo) & (Q(price_from__lt=hi) if hi is not None else Q()))
