@@ -8,21 +8,20 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
 
+from cart import services as cart_services
 from store.core import ratelimit
 from store.core.exceptions import ApplicationError
 
 from . import services
 from .forms import SignUpForm
 
-CART_SESSION_KEY = "cart_token"
-
 
 def _after_sign_in(request, user):
-    guest_token = request.session.get(CART_SESSION_KEY)
+    guest_token = request.session.get(cart_services.SESSION_KEY)
     login(request, user)  # keeps the session's data under a new key
     token, notes = services.account_signed_in(user_id=user.pk, guest_cart_token=guest_token)
     if token:
-        request.session[CART_SESSION_KEY] = token
+        request.session[cart_services.SESSION_KEY] = token
     for note in notes:
         messages.info(request, note)
 

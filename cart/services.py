@@ -34,6 +34,7 @@ from .types import (
     UnknownSku,
 )
 
+SESSION_KEY = "cart_token"  # where the pages keep a shopper's cart token in their session
 MAX_QUANTITY = 99
 MAX_LINES = 100
 GUEST_TTL = 7 * 24 * 3600
@@ -252,6 +253,13 @@ def cart_for_user(*, user_id: int) -> str | None:
     if token and _owner(token.decode())[0]:
         return token.decode()
     return None
+
+
+def cart_token_of(*, session_token: str | None, user_id: int | None) -> str | None:
+    """The cart a request should use: the one in its session, else (signed in) the shopper's saved cart."""
+    if session_token is None and user_id:
+        return cart_for_user(user_id=user_id)
+    return session_token
 
 
 def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) -> CartChange:

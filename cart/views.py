@@ -13,7 +13,7 @@ from . import services
 from .forms import AddToCartForm, RemoveLineForm, UpdateLineForm
 from .types import CartNotFound, CartUnavailable
 
-SESSION_KEY = "cart_token"
+SESSION_KEY = services.SESSION_KEY
 
 
 def _user_id(request):
@@ -22,9 +22,7 @@ def _user_id(request):
 
 def current_token(request, *, create: bool = False) -> str | None:
     """This shopper's cart token: from the session, else (signed in) their saved cart, else a new one if asked."""
-    token = request.session.get(SESSION_KEY)
-    if token is None and request.user.is_authenticated:
-        token = services.cart_for_user(user_id=request.user.pk)
+    token = services.cart_token_of(session_token=request.session.get(SESSION_KEY), user_id=_user_id(request))
     if token is None and create:
         token = services.cart_create(user_id=_user_id(request)).token
     if token is not None and request.session.get(SESSION_KEY) != token:

@@ -427,8 +427,3 @@ def flash_sale_show(*, sku: str) -> dict:
     levels = stock_levels(sku=sku)
     return {"sku": sku, "active": bool(sale and sale.active), "starts_at": sale.starts_at if sale else None,
             "tokens": gate.tokens(sku) if sale and sale.active else None, "available": levels.available}
-
-
-def gate_rebuild() -> dict[str, int]:
-    """Reload every active sale's counter from available stock (beat runs it every minute)."""
-    return gate.rebuild()

@@ -13,7 +13,6 @@ from . import queue, services
 from .forms import CheckoutForm
 from .types import CheckoutAnswer
 
-CART_SESSION_KEY = "cart_token"
 TOKENS_SESSION_KEY = "order_tokens"
 
 
@@ -22,9 +21,8 @@ def _user_id(request):
 
 
 def _cart(request):
-    token = request.session.get(CART_SESSION_KEY)
-    if token is None and request.user.is_authenticated:
-        token = cart_services.cart_for_user(user_id=request.user.pk)
+    token = cart_services.cart_token_of(session_token=request.session.get(cart_services.SESSION_KEY),
+                                        user_id=_user_id(request))
     if token is None:
         return None, None
     try:

@@ -26,7 +26,7 @@ def personal(request) -> dict:
     else:
         account_links = format_html('<a href="{}">Log in</a>', reverse("accounts:login"))
     return {
-        "cart_line_count": cart_services.cart_line_count(token=request.session.get("cart_token")),
+        "cart_line_count": cart_services.cart_line_count(token=request.session.get(cart_services.SESSION_KEY)),
         "greeting": greeting,
         "account_links": account_links,
         "messages_html": format_html('<div class="container messages">{}</div>', items) if items else "",
