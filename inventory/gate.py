@@ -9,25 +9,60 @@ stock the next time they are needed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
-from django.utils import timezone
 from django_redis import get_redis_connection
 
 from .models import FlashSale, StockLevel
 
-BUILT = "gate:built"  # present while the counters in Redis reflect the active sales
+SALES = "gate:sales"  # hash: SKU on sale -> its start (Unix seconds, fractional); present while the counters are built
+BUILT = "gate:built"  # present while the counters in Redis reflect the active sales (SALES may be empty)
 
-# KEYS: the gate counters of the gated SKUs; ARGV: the quantities. All or none: returns 0 when admitted, else the
-# 1-based index of the first SKU without enough tokens (nothing taken).
-_TAKE = """
-for i, key in ipairs(KEYS) do
-  local tokens = tonumber(redis.call('GET', key) or '0')
-  if tokens < tonumber(ARGV[i]) then return i end
+# KEYS: BUILT, SALES, then one gate counter per line; ARGV: now (Unix seconds, fractional), then each line's SKU and quantity.
+# One round trip answers the whole admission, without PostgreSQL: {-1} if the gate must be rebuilt first, {-2, i}
+# if the sale of line i has not started, {-3, i, tokens left} if line i cannot have its tokens (nothing taken),
+# else {0, i, j, ...}: the lines whose tokens were taken (all gated lines, all or none).
+_ADMIT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+local now = tonumber(ARGV[1])
+local gated = {}
+for i = 3, #KEYS do
+  local line = i - 2
+  local starts = redis.call('HGET', KEYS[2], ARGV[2 * line])
+  if starts then
+    if tonumber(starts) > now then return {-2, line} end
+    local tokens = tonumber(redis.call('GET', KEYS[i]) or '0')
+    if tokens < tonumber(ARGV[2 * line + 1]) then return {-3, line, tokens} end
+    gated[#gated + 1] = i
+  end
 end
-for i, key in ipairs(KEYS) do redis.call('DECRBY', key, ARGV[i]) end
+local taken = {0}
+for _, i in ipairs(gated) do
+  redis.call('DECRBY', KEYS[i], ARGV[2 * (i - 2) + 1])
+  taken[#taken + 1] = i - 2
+end
+return taken
+"""
+
+# KEYS: gate counters; ARGV: quantities to add back. Only to counters that exist (a stopped sale has none), and
+# in one step with that check, so a rebuild in between cannot be undone.
+_GIVE_BACK = """
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then redis.call('INCRBY', key, ARGV[i]) end
+end
 return 0
 """
+
+
+class Admission:
+    """What the gate said: the tokens taken, or the SKU refused (with the tokens it had left), or the SKU whose
+    sale has not started."""
+
+    def __init__(self, taken=None, refused=None, not_started=None):
+        self.taken: dict[str, int] = taken or {}
+        self.refused: tuple[str, int] | None = refused
+        self.not_started: str | None = not_started
 
 
 def _redis():
@@ -40,52 +75,48 @@ def _key(sku: str) -> str:
 
 def rebuild() -> dict[str, int]:
     """Load every active sale's counter from available stock (after a start, a stop, or a lost Redis)."""
-    sales = list(FlashSale.objects.filter(active=True).values_list("sku", flat=True))
-    levels = {level.sku: level.available for level in StockLevel.objects.filter(sku__in=sales)}
+    sales = dict(FlashSale.objects.filter(active=True).values_list("sku", "starts_at"))
+    levels = {level.sku: level.available for level in StockLevel.objects.filter(sku__in=list(sales))}
     redis = _redis()
-    pipe = redis.pipeline()
-    for key in redis.scan_iter("gate:*"):
-        if key != BUILT.encode():
-            pipe.delete(key)
-    for sku in sales:
+    stale = [key for key in redis.scan_iter("gate:*") if key not in (BUILT.encode(), SALES.encode())]
+    pipe = redis.pipeline(transaction=True)
+    pipe.delete(SALES, *stale)
+    for sku, starts_at in sales.items():
         pipe.set(_key(sku), max(levels.get(sku, 0), 0))
+        pipe.hset(SALES, sku, repr(starts_at.timestamp()))
     pipe.set(BUILT, "1")
     pipe.execute()
     return {sku: max(levels.get(sku, 0), 0) for sku in sales}
 
 
-def _gated(skus) -> dict[str, FlashSale]:
-    if not _redis().exists(BUILT):
+def admit(lines: Mapping[str, int]) -> Admission:
+    """Take tokens for the gated lines, all or none, in one Redis script (PostgreSQL is asked only to rebuild a
+    lost gate)."""
+    skus = sorted(lines)
+    if not skus:
+        return Admission()
+    script = _redis().register_script(_ADMIT)
+    keys = [BUILT, SALES, *(_key(sku) for sku in skus)]
+    args = [repr(time.time())]
+    for sku in skus:
+        args += [sku, int(lines[sku])]
+    answer = script(keys=keys, args=args)
+    if answer[0] == -1:  # Redis lost the gate (a restart): rebuild it from inventory, once
         rebuild()
-    return {sale.sku: sale for sale in FlashSale.objects.filter(active=True, sku__in=list(skus))}
-
-
-def admit(lines: Mapping[str, int]) -> tuple[dict[str, int], tuple[str, int] | None, str | None]:
-    """Take tokens for the gated lines. Returns (tokens taken, refusal (sku, tokens left) or None, sku of a sale
-    that has not started yet or None)."""
-    sales = _gated(lines)
-    if not sales:
-        return {}, None, None
-    now = timezone.now()
-    for sku, sale in sales.items():
-        if sale.starts_at > now:
-            return {}, None, sku
-    gated = sorted(sales)
-    refused = _redis().register_script(_TAKE)(keys=[_key(s) for s in gated], args=[lines[s] for s in gated])
-    if refused:
-        sku = gated[refused - 1]
-        left = int(_redis().get(_key(sku)) or 0)
-        return {}, (sku, max(left, 0)), None
-    return {sku: lines[sku] for sku in gated}, None, None
+        answer = script(keys=keys, args=args)
+    if answer[0] == -2:
+        return Admission(not_started=skus[answer[1] - 1])
+    if answer[0] == -3:
+        return Admission(refused=(skus[answer[1] - 1], max(int(answer[2]), 0)))
+    return Admission(taken={skus[i - 1]: int(lines[skus[i - 1]]) for i in answer[1:]})
 
 
 def give_back(lines: Mapping[str, int]) -> None:
     """Return tokens (a refused or released reservation, a delivery; negative for a write-off); only to counters
     that exist."""
-    redis = _redis()
-    for sku, quantity in lines.items():
-        if quantity and redis.exists(_key(sku)):
-            redis.incrby(_key(sku), quantity)
+    lines = {sku: quantity for sku, quantity in lines.items() if quantity}
+    if lines:
+        _redis().register_script(_GIVE_BACK)(keys=[_key(sku) for sku in lines], args=list(lines.values()))
 
 
 def tokens(sku: str) -> int | None:

@@ -388,18 +388,19 @@ def gate_admit(*, lines: Mapping[str, int]) -> dict[str, int]:
     tokens taken, to give back with ``gate_return`` if the checkout does not go through. Redis down: the gate
     steps aside (returns nothing taken) and the database's locks decide alone."""
     try:
-        taken, refused, not_started = gate.admit(dict(lines))
+        admission = gate.admit(dict(lines))
     except Exception:
         logger.warning("flash-sale gate unavailable; checkout goes to the database", exc_info=True)
         return {}
-    if not_started:
-        sale = FlashSale.objects.get(sku=not_started)
-        raise SaleNotStarted(f"The sale of {not_started} starts at {sale.starts_at:%Y-%m-%d %H:%M} UTC.",
-                             extra={"sku": not_started, "starts_at": sale.starts_at.isoformat()})
-    if refused:
-        sku, left = refused
+    if admission.not_started:
+        sku = admission.not_started
+        sale = FlashSale.objects.get(sku=sku)
+        raise SaleNotStarted(f"The sale of {sku} starts at {sale.starts_at:%Y-%m-%d %H:%M} UTC.",
+                             extra={"sku": sku, "starts_at": sale.starts_at.isoformat()})
+    if admission.refused:
+        sku, left = admission.refused
         raise InsufficientStock(sku, left, lines[sku])
-    return taken
+    return admission.taken
 
 
 def gate_return(*, taken: Mapping[str, int]) -> None:

@@ -106,7 +106,12 @@ def checkout_run_queued(*, ticket: str) -> int:
         answer = order_place(idempotency_key=job["key"], body=job["body"], user_id=job["user_id"])
     except ApplicationError as exc:
         answer = CheckoutAnswer(status=exc.status, body=exc.as_dict())
-    _redis().zrem(QUEUE, ticket)
+    # Kept for the poll: not every answer is recorded in the database (a sold-out one at the gate never is).
+    pipe = _redis().pipeline()
+    pipe.set(f"checkout:answer:{ticket}", json.dumps({"status": answer.status, "body": answer.body}, default=str),
+             ex=TICKET_TTL)
+    pipe.zrem(QUEUE, ticket)
+    pipe.execute()
     return answer.status
 
 
@@ -115,11 +120,15 @@ def checkout_poll(*, ticket: str) -> CheckoutAnswer:
     stored = _redis().get(f"checkout:ticket:{ticket}")
     if stored is None:
         raise OrderNotFound()
-    key = json.loads(stored)["key"]
-    done = CheckoutRequest.objects.filter(key=key, response_status__isnull=False).first()
-    if done is not None:
-        return CheckoutAnswer(status=done.response_status, body=done.response_body)
+    answer = _redis().get(f"checkout:answer:{ticket}")
+    if answer is not None:
+        answer = json.loads(answer)
+        return CheckoutAnswer(status=answer["status"], body=answer["body"])
     rank = _redis().zrank(QUEUE, ticket)
+    if rank is None:  # out of the line without a kept answer (a worker died just then): the recorded one, if any
+        done = CheckoutRequest.objects.filter(key=json.loads(stored)["key"], response_status__isnull=False).first()
+        if done is not None:
+            return CheckoutAnswer(status=done.response_status, body=done.response_body)
     return CheckoutAnswer(status=202, body={"status": "queued", "position": (rank + 1) if rank is not None else 1,
                                             "poll_url": f"/api/v1/checkout/queue/{ticket}/"})
 

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_redis import get_redis_connection
 
 from cart import services as cart_services
 from cart.types import CartNotFound
@@ -57,6 +58,7 @@ ALLOWED = {
     Status.FULFILLED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
     Status.PARTIALLY_REFUNDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
 }
+KEY_MEMORY_S = 24 * 3600  # how long Redis remembers an Idempotency-Key for the gate (see _admit_new_key)
 NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone
 IN_FLIGHT_WAIT_S = 10
 
@@ -171,12 +173,19 @@ def order_place(*, idempotency_key: str | None, body, user_id: int | None = None
         raise InvalidInput("The Idempotency-Key may be at most 255 characters.", extra={"field": "Idempotency-Key"})
     request_hash = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     try:
+        admitted = _admit_new_key(idempotency_key, body, user_id)
+    except ApplicationError as exc:  # sold out (or not on sale yet) at the gate: PostgreSQL never saw it
+        return CheckoutAnswer(status=exc.status, body=exc.as_dict())
+    try:
         with transaction.atomic():
             CheckoutRequest.objects.create(key=idempotency_key, request_hash=request_hash)
-    except IntegrityError:
-        return _replay(idempotency_key, request_hash)
+    except BaseException as exc:
+        inventory_services.gate_return(taken=admitted or {})
+        if isinstance(exc, IntegrityError):
+            return _replay(idempotency_key, request_hash)
+        raise
     try:
-        answer = _place(idempotency_key, body, user_id)
+        answer = _place(idempotency_key, body, user_id, admitted)
     except ApplicationError as exc:
         answer = CheckoutAnswer(status=exc.status, body=exc.as_dict())
     except Exception:
@@ -201,14 +210,40 @@ def _replay(key: str, request_hash: str) -> CheckoutAnswer:
         time.sleep(0.05)  # the first request with this key is still running: wait for its answer
 
 
-def _place(key: str, body, user_id: int | None) -> CheckoutAnswer:
+def _admit_new_key(key: str, body, user_id: int | None) -> dict[str, int] | None:
+    """The flash-sale gate, asked before PostgreSQL is touched at all when this Idempotency-Key is new to the shop:
+    a sold-out checkout then costs Redis alone (the gate's refusal is raised, and not recorded: nothing happened,
+    so the same key may ask again). Returns the tokens taken, or None to ask the gate after the claim as usual:
+    a key seen before (its first answer is replayed, even when the SKU has sold out since), bad input (answered and
+    recorded the usual way), or Redis down. Keys are remembered for a day; a retry after that, or after Redis lost
+    them, of a checkout that went through while its SKU has since sold out is told "sold out" rather than shown
+    its first answer (the order itself stands)."""
+    try:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        if not get_redis_connection("default").set(f"checkout:key:{digest}", 1, nx=True, ex=KEY_MEMORY_S):
+            return None
+    except Exception:
+        logger.warning("checkout: idempotency keys unavailable in Redis; the gate is asked after the claim",
+                       exc_info=True)
+        return None
+    try:
+        quantities = cart_services.cart_quantities(token=checkout_parse(body)[0], user_id=user_id)
+    except ApplicationError:
+        return None
+    return inventory_services.gate_admit(lines=quantities)
+
+
+def _place(key: str, body, user_id: int | None, admitted: dict[str, int] | None) -> CheckoutAnswer:
     cart_token, email, address, payment, expected = checkout_parse(body)
     try:
         quantities = cart_services.cart_quantities(token=cart_token, user_id=user_id)
     except CartNotFound as exc:
+        if admitted:
+            inventory_services.gate_return(taken=admitted)
         raise _Refusal(404, "cart_not_found", "That cart does not exist (it may have expired).") from exc
-    # The flash-sale gate: a hot SKU without tokens is sold out before its stock rows are touched.
-    admitted = inventory_services.gate_admit(lines=quantities)
+    if admitted is None:
+        # The flash-sale gate: a hot SKU without tokens is sold out before its stock rows are touched.
+        admitted = inventory_services.gate_admit(lines=quantities)
     progress = {"reserved": False}
     try:
         return _place_admitted(key, cart_token, email, address, payment, expected, user_id, progress)

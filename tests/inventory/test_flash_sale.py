@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_redis import get_redis_connection
 
@@ -88,6 +90,46 @@ def test_checkout_through_the_gate(client, settings):
     response = checkout(client, body(token2))
     assert response.status_code == 409 and response.json()["code"] == "insufficient_stock"
     assert Order.objects.count() == 1 and Reservation.objects.count() == 1
+
+
+def test_a_sold_out_checkout_is_answered_by_the_gate_without_a_database_query(client, settings, on_commit):
+    settings.RATE_LIMITS = {}
+    token, sku = cart_with(1, stock=1)
+    services.flash_sale_start(sku=sku)
+    first = checkout(client, body(token), key="first")
+    assert first.status_code == 201
+    token2 = cart_services.cart_create().token
+    services.stock_receive(sku=sku, quantity=1, reason="one more")
+    cart_services.cart_add(token=token2, sku=sku, quantity=1)
+    services.stock_receive(sku=sku, quantity=-1, reason="gone again")  # the gate now holds no token
+    with CaptureQueriesContext(connection) as queries:
+        response = checkout(client, body(token2), key="late")
+    assert response.status_code == 409 and response.json()["code"] == "insufficient_stock"
+    assert [q["sql"] for q in queries.captured_queries] == []
+    # A retry of the checkout that went through still gets its own first answer, though the SKU has sold out.
+    again = checkout(client, body(token), key="first")
+    assert again.status_code == 201 and again.json()["number"] == first.json()["number"]
+    # The late shopper's refusal was not recorded: once stock is back, the same key may buy.
+    with on_commit():
+        services.stock_receive(sku=sku, quantity=1, reason="returned")  # its token comes back after the commit
+    assert checkout(client, body(token2), key="late").status_code == 201
+    assert Order.objects.count() == 2
+
+
+def test_the_gate_takes_nothing_when_one_line_is_short():
+    services.stock_levels_ensure(initial_on_hand={"HOT": 5, "WARM": 1, "COLD": 9})
+    services.flash_sale_start(sku="HOT")
+    services.flash_sale_start(sku="WARM")
+    with pytest.raises(InsufficientStock) as err:
+        services.gate_admit(lines={"HOT": 2, "WARM": 2, "COLD": 1})
+    assert err.value.extra["sku"] == "WARM"
+    assert (gate.tokens("HOT"), gate.tokens("WARM")) == (5, 1)
+    assert services.gate_admit(lines={"HOT": 2, "WARM": 1, "COLD": 1}) == {"HOT": 2, "WARM": 1}
+    services.flash_sale_stop(sku="WARM")
+    assert gate.tokens("WARM") is None
+    services.gate_return(taken={"WARM": 1})  # a sale stopped meanwhile: nothing to give back to
+    assert gate.tokens("WARM") is None
+    assert gate.tokens("HOT") == 5  # a start or stop reloads every gate from available stock
 
 
 @pytest.mark.django_db(transaction=True)

@@ -91,3 +91,16 @@ def test_a_full_line_sheds_load_with_503_and_retry_after(client, queueing, setti
     assert int(response["Retry-After"]) > 0
     assert checkout(client, data, key="first-in-line").status_code == 202  # already in line
     assert checkout(client, body(cart_with()[0]), key="first-in-line").status_code == 422  # another body
+
+
+def test_a_queued_checkout_refused_at_the_gate_shows_its_refusal_when_polled(client, queueing):
+    from inventory import services as inventory_services
+
+    token, sku = cart_with(1, stock=1)
+    inventory_services.flash_sale_start(sku=sku)
+    inventory_services.gate_admit(lines={sku: 1})  # another shopper holds the last token
+    response = checkout(client, body(token), key="too-late")
+    checkout_process.apply(args=[ticket_of(response)])
+    final = client.get(response.json()["poll_url"])
+    assert final.status_code == 409 and final.json()["code"] == "insufficient_stock"
+    assert Order.objects.count() == 0
