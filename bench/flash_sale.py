@@ -1,5 +1,6 @@
 """A flash sale against `make serve`: N shoppers (default 10,000) browse the deal's page and race to buy S units
-(default 100), once with the admission gate and the checkout queue on and once with both off, each next to its
+(default 100), once with the admission gate and the checkout queue on, once with both off, and once with the
+global cap as well (shoppers shed with 503 come back after its Retry-After), each next to its
 ceilings measured in the same run (a bare Django view, a bare PostgreSQL lock-update-insert transaction).
 
     .venv/bin/python bench/flash_sale.py [--shoppers 10000] [--units 100] [--threads 64]
@@ -38,8 +39,11 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {q[49] * 1000:.1f} / p95 {q[94] * 1000:.1f} / p99 {q[98] * 1000:.1f} ms"
 
 
-def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, units: int, threads: int) -> None:
+def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, units: int, threads: int,
+             global_cap: str | None = None) -> None:
     env = {"CHECKOUT_QUEUE_AFTER": str(queue_after)} if queue_after is not None else {}
+    if global_cap:  # only the shop-wide cap: every shopper comes from one address, so per-client limits stay off
+        env["RATE_LIMITS"] = f"cart=off,checkout=off,cart_account=off,checkout_account=off,global={global_cap}"
     with ServedStore(extra_env=env) as store:
         api = Api(store.port)
         deal = store.get_json("/api/v1/products/?in_stock=true&sort=name")["results"][1]
@@ -52,14 +56,24 @@ def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, 
 
         timings: dict[str, list[float]] = {"page": [], "cart": [], "add": [], "checkout": []}
         outcomes: dict[str, int] = {}
+        shed = {"503": 0, "waited": 0.0}
         lock = threading.Lock()
 
         def timed(step, fn):
-            t0 = time.perf_counter()
-            result = fn()
-            with lock:
-                timings[step].append(time.perf_counter() - t0)
-            return result
+            while True:
+                t0 = time.perf_counter()
+                result = fn()
+                elapsed = time.perf_counter() - t0
+                with lock:
+                    timings[step].append(elapsed)
+                body = result[1] if isinstance(result[1], dict) else {}
+                if result[0] != 503 or (body.get("code") != "overloaded" and step != "page"):
+                    return result
+                wait = min(float(body.get("retry_after", 1)), 5.0)  # shed: come back when told (a page too)
+                with lock:
+                    shed["503"] += 1
+                    shed["waited"] += wait
+                time.sleep(wait)
 
         def count(outcome):
             with lock:
@@ -82,9 +96,10 @@ def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, 
                 "POST", "/api/v1/checkout/", checkout_body(cart["token"], n),
                 {"Idempotency-Key": f"flash-{uuid.uuid4()}"}))
             deadline = time.monotonic() + POLL_LIMIT_S
-            while status == 202 and body.get("poll_url") and time.monotonic() < deadline:
-                time.sleep(0.2)  # the shopper's page polls while they wait in line
-                status, body = api.call("GET", body["poll_url"])
+            poll_url = body.get("poll_url") if status == 202 else None
+            while poll_url and status in (202, 503) and time.monotonic() < deadline:
+                time.sleep(0.2)  # the shopper's page polls while they wait in line (a shed poll just polls again)
+                status, body = api.call("GET", poll_url)
             count("paid" if status == 201 else body.get("code", f"checkout {status}"))
 
         since = datetime.datetime.now(datetime.UTC)
@@ -111,6 +126,9 @@ def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, 
         print(f"\n## {label}: {shoppers} shoppers, {units} units of {sku}, {threads} client threads")
         print(f"ceilings: bare view {bare.rps:.0f} req/s; bare lock-update-insert transaction {ceiling:.0f}/s")
         print(f"{requests} requests in {took:.1f} s = {requests / took:.0f} req/s; outcomes {outcomes}")
+        if global_cap:
+            print(f"global cap {global_cap}: {shed['503']} requests shed with 503 (each shopper came back after "
+                  f"Retry-After: {shed['waited']:.0f} s of waiting in all)")
         for step, samples in timings.items():
             print(f"  {step:<9} {len(samples):>6} requests  {percentiles(samples)}")
         print(f"paid units {paid_units} of {units} (oversold: {max(paid_units - units, 0)}); stock now {levels}; "
@@ -127,6 +145,8 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=100)
     parser.add_argument("--threads", type=int, default=64)
     parser.add_argument("--queue-after", type=int, default=8, help="in-flight checkouts before queueing")
+    parser.add_argument("--global-cap", default="600/s",
+                        help="a third run with this shop-wide cap (RATE_LIMITS global); '' skips it")
     args = parser.parse_args()
     print(f"# bench/flash_sale.py  {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
     print(f"# {hardware()}")
@@ -134,6 +154,9 @@ def main() -> None:
              units=args.units, threads=args.threads)
     run_sale(label="gate and queue off", gate=False, queue_after=None, shoppers=args.shoppers, units=args.units,
              threads=args.threads)
+    if args.global_cap:
+        run_sale(label=f"gate, queue and global cap {args.global_cap} on", gate=True, queue_after=args.queue_after,
+                 shoppers=args.shoppers, units=args.units, threads=args.threads, global_cap=args.global_cap)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,10 @@ from .models import FlashSale, StockLevel
 SALES = "gate:sales"  # hash: SKU on sale -> its start (Unix seconds, fractional); present while the counters are built
 BUILT = "gate:built"  # present while the counters in Redis reflect the active sales (SALES may be empty)
 
-# KEYS: BUILT, SALES, then one gate counter per line; ARGV: now (Unix seconds, fractional), then each line's SKU and quantity.
-# One round trip answers the whole admission, without PostgreSQL: {-1} if the gate must be rebuilt first, {-2, i}
-# if the sale of line i has not started, {-3, i, tokens left} if line i cannot have its tokens (nothing taken),
-# else {0, i, j, ...}: the lines whose tokens were taken (all gated lines, all or none).
+# KEYS: BUILT, SALES, then one gate counter per line; ARGV: now (Unix seconds, fractional), then each line's SKU
+# and quantity. One round trip answers the whole admission, without PostgreSQL: {-1} if the gate must be rebuilt
+# first, {-2, i} if the sale of line i has not started, {-3, i, tokens left} if line i cannot have its tokens
+# (nothing taken), else {0, i, j, ...}: the lines whose tokens were taken (all gated lines, all or none).
 _ADMIT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
 local now = tonumber(ARGV[1])

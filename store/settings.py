@@ -1,6 +1,7 @@
 """Settings for the store. Everything that differs between machines comes from the environment (API.md)."""
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "store.core.loadshed.LoadShedMiddleware",  # the global cap (RATE_LIMITS "global"), before any real work
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -212,18 +214,29 @@ CATALOG_PAGE_SIZE = 24
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "600"))
 LOW_STOCK_THRESHOLD = 5
 RESERVATION_MINUTES = int(os.environ.get("RESERVATION_MINUTES", "15"))  # how long checkout may hold stock unpaid
+RATE_GROUPS = ("cart", "checkout", "cart_account", "checkout_account", "global")
+
+
 def parse_rate_limits(value: str | None) -> dict[str, str]:
-    """RATE_LIMITS="cart=60/m,checkout=10/m" -> per-group limits over the defaults; "off" disables them all."""
-    defaults = {"cart": "120/m", "checkout": "20/m"}
+    """RATE_LIMITS="cart=60/m,checkout=10/m" -> limits over the defaults; "cart=off" disables one, "off" them all.
+
+    cart, checkout: per client (IP address); cart_account, checkout_account: per signed-in account, on top;
+    global: the whole shop's requests per window, past which it sheds load with 503 (store/core/loadshed.py)."""
+    limits = {"cart": "120/m", "checkout": "20/m", "cart_account": "120/m", "checkout_account": "10/m"}
     if value is None or not value.strip():
-        return defaults
+        return limits
     if value.strip().lower() in {"off", "0", "false", "none"}:
         return {}
     for part in value.split(","):
-        group, _, rate = part.partition("=")
-        if group.strip() and rate.strip():
-            defaults[group.strip()] = rate.strip()
-    return defaults
+        group, _, rate = (piece.strip() for piece in part.partition("="))
+        if group in RATE_GROUPS and rate.lower() == "off":
+            limits.pop(group, None)
+            continue
+        if group not in RATE_GROUPS or not re.fullmatch(r"[1-9][0-9]*/[smhd]", rate):
+            raise ImproperlyConfigured(f"RATE_LIMITS: {part.strip()!r} is not GROUP=N/s|m|h|d (or GROUP=off) "
+                                       f"with GROUP one of {', '.join(RATE_GROUPS)}")
+        limits[group] = rate
+    return limits
 
 
 RATE_LIMITS = parse_rate_limits(os.environ.get("RATE_LIMITS"))

@@ -1,9 +1,11 @@
-"""Per-client rate limits (Redis counters through django-ratelimit), configured by RATE_LIMITS (settings).
+"""Rate limits per client and per account (Redis counters through django-ratelimit), configured by RATE_LIMITS.
 
-RATE_LIMITS="cart=60/m,checkout=10/m" sets the limit per group; "off" disables them all (load tests). A client is
-the signed-in user, else the IP address. Over the limit, services' callers get RateLimited, which the API answers
-429 with Retry-After and pages answer with a friendly 429 page. If Redis is down the limit is not enforced (fail
-open): refusing every shopper because a counter is unreachable would be worse than a burst.
+RATE_LIMITS="cart=60/m,checkout=10/m" sets the limit of a group per client (its IP address); "cart_account" and
+"checkout_account" limit a signed-in account as well, wherever it comes from (one account on many addresses);
+"off" disables them all (load tests). Every call counts against both, and the stricter one answers: RateLimited,
+which the API answers 429 with Retry-After and pages with a friendly 429 page. If Redis is down the limit is not
+enforced (fail open): refusing every shopper because a counter is unreachable would be worse than a burst. The
+shop-wide cap is store/core/loadshed.py.
 """
 
 from __future__ import annotations
@@ -29,21 +31,30 @@ class RateLimited(ApplicationError):
 
 
 def _client(group, request) -> str:
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return f"user:{user.pk}"
     return f"ip:{request.META.get('REMOTE_ADDR', '')}"
 
 
+def _account(group, request) -> str:
+    return f"user:{request.user.pk}"
+
+
 def check(request, group: str) -> None:
-    """Count one request of ``group`` for this client; raise RateLimited when over the limit."""
-    rate = settings.RATE_LIMITS.get(group)
-    if not rate:
-        return
-    try:
-        usage = get_usage(request, group=f"store.{group}", key=_client, rate=rate, increment=True)
-    except Exception:  # fail open: see the module docstring
-        logger.warning("rate limit %s unavailable", group, exc_info=True)
-        return
-    if usage and usage["should_limit"]:
-        raise RateLimited(max(1, math.ceil(usage["time_left"])))
+    """Count one request of ``group`` for this client and, when signed in, this account; raise RateLimited when
+    either is over its limit."""
+    limits = [(settings.RATE_LIMITS.get(group), group, _client)]
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        limits.append((settings.RATE_LIMITS.get(f"{group}_account"), f"{group}_account", _account))
+    waits = []
+    for rate, name, key in limits:
+        if not rate:
+            continue
+        try:
+            usage = get_usage(request, group=f"store.{name}", key=key, rate=rate, increment=True)
+        except Exception:  # fail open: see the module docstring
+            logger.warning("rate limit %s unavailable", name, exc_info=True)
+            continue
+        if usage and usage["should_limit"]:
+            waits.append(max(1, math.ceil(usage["time_left"])))
+    if waits:
+        raise RateLimited(max(waits))

@@ -64,14 +64,6 @@ def test_rate_limits_off_means_off(client, settings):
         assert client.post("/api/v1/carts/").status_code == 201
 
 
-def test_rate_limit_settings_parse():
-    from store.settings import parse_rate_limits
-
-    assert parse_rate_limits("cart=60/m,checkout=10/m") == {"cart": "60/m", "checkout": "10/m"}
-    assert parse_rate_limits("off") == {}
-    assert parse_rate_limits(None)["cart"]
-
-
 @pytest.mark.django_db
 def test_with_redis_down_the_cart_answers_503_and_the_shop_keeps_serving(client):
     spec = make_product(name="Still Browsable")
