@@ -151,3 +151,20 @@ def test_deliveries_and_write_offs_during_a_sale_move_the_tokens(on_commit):
     with on_commit():
         services.stock_receive(sku="HOT", quantity=-2, reason="damaged")
     assert gate.tokens("HOT") == 6
+
+
+def test_a_sale_switched_off_mid_flight_still_sells_only_the_stock(client, settings):
+    settings.RATE_LIMITS = {}
+    token_a, sku = cart_with(1, stock=1)
+    token_b = cart_services.cart_create().token
+    cart_services.cart_add(token=token_b, sku=sku, quantity=1)
+    services.flash_sale_start(sku=sku)
+    in_flight = services.gate_admit(lines={sku: 1})  # shopper A holds the only token...
+    services.flash_sale_stop(sku=sku)  # ...when staff switch the sale off
+    assert checkout(client, body(token_b)).status_code == 201  # no gate now: the stock row decides
+    late = checkout(client, body(token_a))
+    assert late.status_code == 409 and late.json()["code"] == "insufficient_stock"
+    services.gate_return(taken=in_flight)  # A's token comes back to a gate that no longer exists
+    assert gate.tokens(sku) is None
+    assert Order.objects.filter(status="paid").count() == 1
+    assert services.stock_levels(sku=sku).available == 0
