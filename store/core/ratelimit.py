@@ -30,8 +30,19 @@ class RateLimited(ApplicationError):
         self.retry_after = retry_after
 
 
+def client_address(request) -> str:
+    """The client's IP address: REMOTE_ADDR, or behind a reverse proxy (CLIENT_IP_HEADER, e.g. X-Forwarded-For)
+    the last address in that header — the one the shop's own proxy appended, which a client cannot forge."""
+    if settings.CLIENT_IP_HEADER:
+        forwarded = request.META.get("HTTP_" + settings.CLIENT_IP_HEADER.upper().replace("-", "_"), "")
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last[:64]
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def _client(group, request) -> str:
-    return f"ip:{request.META.get('REMOTE_ADDR', '')}"
+    return f"ip:{client_address(request)}"
 
 
 def _account(group, request) -> str:

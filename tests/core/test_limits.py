@@ -99,3 +99,14 @@ def test_rate_limit_settings_parse():
     for bad in ("cart=lots", "carts=5/m", "global=0/s", "checkout=5/week"):
         with pytest.raises(ImproperlyConfigured):
             parse_rate_limits(bad)
+
+
+def test_behind_a_proxy_clients_are_told_apart_by_the_header_it_sets(settings):
+    settings.RATE_LIMITS = {"cart": "1/m"}
+    settings.CLIENT_IP_HEADER = "X-Forwarded-For"
+    proxy = Client(REMOTE_ADDR="127.0.0.1")  # every request arrives from the proxy
+    first = proxy.post("/api/v1/carts/", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert first.status_code == 201
+    # A client cannot escape its limit by sending its own header first: the proxy's entry is the last one.
+    assert proxy.post("/api/v1/carts/", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7").status_code == 429
+    assert proxy.post("/api/v1/carts/", HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 201
