@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator, RegexValidator
@@ -41,9 +42,11 @@ class Product(models.Model):
     # Derived, kept current by services: the lowest variant price and whether any variant can be bought now.
     price_from = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, editable=False)
     in_stock = models.BooleanField(default=False, editable=False)
-    # The search document: name (weight A), categories and variant attributes (B), description (C); kept by
-    # services.product_refresh. Typos are caught by trigram similarity on the name.
+    # The search document: name (weight A), categories and variant attributes (B), description (C); and the
+    # variants' attribute values as "name=value" (facets and filters without touching variants). Both kept by
+    # services.product_refresh. Typos are corrected through SearchWord.
     search_document = SearchVectorField(null=True, editable=False)
+    attribute_values = ArrayField(models.CharField(max_length=200), default=list, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -51,7 +54,7 @@ class Product(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             GinIndex(fields=["search_document"], name="product_search_idx"),
-            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="product_name_trgm_idx"),
+            GinIndex(fields=["attribute_values"], name="product_attribute_values_idx"),
             models.Index(fields=["category", "is_active"]),
             models.Index(fields=["is_active", "price_from"]),
             models.Index(fields=["is_active", "name"]),
@@ -97,3 +100,17 @@ class ProductImage(models.Model):
 
     def __str__(self):
         return self.alt_text or self.image.name
+
+
+class SearchWord(models.Model):
+    """The search lexicon: every word of the shop's product names, categories and attribute values, so a typo
+    ("snekers") is corrected by trigram similarity against a few thousand words, not against every product.
+    Kept by services.product_refresh; a word whose products are gone lingers harmlessly (it matches nothing)."""
+
+    word = models.CharField(max_length=40, primary_key=True)
+
+    class Meta:
+        indexes = [GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="search_word_trgm_idx")]
+
+    def __str__(self):
+        return self.word

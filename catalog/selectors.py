@@ -15,16 +15,13 @@ from decimal import Decimal
 from itertools import pairwise
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connection
-from django.db.models import Count, F, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import Count
 
 from inventory import services as inventory_services
 from store.core.cache import versioned
 
-from .models import Category, Product, Variant
+from .models import Category, Product, SearchWord
 from .types import InvalidPage, ProductFilters, ProductNotFound, UnknownCategory
 
 SORTS = {
@@ -40,12 +37,6 @@ CATEGORIES = "categories"  # category names and the tree, shown on every product
 
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-_MATCHING_SQL = f"""
-    SELECT id FROM {Product._meta.db_table} WHERE search_document @@ to_tsquery('english', %s)
-    UNION SELECT id FROM {Product._meta.db_table} WHERE name %%> %s
-"""  # noqa: S608 (the table name is our model's; the words are bound parameters)
 
 
 def search_words(text: str) -> list[str]:
@@ -135,6 +126,17 @@ def category_breadcrumbs(*, slug: str) -> list[dict]:
 
 
 # ---------------------------------------------------------------- product cards and listings
+def _page_number(page) -> int:
+    try:
+        number = int(str(page).strip())
+    except ValueError:
+        shown = str(page)[:20]
+        raise InvalidPage(f"Page {shown!r} is not a page number.", extra={"page": shown}) from None
+    if number < 1:
+        raise InvalidPage(f"There is no page {number}; pages start at 1.", extra={"page": str(page)[:20]})
+    return number
+
+
 def _card(product: Product) -> dict:
     images = list(product.images.all())
     return {
@@ -154,84 +156,140 @@ def _visible():
     return Product.objects.filter(is_active=True, price_from__isnull=False)
 
 
-def _filtered(filters: ProductFilters, *, ranked: bool = True):
-    """The visible products matching the filters; ``ranked`` adds the relevance score (listings sort by it; counts
-    and facets do not need it, and computing it for every match is most of their cost)."""
-    qs = _visible()
-    rank = None
-    if filters.category:
-        qs = qs.filter(category_id__in=category_descendant_ids(slug=filters.category))
-    if filters.min_price is not None:
-        qs = qs.filter(price_from__gte=filters.min_price)
-    if filters.max_price is not None:
-        qs = qs.filter(price_from__lte=filters.max_price)
-    if filters.in_stock:
-        qs = qs.filter(in_stock=True)
-    for name, value in sorted(filters.attributes.items()):  # names checked by services.product_filters_parse
-        qs = qs.filter(id__in=Variant.objects.filter(**{f"attributes__{name}": value}).values("product_id"))
-    if filters.q:
-        words = search_words(filters.q)
-        if words:
-            # Every word, as a prefix ("runn" finds running), stemmed (running finds run), ranked by weight; or,
-            # for typos ("snekers"), close enough to a word of the name by trigram similarity.
-            query = SearchQuery(" & ".join(f"{w}:*" for w in words), search_type="raw", config="english")
-            phrase = " ".join(words)
-            rank = SearchRank(F("search_document"), query) + TrigramWordSimilarity(phrase, "name")
-            tsquery = " & ".join(f"{w}:*" for w in words)
-            # Two index scans (GIN full text, GIN trigram) joined by UNION: an OR of them in one WHERE is answered
-            # by a sequential scan.
-            matching = RawSQL(_MATCHING_SQL, [tsquery, phrase])  # noqa: S611 (bound parameters only)
-            qs = (qs.annotate(rank=rank) if ranked else qs).filter(id__in=matching)
-    return qs, ranked and rank is not None
+class _Search:
+    """One listing or search in one statement (the PostgreSQL backend): the matching products are gathered once
+    (the GIN index for the words, the other filters beside it) into a materialized CTE, and the count, the page's
+    ids in the chosen order and every facet are read from that set. So a common word matching thousands of
+    products costs one index scan, not one per count, page and facet, and no relevance score is computed twice.
+
+    Typos: when the words as typed (each a prefix, stemmed) find almost nothing, each word also matches its
+    closest words of the shop's lexicon (SearchWord, by trigram similarity), and the search runs once more."""
+
+    TYPO_RETRY_BELOW = 3  # matches, below which the words are corrected
+    CORRECTIONS = 3  # alternatives per word
+
+    def __init__(self, filters: ProductFilters):
+        self.filters = filters
+        self.words = search_words(filters.q) if filters.q else []
+
+    def run(self, *, offset: int, limit: int, facets: bool = True) -> dict:
+        tsquery = " & ".join(f"{w}:*" for w in self.words)
+        found = self._query(tsquery, offset=offset, limit=limit, facets=facets)
+        if self.words and found["total"] < self.TYPO_RETRY_BELOW:
+            corrected = self._corrected_tsquery()
+            if corrected != tsquery:
+                found = self._query(corrected, offset=offset, limit=limit, facets=facets)
+        return found
+
+    def _corrected_tsquery(self) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(_CORRECTIONS_SQL, [self.words, self.CORRECTIONS])
+            alternatives: dict[str, list[str]] = {}
+            for word, correction in cursor.fetchall():
+                alternatives.setdefault(word, []).extend(search_words(correction)[:1])
+        groups = []
+        for word in self.words:
+            options = [f"{word}:*", *(c for c in alternatives.get(word, []) if c != word)]
+            groups.append("(" + " | ".join(options) + ")")
+        return " & ".join(groups)
+
+    def _query(self, tsquery: str, *, offset: int, limit: int, facets: bool) -> dict:
+        f = self.filters
+        rank, sources, where, in_range = "0", "", ["p.is_active", "p.price_from IS NOT NULL"], ["true"]
+        rank_params, source_params, where_params, range_params = [], [], [], []
+        if tsquery:
+            # Relevance: the weighted text rank (name A, categories and attributes B, description C), and the
+            # exact name on top.
+            rank = "ts_rank(p.search_document, q) + (lower(p.name) = %s)::int"
+            rank_params.append(" ".join(self.words))
+            sources = ", to_tsquery('english', %s) q"
+            source_params.append(tsquery)
+            where.append("p.search_document @@ q")
+        if f.category:
+            where.append("p.category_id = ANY(%s)")
+            where_params.append(category_descendant_ids(slug=f.category))
+        if f.in_stock:
+            where.append("p.in_stock")
+        for name, value in sorted(f.attributes.items()):  # names checked by services.product_filters_parse
+            where.append("p.attribute_values @> ARRAY[%s]::varchar[]")
+            where_params.append(f"{name}={value}")
+        # The price filter: the count, the page and the facets obey it; the price facet and the in-stock count
+        # do not (so a shopper sees what the other price ranges hold).
+        if f.min_price is not None:
+            in_range.append("p.price_from >= %s")
+            range_params.append(f.min_price)
+        if f.max_price is not None:
+            in_range.append("p.price_from <= %s")
+            range_params.append(f.max_price)
+        sort = f.sort or "relevance"
+        order = _ORDER["featured" if sort == "relevance" and not tsquery else sort]
+        sql = _SEARCH_SQL.format(rank=rank, in_range=" AND ".join(in_range), sources=sources,
+                                 where=" AND ".join(where), facets=_FACETS_SQL if facets else _NO_FACETS_SQL,
+                                 order=order)
+        with connection.cursor() as cursor:  # parameters in the order they appear in the statement
+            cursor.execute(sql, [*rank_params, *range_params, *source_params, *where_params, limit, offset])
+            total, by_category, prices, in_stock, attributes, ids = cursor.fetchone()
+        return {"total": total, "ids": ids or [],
+                "facets": _facets_of(by_category, prices, in_stock, attributes) if facets else None}
 
 
-def _ordered(qs, filters: ProductFilters, has_rank: bool):
-    sort = filters.sort or ("relevance" if has_rank else "newest")
-    if sort == "relevance":
-        return qs.order_by("-rank", "name", "id") if has_rank else qs.order_by("-is_featured", "-created_at", "-id")
-    return qs.order_by(*SORTS[sort])
+_ORDER = {
+    "relevance": "rank DESC, name, id",
+    "featured": "is_featured DESC, created_at DESC, id DESC",
+    "price": "price_from, id",
+    "-price": "price_from DESC, id DESC",
+    "name": "name, id",
+    "newest": "created_at DESC, id DESC",
+}
+_PRICE_BUCKETS_SQL = ", ".join(
+    f"count(*) FILTER (WHERE price_from >= {lo}" + (f" AND price_from < {hi})" if hi is not None else ")")
+    for lo, hi in pairwise([*PRICE_BUCKETS, None])
+)  # the bounds are our own Decimal constants
+_SEARCH_SQL = f"""
+    WITH m AS MATERIALIZED (
+        SELECT p.id, p.name, p.category_id, p.price_from, p.in_stock, p.is_featured, p.created_at,
+               p.attribute_values, {{rank}} AS rank, ({{in_range}}) AS in_range
+        FROM {Product._meta.db_table} p{{sources}}
+        WHERE {{where}}
+    )
+    SELECT (SELECT count(*) FROM m WHERE in_range),
+           {{facets}}
+           (SELECT array_agg(id) FROM (SELECT id FROM m WHERE in_range ORDER BY {{order}} LIMIT %s OFFSET %s) page)
+"""  # noqa: S608 (table names from our models; every value a bound parameter; the rest our own constants)
+_FACETS_SQL = f"""
+           (SELECT json_agg(json_build_array(category_id, n)) FROM (
+                SELECT category_id, count(*) AS n FROM m WHERE in_range GROUP BY category_id) c),
+           (SELECT json_build_array({_PRICE_BUCKETS_SQL}) FROM m),
+           (SELECT count(*) FROM m WHERE in_stock),
+           (SELECT json_agg(json_build_array(a, n)) FROM (
+                SELECT a, count(*) AS n FROM m, unnest(m.attribute_values) a WHERE in_range GROUP BY a) v),
+"""  # noqa: S608 (no table: the CTE of _SEARCH_SQL; the bounds our own constants)
+_NO_FACETS_SQL = "NULL, NULL, NULL, NULL,"
+_CORRECTIONS_SQL = f"""
+    SELECT w.input, s.word FROM unnest(%s::text[]) AS w(input)
+    CROSS JOIN LATERAL (
+        SELECT word FROM {SearchWord._meta.db_table}
+        WHERE word %% w.input ORDER BY similarity(word, w.input) DESC, word LIMIT %s) s
+"""  # noqa: S608 (the table name is our model's; the words are bound parameters)
 
 
-def _facets(filters: ProductFilters) -> dict:
-    # Within a category the facet counts its subcategories (so its cache entry depends on that category alone);
-    # elsewhere it counts every category.
-    base, _ = _filtered(ProductFilters(**{**asdict(filters), "sort": ""}), ranked=False)
+def _facets_of(by_category, prices, in_stock, attributes) -> dict:
     names = {c["id"]: c for c in category_tree()}
-    by_category = base.values("category_id").annotate(n=Count("id")).order_by()
     categories = sorted(
-        ({"slug": names[row["category_id"]]["slug"], "name": names[row["category_id"]]["name"], "count": row["n"]}
-         for row in by_category if row["category_id"] in names),
+        ({"slug": names[cid]["slug"], "name": names[cid]["name"], "count": n}
+         for cid, n in (by_category or []) if cid in names),
         key=lambda f: (-f["count"], f["name"]),
     )
-    priced, _ = _filtered(ProductFilters(**{**asdict(filters), "min_price": None, "max_price": None, "sort": ""}),
-                          ranked=False)
     bounds = [*PRICE_BUCKETS, None]
-    aggregates = {
-        f"b{i}": Count("id", filter=Q(price_from__gte=lo) & (Q(price_from__lt=hi) if hi is not None else Q()))
-        for i, (lo, hi) in enumerate(pairwise(bounds))
-    }
-    counts = priced.aggregate(**aggregates, in_stock=Count("id", filter=Q(in_stock=True)))
-    ids_sql, ids_params = base.values("id").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(_ATTRIBUTE_FACETS_SQL.replace("{ids}", ids_sql), ids_params)
-        rows = cursor.fetchall()
-    attributes: dict[str, list[dict]] = {}
-    for name, value, count in rows:
-        attributes.setdefault(name, []).append({"value": value, "count": count})
-    prices = [
-        {"min": f"{lo:.2f}", "max": f"{hi:.2f}" if hi is not None else None, "count": counts[f"b{i}"]}
-        for i, (lo, hi) in enumerate(pairwise(bounds))
-    ]
-    return {"categories": categories, "price": prices, "in_stock": counts["in_stock"],
-            "attributes": [{"name": name, "values": values} for name, values in sorted(attributes.items())]}
-
-
-_ATTRIBUTE_FACETS_SQL = f"""
-    SELECT a.key, a.value, count(DISTINCT v.product_id)
-    FROM {Variant._meta.db_table} v, jsonb_each_text(v.attributes) a
-    WHERE v.product_id IN ({{ids}})
-    GROUP BY a.key, a.value ORDER BY a.key, count(DISTINCT v.product_id) DESC, a.value
-"""  # noqa: S608 (the table name is our model's; {ids} is the ORM's own SQL with bound parameters)
+    price = [{"min": f"{lo:.2f}", "max": f"{hi:.2f}" if hi is not None else None, "count": count}
+             for (lo, hi), count in zip(pairwise(bounds), prices or [0] * (len(bounds) - 1), strict=True)]
+    values: dict[str, list[dict]] = {}
+    for pair, n in attributes or []:
+        name, _, value = pair.partition("=")
+        values.setdefault(name, []).append({"value": value, "count": n})
+    return {"categories": categories, "price": price, "in_stock": in_stock or 0,
+            "attributes": [{"name": name, "values": sorted(vals, key=lambda v: (-v["count"], v["value"]))}
+                           for name, vals in sorted(values.items())]}
 
 
 def product_list(*, filters: ProductFilters, page: int | str = 1, per_page: int | None = None) -> dict:
@@ -247,25 +305,22 @@ def product_list(*, filters: ProductFilters, page: int | str = 1, per_page: int 
     def build():
         if settings.ELASTICSEARCH_URL and filters.q:
             return _es_listing(filters, page, per_page)
-        qs, has_rank = _filtered(filters)
-        qs = _ordered(qs, filters, has_rank).select_related("category").prefetch_related("images")
-        paginator = Paginator(qs, per_page)
-        try:
-            current = paginator.page(page)
-        except PageNotAnInteger:
-            shown = str(page)[:20]
-            raise InvalidPage(f"Page {shown!r} is not a page number.", extra={"page": shown}) from None
-        except EmptyPage:
-            raise InvalidPage(f"There is no page {page}; the last is {paginator.num_pages}.",
-                              extra={"page": str(page), "num_pages": paginator.num_pages}) from None
+        number = _page_number(page)
+        found = _Search(filters).run(offset=(number - 1) * per_page, limit=per_page)
+        num_pages = max(1, -(-found["total"] // per_page))
+        if number > num_pages:
+            raise InvalidPage(f"There is no page {page}; the last is {num_pages}.",
+                              extra={"page": str(page), "num_pages": num_pages})
+        products = {p.id: p for p in Product.objects.filter(id__in=found["ids"])
+                    .select_related("category").prefetch_related("images")}
         return {
-            "count": paginator.count,
-            "page": current.number,
-            "num_pages": paginator.num_pages,
-            "has_next": current.has_next(),
-            "has_previous": current.has_previous(),
-            "results": [_card(p) for p in current.object_list],
-            "facets": _facets(filters),
+            "count": found["total"],
+            "page": number,
+            "num_pages": num_pages,
+            "has_next": number < num_pages,
+            "has_previous": number > 1,
+            "results": [_card(products[i]) for i in found["ids"] if i in products],
+            "facets": found["facets"],
         }
 
     return _cached(key, listing_scopes(filters.category), build)
@@ -381,8 +436,9 @@ def product_suggestions(*, prefix: str, limit: int = 8) -> list[dict]:
         return []
 
     def build():
-        qs, _ = _filtered(ProductFilters(q=" ".join(words)))
-        return {"items": [{"name": name, "url": f"/p/{slug}/"}
-                          for name, slug in qs.order_by("-rank", "name").values_list("name", "slug")[:limit]]}
+        ids = _Search(ProductFilters(q=" ".join(words))).run(offset=0, limit=limit, facets=False)["ids"]
+        found = dict(Product.objects.filter(id__in=ids).values_list("id", "slug"))
+        names = dict(Product.objects.filter(id__in=ids).values_list("id", "name"))
+        return {"items": [{"name": names[i], "url": f"/p/{found[i]}/"} for i in ids if i in found]}
 
     return _cached(f"suggest:{'+'.join(words)}", (ALL,), build)["items"]

@@ -19,7 +19,7 @@ from store.core import outbox
 from store.core.exceptions import InvalidInput
 
 from . import selectors
-from .models import Category, Product, ProductImage, Variant
+from .models import Category, Product, ProductImage, SearchWord, Variant
 from .types import ProductFilters, ProductSpec, VariantInfo
 
 logger = logging.getLogger(__name__)
@@ -157,6 +157,7 @@ def product_refresh(*, product_ids: Iterable[int], previous_category_ids: Iterab
     Product.objects.bulk_update(products, ["price_from", "in_stock"], batch_size=1000)
     with connection.cursor() as cursor:
         cursor.execute(_SEARCH_DOCUMENT_SQL, [ids])
+        cursor.execute(_SEARCH_WORDS_SQL, [ids])
     if settings.ELASTICSEARCH_URL and ids:
         outbox.publish(PRODUCTS_CHANGED, {"ids": ids})  # Elasticsearch indexing, in Celery, after commit
     touched = [(p.slug, p.category_id) for p in products]
@@ -171,9 +172,21 @@ _SEARCH_DOCUMENT_SQL = f"""
         || setweight(to_tsvector('english', coalesce((
                SELECT string_agg(a.value, ' ') FROM {Variant._meta.db_table} v, jsonb_each_text(v.attributes) a
                WHERE v.product_id = p.id), '')), 'B')
-        || setweight(to_tsvector('english', p.description), 'C')
+        || setweight(to_tsvector('english', p.description), 'C'),
+        attribute_values = coalesce((
+            SELECT array_agg(DISTINCT a.key || '=' || a.value)
+            FROM {Variant._meta.db_table} v, jsonb_each_text(v.attributes) a WHERE v.product_id = p.id), '{{}}')
     FROM {Category._meta.db_table} c LEFT JOIN {Category._meta.db_table} parent ON parent.id = c.parent_id
     WHERE c.id = p.category_id AND p.id = ANY(%s)
+"""  # noqa: S608 (table names from our models; the ids are a bound parameter)
+_SEARCH_WORDS_SQL = f"""
+    INSERT INTO {SearchWord._meta.db_table} (word)
+    SELECT DISTINCT w
+    FROM {Product._meta.db_table} p JOIN {Category._meta.db_table} c ON c.id = p.category_id,
+        regexp_split_to_table(lower(p.name || ' ' || c.name || ' ' || array_to_string(p.attribute_values, ' ')),
+                              '[^[:alnum:]]+') w
+    WHERE p.id = ANY(%s) AND length(w) BETWEEN 3 AND 40
+    ON CONFLICT DO NOTHING
 """  # noqa: S608 (table names from our models; the ids are a bound parameter)
 _PRODUCTS_OF_SKUS_SQL = f"""
     SELECT v.sku, p.id, p.slug, p.category_id, p.in_stock
@@ -281,6 +294,7 @@ def search_index_rebuild(*, batch: int = 2000) -> int:
 
         rebuild_index()
     ids = list(Product.objects.order_by("id").values_list("id", flat=True))
+    SearchWord.objects.all().delete()  # the lexicon is rebuilt with the documents, without words of the past
     for start in range(0, len(ids), batch):
         product_refresh(product_ids=ids[start:start + batch])
     catalog_analyze()
@@ -290,7 +304,7 @@ def search_index_rebuild(*, batch: int = 2000) -> int:
 def catalog_analyze() -> None:
     """Refresh the planner's statistics of the catalogue's tables after a bulk import."""
     with connection.cursor() as cursor:
-        for model in (Category, Product, Variant, ProductImage):
+        for model in (Category, Product, Variant, ProductImage, SearchWord):
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 

@@ -94,3 +94,52 @@ def test_search_index_rebuild_command(shop, capsys, on_commit):
         call_command("search_index", "--rebuild")
     assert "rebuilt the search documents of 4 products" in capsys.readouterr().out
     assert names("warm") == ["Merino Beanie"]
+
+
+def test_one_typo_among_several_words_and_a_typo_of_a_new_name(shop, on_commit):
+    from catalog import services
+    from catalog.models import Product
+
+    assert names("merino beanei") == ["Merino Beanie"]
+    assert names("trail runing snekers")[0] == "Trail Running Sneakers"
+    with on_commit():
+        Product.objects.filter(name="Runner Socks").update(name="Alpaca Socks")
+        services.product_refresh(product_ids=list(Product.objects.filter(name="Alpaca Socks")
+                                                  .values_list("id", flat=True)))
+    assert names("alpacca") == ["Alpaca Socks"]  # the lexicon learnt the new word with the edit
+
+
+def test_every_facet_count_is_what_its_filter_returns(client):
+    for n in range(6):
+        make_product(name=f"Wool Scarf {n}", price=("19.00", "30.00", "75.00")[n % 3], stock=[n % 2 * 5],
+                     category=(("wear", "Wear"), (f"scarves-{n % 2}", f"Scarves {n % 2}")))
+    make_product(name="Steel Kettle", price="30.00", category=(("home", "Home"), ("kitchen", "Kitchen")))
+    listing = client.get("/api/v1/products/", {"q": "wool scarf"}).json()
+    assert listing["count"] == 6
+    facets = listing["facets"]
+    for category in facets["categories"]:
+        found = client.get("/api/v1/products/", {"q": "wool scarf", "category": category["slug"]}).json()
+        assert found["count"] == category["count"]
+    assert sum(c["count"] for c in facets["categories"]) == 6
+    for bucket in facets["price"]:
+        params = {"q": "wool scarf", "min_price": bucket["min"]}
+        if bucket["max"]:
+            params["max_price"] = str(float(bucket["max"]) - 0.01)
+        assert client.get("/api/v1/products/", params).json()["count"] == bucket["count"]
+    in_stock = client.get("/api/v1/products/", {"q": "wool scarf", "in_stock": "true"}).json()
+    assert in_stock["count"] == facets["in_stock"] == 3
+    cheap = client.get("/api/v1/products/", {"q": "wool scarf", "max_price": "20"}).json()
+    assert cheap["count"] == 2  # the price filter narrows the count...
+    assert sum(b["count"] for b in cheap["facets"]["price"]) == 6  # ...but not the price facet
+
+
+def test_pages_of_a_search_hold_every_match_once(client):
+    for n in range(30):
+        make_product(name=f"Linen Shirt {n:02d}")
+    first = client.get("/api/v1/products/", {"q": "linen", "sort": "name"}).json()
+    second = client.get("/api/v1/products/", {"q": "linen", "sort": "name", "page": 2}).json()
+    shown = [p["name"] for p in first["results"] + second["results"]]
+    assert shown == sorted(f"Linen Shirt {n:02d}" for n in range(30))
+    assert first["next"] and second["previous"] and second["next"] is None
+    past = client.get("/api/v1/products/", {"q": "linen", "page": 3})
+    assert past.status_code == 404 and past.json()["num_pages"] == 2  # as API.md: a page past the end
