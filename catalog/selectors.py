@@ -166,7 +166,8 @@ class _Search:
     closest words of the shop's lexicon (SearchWord, by trigram similarity), and the search runs once more."""
 
     TYPO_RETRY_BELOW = 3  # matches, below which the words are corrected
-    CORRECTIONS = 3  # alternatives per word
+    CORRECTIONS = 3  # alternatives per word, at most...
+    CORRECTION_SPREAD = 0.15  # ...and only those about as close as the closest
 
     def __init__(self, filters: ProductFilters):
         self.filters = filters
@@ -185,8 +186,11 @@ class _Search:
         with connection.cursor() as cursor:
             cursor.execute(_CORRECTIONS_SQL, [self.words, self.CORRECTIONS])
             alternatives: dict[str, list[str]] = {}
-            for word, correction in cursor.fetchall():
-                alternatives.setdefault(word, []).extend(search_words(correction)[:1])
+            best: dict[str, float] = {}
+            for word, correction, score in cursor.fetchall():  # best first
+                best.setdefault(word, score)
+                if score >= best[word] - self.CORRECTION_SPREAD:  # "runner" for runer, not also "rust"
+                    alternatives.setdefault(word, []).extend(search_words(correction)[:1])
         groups = []
         for word in self.words:
             options = [f"{word}:*", *(c for c in alternatives.get(word, []) if c != word)]
@@ -266,10 +270,12 @@ _FACETS_SQL = f"""
 """  # noqa: S608 (no table: the CTE of _SEARCH_SQL; the bounds our own constants)
 _NO_FACETS_SQL = "NULL, NULL, NULL, NULL,"
 _CORRECTIONS_SQL = f"""
-    SELECT w.input, s.word FROM unnest(%s::text[]) AS w(input)
+    SELECT w.input, s.word, s.score FROM unnest(%s::text[]) AS w(input)
     CROSS JOIN LATERAL (
-        SELECT word FROM {SearchWord._meta.db_table}
-        WHERE word %% w.input ORDER BY similarity(word, w.input) DESC, word LIMIT %s) s
+        SELECT word, similarity(word, w.input) AS score FROM {SearchWord._meta.db_table}
+        WHERE word %% w.input ORDER BY score DESC, word LIMIT %s) s
+    WHERE NOT EXISTS (  -- a word that begins a word of the shop is no typo: leave it be
+        SELECT 1 FROM {SearchWord._meta.db_table} known WHERE known.word LIKE w.input || '%%')
 """  # noqa: S608 (the table name is our model's; the words are bound parameters)
 
 

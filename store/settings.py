@@ -93,9 +93,11 @@ _db = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_he
 _db["ENGINE"] = "store.db.backends.postgresql"
 # search_path: every app schema. random_page_cost: the catalogue lives in memory (or on SSD), where an index's
 # random reads cost about what sequential ones do; at the default (4, for spinning disks) the planner scans all
-# 100,000 products for a common search word instead of using the search index.
+# 100,000 products for a common search word instead of using the search index. The similarity threshold: how close
+# a word of the shop's lexicon must be to a typo to be tried in its place (transposed letters, "jakcet" for jacket,
+# score 0.27; the best three are tried, and only when the words as typed find almost nothing).
 _db.setdefault("OPTIONS", {})["options"] = (f"-c search_path={DATABASE_SEARCH_PATH.replace(' ', '')} "
-                                            "-c random_page_cost=1.1")
+                                            "-c random_page_cost=1.1 -c pg_trgm.similarity_threshold=0.2")
 _db["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME") or f"test_{_db['NAME']}"}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

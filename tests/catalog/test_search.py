@@ -101,6 +101,7 @@ def test_one_typo_among_several_words_and_a_typo_of_a_new_name(shop, on_commit):
     from catalog.models import Product
 
     assert names("merino beanei") == ["Merino Beanie"]
+    assert names("cavnas") == ["Canvas Tote"]  # transposed letters
     assert names("trail runing snekers")[0] == "Trail Running Sneakers"
     with on_commit():
         Product.objects.filter(name="Runner Socks").update(name="Alpaca Socks")
