@@ -55,9 +55,47 @@ def _listing_context(request, *, category_slug: str = "") -> dict:
         "listing": listing,
         "filters": filters,
         "notice": notice,
-        "sort_choices": SORT_CHOICES,
+        "sort_choices": SORT_CHOICES if not filters.q else [("", "Best match"), *SORT_CHOICES[1:]],
         "query_without_page": urlencode(keep, doseq=True),
+        "price_links": _price_links(keep, listing["facets"]["price"]),
+        "category_links": _category_links(keep, listing["facets"]["categories"], searching=not category_slug),
+        "all_categories_url": _with(keep, category=None) if filters.category and not category_slug else "",
+        "any_price_url": _with(keep, min_price=None, max_price=None)
+        if filters.min_price is not None or filters.max_price is not None else "",
     }
+
+
+def _with(params, **changes) -> str:
+    """This page's query with some parameters changed (None drops one), and the page number dropped."""
+    query = params.copy()
+    for name, value in changes.items():
+        query.pop(name, None)
+        if value is not None:
+            query[name] = value
+    return "?" + urlencode(query, doseq=True)
+
+
+def _price_links(params, buckets: list[dict]) -> list[dict]:
+    """The price facet as links: "Under $25 (12)", "$25 to $50 (40)", "$500 and up (3)"; empty ranges left out."""
+    links = []
+    for bucket in buckets:
+        if not bucket["count"]:
+            continue
+        low, high = float(bucket["min"]), float(bucket["max"]) if bucket["max"] else None
+        label = (f"Under ${high:.0f}" if not low else f"${low:.0f} and up" if high is None
+                 else f"${low:.0f} to ${high:.0f}")
+        upper = f"{high - 0.01:.2f}" if high is not None else None
+        links.append({"label": label, "count": bucket["count"],
+                      "url": _with(params, min_price=bucket["min"] if low else None, max_price=upper)})
+    return links
+
+
+def _category_links(params, categories: list[dict], *, searching: bool) -> list[dict]:
+    """The category facet: within a search, narrow the search to it; on a category page, go to the subcategory
+    with the same filters."""
+    return [{"name": c["name"], "count": c["count"],
+             "url": _with(params, category=c["slug"]) if searching else f"/c/{c['slug']}/{_with(params)}"}
+            for c in categories]
 
 
 def category(request, slug):

@@ -144,3 +144,15 @@ def test_pages_of_a_search_hold_every_match_once(client):
     assert first["next"] and second["previous"] and second["next"] is None
     past = client.get("/api/v1/products/", {"q": "linen", "page": 3})
     assert past.status_code == 404 and past.json()["num_pages"] == 2  # as API.md: a page past the end
+
+
+def test_the_search_page_offers_its_facets_as_links_that_keep_the_words(client):
+    make_product(name="Wool Hat", price="19.00", category=(("wear", "Wear"), ("hats", "Hats")))
+    make_product(name="Wool Coat", price="180.00", category=(("wear", "Wear"), ("coats", "Coats")))
+    page = client.get("/search/", {"q": "wool"}).content.decode()
+    assert "Best match" in page
+    assert 'href="?q=wool&amp;max_price=24.99">Under $25</a>' in page
+    assert 'href="?q=wool&amp;min_price=100.00&amp;max_price=199.99">$100 to $200</a>' in page
+    assert 'href="?q=wool&amp;category=coats">Coats</a>' in page
+    narrowed = client.get("/search/", {"q": "wool", "category": "coats"}).content.decode()
+    assert "Wool Coat" in narrowed and "Wool Hat" not in narrowed and "Search all categories" in narrowed
