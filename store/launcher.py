@@ -11,6 +11,7 @@ SIGTERM stops every process this started, then gives the lease back (stopping th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import signal
@@ -46,18 +47,36 @@ class Supervisor:
             time.sleep(0.5)
         return 0
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 20) -> None:
         for _, proc in self.children:
             if proc.poll() is None:
                 proc.terminate()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + grace
         for name, proc in self.children:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _say(f"{name} did not stop in time; killing it")
-                proc.kill()
+                _say(f"{name} did not stop in time; killing it and its processes")
+                for pid in [*_descendants(proc.pid), proc.pid]:  # gunicorn's or Celery's workers too: no orphans
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
                 proc.wait()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children first found, deepest last), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
 
 
 def _environment(mode: str) -> tuple[dict, object | None]:
@@ -110,6 +129,7 @@ def _serve(mode: str, sup: Supervisor, env: dict) -> None:
         workers = env.get("WEB_CONCURRENCY") or str(2 * (os.cpu_count() or 1) + 1)
         sup.start("web", [PYTHON, "-m", "gunicorn", "store.wsgi", "--bind", f"127.0.0.1:{port}",
                           "--workers", workers, "--worker-class", "gthread", "--threads", "4",
+                          "--graceful-timeout", "10",  # well inside the supervisor's 20 s to stop
                           "--access-logfile", "-" if env.get("ACCESS_LOG") else "/dev/null"], env)
     _say(f"the store is on http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
 

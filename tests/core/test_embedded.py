@@ -1,9 +1,12 @@
 """The embedded services: leases decide who starts and who stops the servers, and a dead holder is ignored."""
 
+import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -65,3 +68,26 @@ def test_a_server_left_by_a_killed_holder_is_adopted_and_stopped(services):
     assert _answers(services)
     assert services.release() is True  # the dead lease does not keep them alive
     assert not _answers(services)
+
+
+def test_a_child_that_will_not_stop_is_killed_with_its_own_processes():
+    from store.launcher import Supervisor, _descendants
+
+    stubborn = ("import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                "subprocess.Popen(['sleep', '60']); print('ready', flush=True); time.sleep(60)")
+    sup = Supervisor()
+    sup.start("stubborn", [sys.executable, "-c", stubborn], dict(os.environ))
+    proc = sup.children[0][1]
+    deadline = time.monotonic() + 10
+    while not _descendants(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until its own child (a gunicorn or Celery worker, in real life) exists
+    grandchildren = _descendants(proc.pid)
+    assert grandchildren
+    sup.stop(grace=0.5)
+    assert proc.poll() is not None
+    for pid in grandchildren:  # gone, or a zombie waiting for init to reap it: not running either way
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            continue
+        assert state in ("Z", "X")
