@@ -4,14 +4,19 @@
     cart:<token>:lines   hash: sku -> quantity
     cart:<token>:prices  hash: sku -> the price the shopper saw when they last changed the line (display only)
     cart:user:<id>       the token of a signed-in shopper's cart
+    cart:sku:<sku>       the cart's copy of what it checks and shows of a SKU (name, price, visibility, units
+                         available), stamped with the versions catalog and inventory bump on every change to them
 
 Every write is one Lua script, so concurrent clicks never lose an update; every touch refreshes the expiry
 (7 days for guests, 30 for signed-in shoppers). A cart never stores a price it will charge: names, prices and
-totals are read from the catalogue each time a cart is shown, and availability from inventory.
+totals are read from the catalogue each time a cart is shown, and availability from inventory — through the copy,
+which a script uses only while its versions are current (store.core.cache's rule), so adding to a cart or showing
+it is one round trip to Redis, and a change is never missed: a stale copy is rebuilt from the services first.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
 from decimal import Decimal
 
@@ -20,7 +25,9 @@ from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
 from catalog import services as catalog_services
+from catalog.types import VariantInfo
 from inventory import services as inventory_services
+from store.core import cache as cache_versions
 
 from .types import (
     Cart,
@@ -64,14 +71,61 @@ local ttl = owner ~= '' and ARGV[9] or ARGV[8]
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
 return {new, current, owner, redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
 """
-# KEYS: meta, lines, prices. ARGV: guest ttl, owned ttl, user id. Reads a cart and refreshes its expiry, in one
-# round trip. Returns {0} for a missing cart or one owned by someone else, else {1, owner, lines, prices}.
-_READ = """
+# The cart's copy of a SKU (see the module docstring), if its versions are current. ARGV[n], ARGV[n + 1] and
+# ARGV[n + 2] are the key prefixes of the copies, of the catalogue's versions and of inventory's versions.
+_COPY = """
+local function copy(sku, n)
+  local c = redis.call('HMGET', ARGV[n] .. sku, 'gc', 'gs', 'pn', 'vn', 'slug', 'price', 'cur', 'active', 'avail')
+  if not c[1] then return nil end
+  if c[1] ~= (redis.call('GET', ARGV[n + 1] .. sku) or '0') then return nil end
+  if c[2] ~= (redis.call('GET', ARGV[n + 2] .. sku) or '0') then return nil end
+  return c
+end
+local function copies(lines, n)
+  local found = {}
+  for i = 1, #lines, 2 do found[#found + 1] = copy(lines[i], n) or 0 end
+  return found
+end
+"""
+# KEYS: meta, lines, prices. ARGV: sku, quantity, mode (add|set), max per line, max lines, guest ttl, owned ttl,
+# user id, then the three prefixes of _COPY. _WRITE_LINE with the SKU's name, price, visibility and availability
+# from the cart's copy: one round trip. Returns {-9} when the copy is missing or stale (the caller rebuilds it and
+# tries again), {-5} for a SKU not sold; else as _WRITE_LINE (-3 also gives the units available), followed by the
+# copies of every line (0 where stale).
+_WRITE_LINE_COPY = _COPY + """
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if not owner or (owner ~= '' and owner ~= ARGV[8]) then return {-1, 0} end
+local c = copy(ARGV[1], 9)
+if not c then return {-9, 0} end
+local new = tonumber(ARGV[2])
+if new > 0 and c[8] ~= '1' then return {-5, 0} end
+local current = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if ARGV[3] == 'add' then new = current + new end
+if new > tonumber(ARGV[4]) then return {-2, current} end
+if new > current and new > tonumber(c[9]) then return {-3, current, c[9]} end
+if current == 0 and new > 0 and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[5]) then return {-4, current} end
+if new <= 0 then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[1])
+else
+  redis.call('HSET', KEYS[2], ARGV[1], new)
+  redis.call('HSET', KEYS[3], ARGV[1], c[6])
+end
+local ttl = owner ~= '' and ARGV[7] or ARGV[6]
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
+local lines = redis.call('HGETALL', KEYS[2])
+return {new, current, owner, lines, redis.call('HGETALL', KEYS[3]), copies(lines, 9)}
+"""
+# KEYS: meta, lines, prices. ARGV: guest ttl, owned ttl, user id, then the three prefixes of _COPY. Reads a cart
+# and refreshes its expiry, in one round trip. Returns {0} for a missing cart or one owned by someone else, else
+# {1, owner, lines, prices, copies of the lines (0 where stale)}.
+_READ = _COPY + """
 local owner = redis.call('HGET', KEYS[1], 'owner')
 if not owner or (owner ~= '' and owner ~= ARGV[3]) then return {0} end
 local ttl = owner ~= '' and ARGV[2] or ARGV[1]
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
-return {1, owner, redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
+local lines = redis.call('HGETALL', KEYS[2])
+return {1, owner, lines, redis.call('HGETALL', KEYS[3]), copies(lines, 4)}
 """
 # KEYS: the target cart (meta, lines, prices), then the source cart. Adds every source line to the target, each
 # capped by ARGV (sku, cap, price triples); returns the quantities added, in order. Then deletes the source cart.
@@ -95,8 +149,58 @@ return added
 """.replace("MAX_LINES", str(MAX_LINES))
 
 
+COPY_TTL = 3600  # a copy nobody uses lapses; a used one is checked against its versions every time anyway
+_COPY_KEY = "cart:sku:"
+
+
 def _redis():
     return get_redis_connection("default")
+
+
+@functools.cache
+def _copy_args() -> tuple[str, str, str]:
+    """The key prefixes a script needs to find a SKU's copy and the two versions it was made at."""
+    return (_COPY_KEY, cache_versions.redis_version_key(catalog_services.variant_scope("")),
+            cache_versions.redis_version_key(inventory_services.availability_scope("")))
+
+
+def _project(skus) -> tuple[dict[str, VariantInfo], dict[str, int]]:
+    """Read these SKUs from catalog and inventory and keep a copy of each for the scripts, stamped with the
+    versions read *before* the data (so a copy made from data a change has since replaced is already stale)."""
+    skus = list(dict.fromkeys(skus))
+    if not skus:
+        return {}, {}
+    redis = _redis()
+    _, catalog_prefix, stock_prefix = _copy_args()
+    versions = redis.mget([catalog_prefix + sku for sku in skus] + [stock_prefix + sku for sku in skus])
+    info = catalog_services.variant_prices(skus=skus)
+    available = inventory_services.stock_availability(skus=skus)
+    pipe = redis.pipeline(transaction=False)
+    for n, sku in enumerate(skus):
+        variant = info.get(sku)
+        if variant is None:
+            continue
+        pipe.hset(_COPY_KEY + sku, mapping={
+            "gc": versions[n] or b"0", "gs": versions[len(skus) + n] or b"0", "pn": variant.product_name,
+            "vn": variant.variant_name, "slug": variant.product_slug, "price": str(variant.price),
+            "cur": variant.currency, "active": "1" if variant.is_active else "0", "avail": available.get(sku, 0)})
+        pipe.expire(_COPY_KEY + sku, COPY_TTL)
+    pipe.execute()
+    return info, available
+
+
+def _from_copies(raw_lines: list[bytes], raw_copies: list) -> tuple[dict[str, VariantInfo], dict[str, int]]:
+    """The fresh copies a script returned beside the lines: (variant info, availability) by SKU."""
+    info, available = {}, {}
+    for n, copy in enumerate(raw_copies):
+        if not copy:
+            continue
+        sku = raw_lines[2 * n].decode()
+        _, _, product, variant, slug, price, currency, active, units = (v.decode() for v in copy)
+        info[sku] = VariantInfo(sku=sku, product_slug=slug, product_name=product, variant_name=variant,
+                                price=Decimal(price), currency=currency, is_active=active == "1")
+        available[sku] = int(units)
+    return info, available
 
 
 _scripts: dict[str, object] = {}
@@ -147,11 +251,13 @@ def _pairs(flat: list[bytes]) -> dict[str, bytes]:
     return {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
 
 
-def _from_redis(token: str, owner: bytes, raw_lines: list[bytes], raw_prices: list[bytes], *,
+def _from_redis(token: str, owner: bytes, raw_lines: list[bytes], raw_prices: list[bytes], raw_copies=(), *,
                 known: tuple[dict, dict] = ({}, {})) -> Cart:
     quantities = {sku: int(q) for sku, q in _pairs(raw_lines).items()}
     seen = {sku: Decimal(p.decode()) for sku, p in _pairs(raw_prices).items() if p}
-    return _build(token, int(owner) if owner else None, quantities, seen, known=known)
+    info, available = _from_copies(raw_lines, raw_copies)
+    return _build(token, int(owner) if owner else None, quantities, seen,
+                  known=({**info, **known[0]}, {**available, **known[1]}))
 
 
 def _user_arg(user_id: int | None) -> str:
@@ -171,8 +277,8 @@ def _owner(token: str) -> tuple[bool, int | None]:
 def cart_get(*, token: str, user_id: int | None = None) -> Cart:
     """The cart with fresh names, prices and availability (refreshing its expiry). Another shopper's cart is
     CartNotFound, exactly like a missing one."""
-    found = _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL, _user_arg(user_id)]) if token \
-        else [0]
+    found = _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args()]) \
+        if token else [0]
     if not found[0]:
         raise CartNotFound(token)
     return _from_redis(token, *found[1:])
@@ -181,8 +287,8 @@ def cart_get(*, token: str, user_id: int | None = None) -> Cart:
 @_guard
 def cart_quantities(*, token: str, user_id: int | None = None) -> dict[str, int]:
     """SKU -> quantity, from Redis alone (the flash-sale gate is asked before anything touches PostgreSQL)."""
-    found = _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL, _user_arg(user_id)]) if token \
-        else [0]
+    found = _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args()]) \
+        if token else [0]
     if not found[0]:
         raise CartNotFound(token)
     return {sku: int(q) for sku, q in _pairs(found[2]).items()}
@@ -193,9 +299,10 @@ def _build(token: str, owner: int | None, quantities: dict[str, int], seen: dict
     """``known`` = (variant info, availability) already read in this request, so they are not read twice."""
     info, available = dict(known[0]), dict(known[1])
     missing = [sku for sku in quantities if sku not in available]
-    if missing:
-        info.update(catalog_services.variant_prices(skus=missing))
-        available.update(inventory_services.stock_availability(skus=missing))
+    if missing:  # no fresh copy: read them, and keep copies for next time
+        fresh_info, fresh_available = _project(missing)
+        info.update(fresh_info)
+        available.update(fresh_available)
     lines, notices, subtotal = [], [], Decimal("0.00")
     for sku in sorted(quantities, key=lambda s: (info[s].product_name if s in info else s, s)):
         variant = info.get(sku)
@@ -263,6 +370,34 @@ def cart_token_of(*, session_token: str | None, user_id: int | None) -> str | No
 
 
 def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) -> CartChange:
+    """One round trip with the SKU's copy; if it is missing or stale, rebuild it and try once more; if it went stale
+    again meanwhile (a hot SKU under a crowd), check against the services directly."""
+    args = [sku, quantity, mode, MAX_QUANTITY, MAX_LINES, GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args()]
+    for _ in range(2):
+        result = _script(_WRITE_LINE_COPY)(keys=list(_keys(token)), args=args)
+        if result[0] != -9:
+            break
+        if not _project([sku])[0] and quantity:  # not a SKU we sell: the checked path says which error
+            return _write_checked(token, sku, quantity, mode, user_id)
+    else:
+        return _write_checked(token, sku, quantity, mode, user_id)
+    new, previous = result[0], result[1]
+    if new == -1:
+        raise CartNotFound(token)
+    if new == -5:
+        raise UnknownSku(sku)
+    if new == -2:
+        raise InvalidQuantity(f"At most {MAX_QUANTITY} of one item per order; you already have {previous}.",
+                              extra={"in_cart": previous})
+    if new == -3:
+        copy = _redis().hmget(_COPY_KEY + sku, "pn")[0]
+        raise InsufficientStock(sku, int(result[2]), copy.decode() if copy else "")
+    if new == -4:
+        raise CartFull(f"A cart holds at most {MAX_LINES} different items.")
+    return CartChange(cart=_from_redis(token, *result[2:]), created_line=previous == 0 and new > 0)
+
+
+def _write_checked(token: str, sku: str, quantity: int, mode: str, user_id: int | None) -> CartChange:
     info = catalog_services.variant_prices(skus=[sku]).get(sku)
     if quantity and (info is None or not info.is_active):
         if not token or not _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL,

@@ -45,9 +45,15 @@ def variant_prices(*, skus: Iterable[str]) -> dict[str, VariantInfo]:
             for v in variants
         }
 
-    found = cache_versions.versioned_many({f"catalog:variant:{sku}": (f"sku:{sku}",) for sku in skus}, build,
+    found = cache_versions.versioned_many({f"catalog:variant:{sku}": (variant_scope(sku),) for sku in skus}, build,
                                           timeout=settings.CATALOG_CACHE_SECONDS)
     return {info.sku: info for info in found.values()}
+
+
+def variant_scope(sku: str) -> str:
+    """The cache scope (store.core.cache) of a SKU's name, price and visibility: bumped by every change to them, so
+    a copy kept elsewhere (the cart's) checks it."""
+    return f"sku:{sku}"
 
 
 def category_menu() -> list[dict]:
@@ -122,7 +128,7 @@ def catalog_invalidate(*, products: Iterable[tuple[str, int]] = (), skus: Iterab
     skus = list(skus)
 
     def bump() -> None:
-        scopes = _scopes(products) | {f"sku:{sku}" for sku in skus}
+        scopes = _scopes(products) | {variant_scope(sku) for sku in skus}
         if categories_changed:
             scopes.add(selectors.CATEGORIES)
         _bump(*scopes)

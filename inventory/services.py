@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from store.core import cache as cache_versions
 from store.core import events, outbox
 from store.core.exceptions import InvalidInput
 
@@ -73,8 +74,19 @@ def _lock(skus: Iterable[str]) -> dict[str, StockLevel]:
     return locked
 
 
+def availability_scope(sku: str) -> str:
+    """The cache scope (store.core.cache) of a SKU's availability: whatever keeps a copy of it checks this scope's
+    version, which every change bumps (the cart keeps one for its add-to-cart check)."""
+    return f"stock:{sku}"
+
+
 def _changed(available: Mapping[str, int]) -> None:
-    """Announce, after commit, what shoppers can now buy of each changed SKU (subscribers need no query for it)."""
+    """Announce, after commit, what shoppers can now buy of each changed SKU (subscribers need no query for it),
+    and make copies of the old availability stale: now (a copy built meanwhile from the old rows is stale too) and
+    again after the commit."""
+    scopes = [availability_scope(sku) for sku in available]
+    cache_versions.bump(scopes)
+    transaction.on_commit(lambda: cache_versions.bump(scopes))
     events.publish(STOCK_CHANGED, available=dict(available))
 
 

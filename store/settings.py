@@ -195,8 +195,9 @@ EMAIL_FILE_PATH = DATA_DIR / "mail"
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "store.core.api.exception_handler",
+    # The browsable API is a developer's aid: served with DEBUG on; production answers JSON without negotiating.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
-                                 "rest_framework.renderers.BrowsableAPIRenderer"],
+                                 *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else [])],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],  # the API speaks JSON only
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],

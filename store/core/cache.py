@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.cache import cache
+from django_redis import get_redis_connection
 
 logger = logging.getLogger(__name__)
 REBUILD_LOCK_S = 5  # how long a rebuild may hold its lock (a crashed builder frees it by then)
@@ -61,14 +62,22 @@ def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, time
     return value
 
 
+def redis_version_key(scope: str) -> str:
+    """The Redis key of a scope's version counter, for a Lua script that checks versions itself (the counters are
+    plain integers there: django-redis does not pickle ints)."""
+    return cache.make_key(version_key(scope))
+
+
 def bump(scopes: Iterable[str]) -> None:
-    """Make every entry built from these scopes stale. Call after the change has committed."""
+    """Make every entry built from these scopes stale. Call after the change has committed. One round trip."""
     scopes = list(scopes)
+    if not scopes:
+        return
     try:
+        pipe = get_redis_connection("default").pipeline(transaction=False)
         for scope in scopes:
-            key = version_key(scope)
-            cache.add(key, 0, timeout=None)
-            cache.incr(key)
+            pipe.incr(redis_version_key(scope))
+        pipe.execute()
     except Exception:  # Redis down: nothing can be read from it either; entries also expire on their own
         logger.exception("could not bump cache versions %s", scopes)
 

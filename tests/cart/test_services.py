@@ -180,3 +180,41 @@ def test_availability_shown_in_the_cart_follows_inventory(product, token):
     cart = services.cart_get(token=token)
     assert cart.lines[0].available == 2 and not cart.lines[0].purchasable
     assert any("Only 2 of" in n for n in cart.notices)
+
+
+def test_an_add_with_a_current_copy_runs_no_sql_and_any_change_makes_the_copy_stale(product, token, on_commit):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sku = product.variants[0].sku
+    services.cart_add(token=token, sku=sku, quantity=1)  # makes the cart's copy of the SKU
+    with CaptureQueriesContext(connection) as queries:
+        cart = services.cart_add(token=token, sku=sku, quantity=1).cart
+    assert queries.captured_queries == [] and cart.lines[0].quantity == 2
+    # Another shopper's reservation: the copy's availability is stale at once, inside the same transaction too.
+    inventory_services.stock_reserve(reference="elsewhere", lines={sku: 4})
+    with pytest.raises(InsufficientStock) as refused:
+        services.cart_add(token=token, sku=sku, quantity=2)
+    assert refused.value.extra["available"] == 1
+    # A staff edit of the price, once committed: the next read of the cart shows it, with the notice.
+    with on_commit():
+        Variant.objects.filter(sku=sku).update(price=Decimal("30.00"))
+        catalog_services.product_refresh(product_ids=list(Product.objects.values_list("id", flat=True)))
+    shown = services.cart_get(token=token)
+    assert shown.lines[0].unit_price == Decimal("30.00") and shown.lines[0].price_changed
+    # A copy made from data read before a change (a race) carries the old versions: it is rebuilt, not used.
+    services._project([sku])
+    from store.core.cache import bump
+
+    bump([inventory_services.availability_scope(sku)])
+    with CaptureQueriesContext(connection) as queries:
+        services.cart_set_quantity(token=token, sku=sku, quantity=1)
+    assert queries.captured_queries  # the stale copy was not trusted
+
+
+def test_the_copy_prefixes_name_the_version_keys(product):
+    from store.core.cache import redis_version_key
+
+    _, catalog, stock = services._copy_args()
+    assert catalog + "X-1" == redis_version_key(catalog_services.variant_scope("X-1"))
+    assert stock + "X-1" == redis_version_key(inventory_services.availability_scope("X-1"))
