@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.authentication import CSRFCheck
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from store.core.exceptions import ApplicationError
@@ -26,12 +30,13 @@ def error_response(code: str, message: str, http_status: int, **extra) -> Respon
     return Response({"code": code, "message": message, **extra}, status=http_status)
 
 
+def _retry_after(exc: ApplicationError) -> dict:
+    return {"Retry-After": str(getattr(exc, "retry_after", 5))} if exc.status in (429, 503) else {}
+
+
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        response = Response(exc.as_dict(), status=exc.status)
-        if exc.status in (429, 503):
-            response["Retry-After"] = str(getattr(exc, "retry_after", 5))
-        return response
+        return Response(exc.as_dict(), status=exc.status, headers=_retry_after(exc))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -45,3 +50,54 @@ def exception_handler(exc, context):
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         response.data = {"code": _CODES.get(response.status_code, "error"), "message": str(detail)}
     return response
+
+
+class LeanApiView(APIView):
+    """An APIView whose ``lean_<method>(request, data, ...)`` handlers, where defined, answer without DRF's
+    per-request machinery (Request wrapping, negotiation, renderers, about a tenth of a cheap request's cost): a
+    plain Django request and its parsed JSON body in, ``(status, body)`` out. For the hottest endpoints only (adding
+    to a cart). DRF's rules are kept: JSON bodies only (415 otherwise), CSRF enforced when the caller is signed in
+    through the session (SessionAuthentication's rule, with its own check), the API's error shape above. The
+    class's ordinary methods still document the endpoint for OpenAPI and answer every other method."""
+
+    def dispatch(self, request, *args, **kwargs):
+        lean = getattr(self, f"lean_{request.method.lower()}", None)
+        if lean is None:
+            return super().dispatch(request, *args, **kwargs)
+        try:
+            _enforce_session_csrf(request)
+            status, body = lean(request, _json_body(request), *args, **kwargs)
+            return JsonResponse(body, status=status)
+        except ApplicationError as exc:
+            response = JsonResponse(exc.as_dict(), status=exc.status)
+            for name, value in _retry_after(exc).items():
+                response[name] = value
+            return response
+        except exceptions.ValidationError as exc:
+            return JsonResponse({"code": "invalid_input", "message": "The request is not valid.",
+                                 "errors": exc.detail}, status=400)
+        except exceptions.APIException as exc:
+            return JsonResponse({"code": _CODES.get(exc.status_code, "error"), "message": str(exc.detail)},
+                                status=exc.status_code)
+
+
+def _enforce_session_csrf(request) -> None:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_active:  # signed in through the session cookie: a browser, so CSRF applies
+        check = CSRFCheck(lambda _request: None)
+        check.process_request(request)
+        reason = check.process_view(request, None, (), {})
+        if reason:
+            raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")
+
+
+def _json_body(request):
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if not request.body:
+        return {}
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise exceptions.UnsupportedMediaType(content_type)
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise exceptions.ParseError(f"JSON parse error - {exc}") from None

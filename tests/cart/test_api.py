@@ -99,3 +99,28 @@ def test_a_signed_in_shoppers_cart_is_theirs_alone(client, sku, django_user_mode
     stranger = Client()
     assert stranger.get(f"/api/v1/carts/{token}/").status_code == 404
     assert post(stranger, f"/api/v1/carts/{token}/lines/", {"sku": sku, "quantity": 1}).status_code == 404
+
+
+def test_adding_a_line_keeps_the_apis_rules(client, token, sku, django_user_model):
+    from django.test import Client
+
+    url = f"/api/v1/carts/{token}/lines/"
+    form = client.post(url, {"sku": sku, "quantity": "1"})  # a form body, not JSON
+    assert form.status_code == 415 and form.json()["code"] == "unsupported_media_type"
+    listed = client.post(url, "[1, 2]", content_type="application/json")
+    assert listed.status_code == 400 and listed.json()["code"] == "invalid_input"
+    # Signed in through the session (a browser): CSRF applies, as DRF's SessionAuthentication has it.
+    user = django_user_model.objects.create_user(username="ada@example.com", password="pw-123-long")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    mine = services.cart_create(user_id=user.pk).token
+    body = json.dumps({"sku": sku, "quantity": 1})
+    refused = browser.post(f"/api/v1/carts/{mine}/lines/", body, content_type="application/json")
+    assert refused.status_code == 403 and "CSRF" in refused.json()["message"]
+    token_value = "A" * 32  # the secret a page would have set in the CSRF cookie, echoed in the header
+    browser.cookies["csrftoken"] = token_value
+    allowed = browser.post(f"/api/v1/carts/{mine}/lines/", body, content_type="application/json",
+                           HTTP_X_CSRFTOKEN=token_value)
+    assert allowed.status_code == 201
+    # A script with no session needs no CSRF token.
+    assert Client(enforce_csrf_checks=True).post(url, body, content_type="application/json").status_code == 201
