@@ -70,6 +70,7 @@ LIST_PARAMETERS = [
 
 class ProductListApi(APIView):
     @extend_schema(
+        operation_id="v1_products_list",
         parameters=LIST_PARAMETERS,
         responses=inline_serializer("ProductPage", {
             "count": serializers.IntegerField(),
@@ -122,6 +123,9 @@ class CategoryListApi(APIView):
 class SuggestApi(APIView):
     """Search-as-you-type: product names for a prefix (the search box asks this; without JS it is a plain form)."""
 
-    @extend_schema(parameters=[OpenApiParameter("q", str, description="what the shopper has typed so far")])
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="what the shopper has typed so far")],
+                   responses=inline_serializer("Suggestions", {"suggestions": inline_serializer(
+                       "Suggestion", {"name": serializers.CharField(), "url": serializers.CharField()},
+                       many=True)}))
     def get(self, request):
         return Response({"suggestions": selectors.product_suggestions(prefix=request.query_params.get("q", "")[:100])})

@@ -46,8 +46,25 @@ class CheckoutQueueApi(APIView):
         return Response(answer.body, status=answer.status)
 
 
+_ORDER_FIELDS = {
+    "number": serializers.CharField(),
+    "status": serializers.ChoiceField(choices=["pending_payment", "paid", "fulfilled", "cancelled",
+                                               "partially_refunded", "refunded"]),
+    "total": serializers.DecimalField(max_digits=12, decimal_places=2),
+    "currency": serializers.CharField(),
+    "lines": inline_serializer("OrderLine", {
+        "sku": serializers.CharField(), "name": serializers.CharField(), "quantity": serializers.IntegerField(),
+        "unit_price": serializers.DecimalField(max_digits=12, decimal_places=2),
+        "line_total": serializers.DecimalField(max_digits=12, decimal_places=2),
+    }, many=True),
+    "history": inline_serializer("OrderHistoryEntry", {"status": serializers.CharField(),
+                                                       "at": serializers.DateTimeField()}, many=True),
+}
+
+
 class OrderDetailApi(APIView):
-    @extend_schema(parameters=[OpenApiParameter("token", str, description="the order's secret access token")])
+    @extend_schema(parameters=[OpenApiParameter("token", str, description="the order's secret access token")],
+                   responses=inline_serializer("Order", _ORDER_FIELDS))
     def get(self, request, number):
         order = services.order_get(number=number, token=request.query_params.get("token", ""),
                                    user_id=request.user.pk if request.user.is_authenticated else None,
@@ -58,5 +75,6 @@ class OrderDetailApi(APIView):
 class OrderListApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses=inline_serializer("Order", _ORDER_FIELDS, many=True))
     def get(self, request):
         return Response([services.order_body(order) for order in services.order_history(user_id=request.user.pk)])

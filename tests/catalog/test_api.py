@@ -97,3 +97,10 @@ def test_openapi_schema_and_docs_are_served(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+def test_the_openapi_schema_documents_every_endpoint_without_errors(capsys):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", "/dev/null")
+    assert "Errors:" not in capsys.readouterr().err
