@@ -81,9 +81,11 @@ local function copy(sku, n)
   if c[2] ~= (redis.call('GET', ARGV[n + 2] .. sku) or '0') then return nil end
   return c
 end
-local function copies(lines, n)
+local function copies(lines, n, known_sku, known)
   local found = {}
-  for i = 1, #lines, 2 do found[#found + 1] = copy(lines[i], n) or 0 end
+  for i = 1, #lines, 2 do
+    if lines[i] == known_sku then found[#found + 1] = known else found[#found + 1] = copy(lines[i], n) or 0 end
+  end
   return found
 end
 """
@@ -114,7 +116,7 @@ end
 local ttl = owner ~= '' and ARGV[7] or ARGV[6]
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
 local lines = redis.call('HGETALL', KEYS[2])
-return {new, current, owner, lines, redis.call('HGETALL', KEYS[3]), copies(lines, 9)}
+return {new, current, owner, lines, redis.call('HGETALL', KEYS[3]), copies(lines, 9, ARGV[1], c)}
 """
 # KEYS: meta, lines, prices. ARGV: guest ttl, owned ttl, user id, then the three prefixes of _COPY. Reads a cart
 # and refreshes its expiry, in one round trip. Returns {0} for a missing cart or one owned by someone else, else
@@ -125,7 +127,7 @@ if not owner or (owner ~= '' and owner ~= ARGV[3]) then return {0} end
 local ttl = owner ~= '' and ARGV[2] or ARGV[1]
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
 local lines = redis.call('HGETALL', KEYS[2])
-return {1, owner, lines, redis.call('HGETALL', KEYS[3]), copies(lines, 4)}
+return {1, owner, lines, redis.call('HGETALL', KEYS[3]), copies(lines, 4, false, 0)}
 """
 # KEYS: the target cart (meta, lines, prices), then the source cart. Adds every source line to the target, each
 # capped by ARGV (sku, cap, price triples); returns the quantities added, in order. Then deletes the source cart.
@@ -203,13 +205,13 @@ def _from_copies(raw_lines: list[bytes], raw_copies: list) -> tuple[dict[str, Va
     return info, available
 
 
-_scripts: dict[str, object] = {}
+_scripts: dict[tuple[int, int], object] = {}
 
 
 def _script(source: str):
     """A registered Lua script (EVALSHA, loading it on first use), for the current Redis client."""
     client = _redis()
-    key = f"{id(client)}:{source}"
+    key = (id(client), id(source))  # the sources are this module's constants
     if key not in _scripts:
         _scripts[key] = client.register_script(source)
     return _scripts[key]
