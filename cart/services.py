@@ -276,14 +276,15 @@ def _owner(token: str) -> tuple[bool, int | None]:
 
 
 @_guard
-def cart_get(*, token: str, user_id: int | None = None) -> Cart:
-    """The cart with fresh names, prices and availability (refreshing its expiry). Another shopper's cart is
-    CartNotFound, exactly like a missing one."""
+def cart_get(*, token: str, user_id: int | None = None, fresh: bool = False) -> Cart:
+    """The cart with current names, prices and availability (refreshing its expiry). Another shopper's cart is
+    CartNotFound, exactly like a missing one. ``fresh``: read them from catalog and inventory themselves rather
+    than from the cart's version-checked copy (checkout: the cart is never trusted there)."""
     found = _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args()]) \
         if token else [0]
     if not found[0]:
         raise CartNotFound(token)
-    return _from_redis(token, *found[1:])
+    return _from_redis(token, *found[1:4]) if fresh else _from_redis(token, *found[1:])
 
 
 @_guard

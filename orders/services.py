@@ -254,7 +254,7 @@ def _place(key: str, body, user_id: int | None, admitted: dict[str, int] | None)
 
 
 def _place_admitted(key, cart_token, email, address, payment, expected, user_id, progress) -> CheckoutAnswer:
-    cart = cart_services.cart_get(token=cart_token, user_id=user_id)
+    cart = cart_services.cart_get(token=cart_token, user_id=user_id, fresh=True)  # prices from the catalogue
     if not cart.lines:
         raise _Refusal(400, "cart_empty", "Your cart is empty.")
     gone = [line for line in cart.lines if line.unit_price is None]

@@ -170,3 +170,13 @@ def test_prices_are_read_at_checkout_not_from_the_cart(client, on_commit):
         Variant.objects.filter(sku=sku).update(price=Decimal("30.00"))
         catalog_services.product_refresh(product_ids=[Product.objects.get(variants__sku=sku).pk])
     assert checkout(client, body(token)).json()["total"] == "30.00"
+
+
+def test_checkout_prices_come_from_the_catalogue_not_the_carts_copy(client):
+    from django_redis import get_redis_connection
+
+    token, sku = cart_with(2, price="25.00")
+    get_redis_connection("default").hset(f"cart:sku:{sku}", "price", "0.01")  # a copy gone wrong somehow
+    assert cart_services.cart_get(token=token).subtotal == Decimal("0.02")  # the copy is what the cart page shows
+    response = checkout(client, body(token))
+    assert response.status_code == 201 and response.json()["total"] == "50.00"
