@@ -47,30 +47,6 @@ MAX_LINES = 100
 GUEST_TTL = 7 * 24 * 3600
 OWNED_TTL = 30 * 24 * 3600
 
-# KEYS: meta, lines, prices. ARGV: sku, quantity, mode (add|set), max per line, max lines, available, price seen,
-# guest ttl, owned ttl, user id ('' for a guest). A cart owned by someone else is treated as missing.
-# Returns {new quantity, previous quantity, owner, lines, prices}; new is a negative code on refusal:
-# -1 no such cart, -2 over the per-line maximum, -3 over what is available, -4 too many lines.
-_WRITE_LINE = """
-local owner = redis.call('HGET', KEYS[1], 'owner')
-if not owner or (owner ~= '' and owner ~= ARGV[10]) then return {-1, 0} end
-local current = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-local new = tonumber(ARGV[2])
-if ARGV[3] == 'add' then new = current + new end
-if new > tonumber(ARGV[4]) then return {-2, current} end
-if new > current and new > tonumber(ARGV[6]) then return {-3, current} end
-if current == 0 and new > 0 and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[5]) then return {-4, current} end
-if new <= 0 then
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('HDEL', KEYS[3], ARGV[1])
-else
-  redis.call('HSET', KEYS[2], ARGV[1], new)
-  redis.call('HSET', KEYS[3], ARGV[1], ARGV[7])
-end
-local ttl = owner ~= '' and ARGV[9] or ARGV[8]
-for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
-return {new, current, owner, redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
-"""
 # The cart's copy of a SKU (see the module docstring), if its versions are current. ARGV[n], ARGV[n + 1] and
 # ARGV[n + 2] are the key prefixes of the copies, of the catalogue's versions and of inventory's versions.
 _COPY = """
@@ -90,15 +66,22 @@ local function copies(lines, n, known_sku, known)
 end
 """
 # KEYS: meta, lines, prices. ARGV: sku, quantity, mode (add|set), max per line, max lines, guest ttl, owned ttl,
-# user id, then the three prefixes of _COPY. _WRITE_LINE with the SKU's name, price, visibility and availability
-# from the cart's copy: one round trip. Returns {-9} when the copy is missing or stale (the caller rebuilds it and
-# tries again), {-5} for a SKU not sold; else as _WRITE_LINE (-3 also gives the units available), followed by the
-# copies of every line (0 where stale).
-_WRITE_LINE_COPY = _COPY + """
+# user id ('' for a guest), the three prefixes of _COPY, then the units available and the price, or '' to take them
+# (and the SKU's visibility) from the cart's copy: one round trip. A cart owned by someone else is treated as
+# missing. Returns {new quantity, previous quantity, owner, lines, prices the shopper saw, copies of the lines (0
+# where stale)}; new is a negative code on refusal: -1 no such cart, -2 over the per-line maximum, -3 over what is
+# available (then also the units available), -4 too many lines, -5 a SKU not sold, -9 the copy is missing or stale
+# (the caller rebuilds it and tries again).
+_WRITE_LINE = _COPY + """
 local owner = redis.call('HGET', KEYS[1], 'owner')
 if not owner or (owner ~= '' and owner ~= ARGV[8]) then return {-1, 0} end
-local c = copy(ARGV[1], 9)
-if not c then return {-9, 0} end
+local c, known_sku = nil, false
+if ARGV[12] ~= '' then
+  c = {false, false, false, false, false, ARGV[13], false, '1', ARGV[12]}  -- given by the caller
+else
+  c, known_sku = copy(ARGV[1], 9), ARGV[1]
+  if not c then return {-9, 0} end
+end
 local new = tonumber(ARGV[2])
 if new > 0 and c[8] ~= '1' then return {-5, 0} end
 local current = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
@@ -116,7 +99,7 @@ end
 local ttl = owner ~= '' and ARGV[7] or ARGV[6]
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
 local lines = redis.call('HGETALL', KEYS[2])
-return {new, current, owner, lines, redis.call('HGETALL', KEYS[3]), copies(lines, 9, ARGV[1], c)}
+return {new, current, owner, lines, redis.call('HGETALL', KEYS[3]), copies(lines, 9, known_sku, c)}
 """
 # KEYS: meta, lines, prices. ARGV: guest ttl, owned ttl, user id, then the three prefixes of _COPY. Reads a cart
 # and refreshes its expiry, in one round trip. Returns {0} for a missing cart or one owned by someone else, else
@@ -275,13 +258,19 @@ def _owner(token: str) -> tuple[bool, int | None]:
     return True, int(owner) if owner else None
 
 
+def _read(token: str, user_id: int | None) -> list:
+    """The _READ script's answer for this cart ({0} for a missing one or another shopper's)."""
+    if not token:
+        return [0]
+    return _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args()])
+
+
 @_guard
 def cart_get(*, token: str, user_id: int | None = None, fresh: bool = False) -> Cart:
     """The cart with current names, prices and availability (refreshing its expiry). Another shopper's cart is
     CartNotFound, exactly like a missing one. ``fresh``: read them from catalog and inventory themselves rather
     than from the cart's version-checked copy (checkout: the cart is never trusted there)."""
-    found = _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args()]) \
-        if token else [0]
+    found = _read(token, user_id)
     if not found[0]:
         raise CartNotFound(token)
     return _from_redis(token, *found[1:4]) if fresh else _from_redis(token, *found[1:])
@@ -290,8 +279,7 @@ def cart_get(*, token: str, user_id: int | None = None, fresh: bool = False) -> 
 @_guard
 def cart_quantities(*, token: str, user_id: int | None = None) -> dict[str, int]:
     """SKU -> quantity, from Redis alone (the flash-sale gate is asked before anything touches PostgreSQL)."""
-    found = _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args()]) \
-        if token else [0]
+    found = _read(token, user_id)
     if not found[0]:
         raise CartNotFound(token)
     return {sku: int(q) for sku, q in _pairs(found[2]).items()}
@@ -375,15 +363,37 @@ def cart_token_of(*, session_token: str | None, user_id: int | None) -> str | No
 def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) -> CartChange:
     """One round trip with the SKU's copy; if it is missing or stale, rebuild it and try once more; if it went stale
     again meanwhile (a hot SKU under a crowd), check against the services directly."""
-    args = [sku, quantity, mode, MAX_QUANTITY, MAX_LINES, GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args()]
+    args = [sku, quantity, mode, MAX_QUANTITY, MAX_LINES, GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args(),
+            "", ""]
     for _ in range(2):
-        result = _script(_WRITE_LINE_COPY)(keys=list(_keys(token)), args=args)
+        result = _script(_WRITE_LINE)(keys=list(_keys(token)), args=args)
         if result[0] != -9:
             break
         if not _project([sku])[0] and quantity:  # not a SKU we sell: the checked path says which error
             return _write_checked(token, sku, quantity, mode, user_id)
     else:
         return _write_checked(token, sku, quantity, mode, user_id)
+    return _answer(token, sku, result)
+
+
+def _write_checked(token: str, sku: str, quantity: int, mode: str, user_id: int | None) -> CartChange:
+    """The same write with the SKU read from catalog and inventory in this request (no copy to lean on)."""
+    info = catalog_services.variant_prices(skus=[sku]).get(sku)
+    if quantity and (info is None or not info.is_active):
+        if not token or not _read(token, user_id)[0]:
+            raise CartNotFound(token)  # a missing cart is the first thing to report
+        raise UnknownSku(sku)
+    available = inventory_services.stock_availability(skus=[sku])[sku] if quantity else 0
+    result = _script(_WRITE_LINE)(
+        keys=list(_keys(token)),
+        args=[sku, quantity, mode, MAX_QUANTITY, MAX_LINES, GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args(),
+              str(available), str(info.price) if info else ""])
+    known = ({sku: info} if info else {}, {sku: available} if quantity else {})
+    return _answer(token, sku, result, known=known, name=info.product_name if info else "")
+
+
+def _answer(token: str, sku: str, result: list, *, known=({}, {}), name: str | None = None) -> CartChange:
+    """The write script's answer: the changed cart, or the refusal it stands for."""
     new, previous = result[0], result[1]
     if new == -1:
         raise CartNotFound(token)
@@ -393,34 +403,10 @@ def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) 
         raise InvalidQuantity(f"At most {MAX_QUANTITY} of one item per order; you already have {previous}.",
                               extra={"in_cart": previous})
     if new == -3:
-        copy = _redis().hmget(_COPY_KEY + sku, "pn")[0]
-        raise InsufficientStock(sku, int(result[2]), copy.decode() if copy else "")
-    if new == -4:
-        raise CartFull(f"A cart holds at most {MAX_LINES} different items.")
-    return CartChange(cart=_from_redis(token, *result[2:]), created_line=previous == 0 and new > 0)
-
-
-def _write_checked(token: str, sku: str, quantity: int, mode: str, user_id: int | None) -> CartChange:
-    info = catalog_services.variant_prices(skus=[sku]).get(sku)
-    if quantity and (info is None or not info.is_active):
-        if not token or not _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL,
-                                                                          _user_arg(user_id)])[0]:
-            raise CartNotFound(token)  # a missing cart is the first thing to report
-        raise UnknownSku(sku)
-    available = inventory_services.stock_availability(skus=[sku])[sku] if quantity else 0
-    known = ({sku: info} if info else {}, {sku: available} if quantity else {})
-    result = _script(_WRITE_LINE)(
-        keys=list(_keys(token)),
-        args=[sku, quantity, mode, MAX_QUANTITY, MAX_LINES, available, str(info.price) if info else "",
-              GUEST_TTL, OWNED_TTL, _user_arg(user_id)])
-    new, previous = result[0], result[1]
-    if new == -1:
-        raise CartNotFound(token)
-    if new == -2:
-        raise InvalidQuantity(f"At most {MAX_QUANTITY} of one item per order; you already have {previous}.",
-                              extra={"in_cart": previous})
-    if new == -3:
-        raise InsufficientStock(sku, available, info.product_name if info else "")
+        if name is None:
+            copied = _redis().hget(_COPY_KEY + sku, "pn")
+            name = copied.decode() if copied else ""
+        raise InsufficientStock(sku, int(result[2]), name)
     if new == -4:
         raise CartFull(f"A cart holds at most {MAX_LINES} different items.")
     return CartChange(cart=_from_redis(token, *result[2:], known=known), created_line=previous == 0 and new > 0)

@@ -218,3 +218,12 @@ def test_the_copy_prefixes_name_the_version_keys(product):
     _, catalog, stock = services._copy_args()
     assert catalog + "X-1" == redis_version_key(catalog_services.variant_scope("X-1"))
     assert stock + "X-1" == redis_version_key(inventory_services.availability_scope("X-1"))
+
+
+def test_an_unknown_sku_added_to_a_cart_with_lines_is_refused_as_unknown(product, token):
+    services.cart_add(token=token, sku=product.variants[0].sku, quantity=1)
+    with pytest.raises(UnknownSku):
+        services.cart_add(token=token, sku="NO-SUCH-SKU", quantity=1)
+    with pytest.raises(CartNotFound):
+        services.cart_add(token="no-such-cart", sku="NO-SUCH-SKU", quantity=1)
+    assert services.cart_set_quantity(token=token, sku="NO-SUCH-SKU", quantity=0).cart.lines[0].quantity == 1
