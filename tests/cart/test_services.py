@@ -173,10 +173,11 @@ def test_merge_adopts_the_guest_cart_when_the_shopper_has_none(product, django_u
         services.cart_get(token=guest)  # now theirs alone
 
 
-def test_availability_shown_in_the_cart_follows_inventory(product, token):
+def test_availability_shown_in_the_cart_follows_inventory(product, token, on_commit):
     sku = product.variants[0].sku
     services.cart_add(token=token, sku=sku, quantity=4)
-    inventory_services.stock_reserve(reference="someone-else", lines={sku: 3})
+    with on_commit():  # another shopper's reservation, committed
+        inventory_services.stock_reserve(reference="someone-else", lines={sku: 3})
     cart = services.cart_get(token=token)
     assert cart.lines[0].available == 2 and not cart.lines[0].purchasable
     assert any("Only 2 of" in n for n in cart.notices)
@@ -191,8 +192,9 @@ def test_an_add_with_a_current_copy_runs_no_sql_and_any_change_makes_the_copy_st
     with CaptureQueriesContext(connection) as queries:
         cart = services.cart_add(token=token, sku=sku, quantity=1).cart
     assert queries.captured_queries == [] and cart.lines[0].quantity == 2
-    # Another shopper's reservation: the copy's availability is stale at once, inside the same transaction too.
-    inventory_services.stock_reserve(reference="elsewhere", lines={sku: 4})
+    # Another shopper's reservation: once it commits, the copy's availability is stale.
+    with on_commit():
+        inventory_services.stock_reserve(reference="elsewhere", lines={sku: 4})
     with pytest.raises(InsufficientStock) as refused:
         services.cart_add(token=token, sku=sku, quantity=2)
     assert refused.value.extra["available"] == 1
