@@ -59,6 +59,7 @@ ALLOWED = {
     Status.PARTIALLY_REFUNDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
 }
 KEY_MEMORY_S = 24 * 3600  # how long Redis remembers an Idempotency-Key for the gate (see _admit_new_key)
+REFUNDABLE = (Status.PAID, Status.FULFILLED, Status.PARTIALLY_REFUNDED)
 NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone
 IN_FLIGHT_WAIT_S = 10
 
@@ -375,23 +376,27 @@ def order_cancel(*, number: str, note: str = "", restock: bool = True) -> OrderV
 def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = False, note: str = "",
                  key: str | None = None) -> OrderView:
     """Refund all (amount None) or part of a paid order; optionally put its units back on the shelf. Idempotent
-    for the same ``key``."""
+    for the same ``key``. The payment provider is asked with no lock held (payments.services.payment_refund); the
+    order's row is locked before, to check it can be refunded, and after, to record it."""
+    with transaction.atomic():
+        status = _locked(number).status
+    if status not in REFUNDABLE:
+        raise TransitionRefused(f"Order {number} is {status}; only a paid order can be refunded.")
+    refunded = payment_services.payment_refund(
+        order_reference=number, amount=amount, reason=note,
+        idempotency_key=key or f"refund-{number}-{amount if amount is not None else 'all'}")
     with transaction.atomic():
         order = _locked(number)
-        if order.status not in (Status.PAID, Status.FULFILLED, Status.PARTIALLY_REFUNDED):
-            raise TransitionRefused(f"Order {number} is {order.status}; only a paid order can be refunded.")
-        refunded = payment_services.payment_refund(
-            order_reference=number, amount=amount, reason=note,
-            idempotency_key=key or f"refund-{number}-{amount if amount is not None else 'all'}")
         if refunded and restock:
             for line in order.lines.all():
                 inventory_services.stock_return(sku=line.sku, quantity=line.quantity, reference=number,
                                                 reason="refund with restock")
         left = sum((p.amount - p.refunded_amount for p in payment_services.payment_summaries(order_reference=number)
                     if p.state in ("succeeded", "partially_refunded", "refunded")), Decimal("0.00"))
-        if refunded:
-            _transition(order, Status.REFUNDED if left <= 0 else Status.PARTIALLY_REFUNDED,
-                        note or f"refunded {refunded}")
+        target = Status.REFUNDED if left <= 0 else Status.PARTIALLY_REFUNDED
+        # (a Stripe webhook may have recorded the full refund on the order meanwhile: nothing more to record then)
+        if refunded and (order.status != target or target == Status.PARTIALLY_REFUNDED):
+            _transition(order, target, note or f"refunded {refunded}")
         return _view(order)
 
 

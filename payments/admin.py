@@ -11,7 +11,7 @@ class RefundInline(admin.TabularInline):
     model = Refund
     extra = 0
     can_delete = False
-    readonly_fields = ["amount", "reason", "gateway_reference", "idempotency_key", "created_at"]
+    readonly_fields = ["amount", "state", "reason", "gateway_reference", "idempotency_key", "created_at"]
 
     def has_add_permission(self, request, obj=None):
         return False

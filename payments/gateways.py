@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from .models import SandboxCharge
+from .models import SandboxCharge, SandboxRefund
 from .types import CardDetails
 
 # The test gateway's cards, mirroring Stripe's test card numbers (API.md).
@@ -68,10 +68,14 @@ class TestGateway:
         return self._answer(record)
 
     def refund(self, *, reference: str, amount: Decimal, idempotency_key: str) -> str:
+        """Like Stripe's: the same key refunds once, however often it is sent."""
         with transaction.atomic():
             record = SandboxCharge.objects.select_for_update().get(reference=reference)
-            record.refunded += amount
-            record.save(update_fields=["refunded"])
+            _, created = SandboxRefund.objects.get_or_create(
+                idempotency_key=idempotency_key, defaults={"charge_reference": reference, "amount": amount})
+            if created:
+                record.refunded += amount
+                record.save(update_fields=["refunded"])
         return f"tgr_{idempotency_key[-12:]}"
 
     @staticmethod

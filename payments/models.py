@@ -41,7 +41,16 @@ class Payment(models.Model):
 
 
 class Refund(models.Model):
+    """A refund is recorded as pending (it already counts against what is left to refund) before the gateway is
+    asked, outside any lock, and settled afterwards; a pending one is finished by a retry with its key."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SUCCEEDED)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     reason = models.CharField(max_length=255, blank=True)
     gateway_reference = models.CharField(max_length=100, blank=True)
@@ -88,3 +97,15 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.event_id}"
+
+
+class SandboxRefund(models.Model):
+    """The test gateway's refunds, by the key they were sent with: a retried refund is made once."""
+
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    charge_reference = models.CharField(max_length=40)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"sandbox refund {self.amount} of {self.charge_reference}"

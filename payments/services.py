@@ -13,14 +13,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
 from store.core import outbox
 from store.core.exceptions import InvalidInput
 
 from .gateways import gateway_for, luhn_ok
 from .models import Payment, Refund, WebhookEvent
-from .types import CardDetails, ChargeResult, InvalidCard, PaymentSummary, RefundRefused
+from .types import CardDetails, ChargeResult, InvalidCard, PaymentSummary, RefundPending, RefundRefused
 
 logger = logging.getLogger(__name__)
 
@@ -109,31 +108,81 @@ def payment_settle(*, order_reference: str) -> ChargeResult | None:
 def payment_refund(*, order_reference: str, amount: Decimal | None = None, reason: str = "",
                    idempotency_key: str) -> Decimal:
     """Give back ``amount`` (all that is left by default) of the order's successful payment; the same key refunds
-    once. Returns the amount refunded by this call (0 for a repeat)."""
+    once. Returns the amount refunded by this call (0 for a repeat).
+
+    The gateway is asked outside any lock and any transaction: the refund is first recorded as pending (so it
+    counts against what is left, and a concurrent refund cannot take the same money), then sent with its key, then
+    settled. If the gateway gives no answer the refund stays pending and the error says so; sending the same refund
+    again finishes it (the gateway makes it once, whatever it had done)."""
+    refund = _refund_claim(order_reference, amount, reason, idempotency_key)
+    if refund is None:
+        return Decimal("0.00")
+    payment = refund.payment
+    try:
+        reference = gateway_for(payment.gateway).refund(reference=payment.gateway_reference, amount=refund.amount,
+                                                        idempotency_key=refund.idempotency_key)
+    except Exception as exc:
+        if _definitive_refusal(exc):
+            Refund.objects.filter(pk=refund.pk, state=Refund.State.PENDING).update(state=Refund.State.FAILED)
+            raise RefundRefused(f"The payment provider refused the refund: {exc}") from exc
+        logger.warning("refund %s: no answer from the gateway; it stays pending", idempotency_key, exc_info=True)
+        raise RefundPending(f"The payment provider did not answer; the refund of {refund.amount} is pending. Send it "
+                            "again to finish it (it will not be made twice).") from exc
+    return _refund_settle(refund.pk, reference)
+
+
+def _refund_claim(order_reference: str, amount: Decimal | None, reason: str, key: str) -> Refund | None:
+    """Under the payment's lock: the pending refund to send (a new one, or one a retry finishes), or None when this
+    key has already refunded."""
     with transaction.atomic():
         payment = (Payment.objects.select_for_update()
                    .filter(order_reference=order_reference,
-                           state__in=[Payment.State.SUCCEEDED, Payment.State.PARTIALLY_REFUNDED])
+                           state__in=[Payment.State.SUCCEEDED, Payment.State.PARTIALLY_REFUNDED,
+                                      Payment.State.REFUNDED])
                    .order_by("-id").first())
-        if Refund.objects.filter(idempotency_key=idempotency_key).exists():
-            return Decimal("0.00")
-        if payment is None:
+        existing = Refund.objects.select_related("payment").filter(idempotency_key=key).first()
+        if existing is not None:
+            if existing.state == Refund.State.FAILED:
+                raise RefundRefused("The payment provider refused this refund.")
+            return existing if existing.state == Refund.State.PENDING else None
+        if payment is None or payment.state == Payment.State.REFUNDED:
             raise RefundRefused(f"No payment of {order_reference} can be refunded.")
-        left = payment.amount - payment.refunded_amount
+        pending = sum(payment.refunds.filter(state=Refund.State.PENDING).values_list("amount", flat=True),
+                      Decimal("0.00"))
+        left = payment.amount - payment.refunded_amount - pending
         amount = left if amount is None else amount
         if amount <= 0 or amount > left:
             raise RefundRefused(f"Refund {amount} is more than the {left} left to refund.",
                                 extra={"refundable": str(left)})
-        reference = gateway_for(payment.gateway).refund(reference=payment.gateway_reference, amount=amount,
-                                                        idempotency_key=idempotency_key)
-        Refund.objects.create(payment=payment, amount=amount, reason=reason[:255], gateway_reference=reference,
-                              idempotency_key=idempotency_key)
-        Payment.objects.filter(pk=payment.pk).update(refunded_amount=F("refunded_amount") + amount)
-        payment.refresh_from_db()
+        return Refund.objects.create(payment=payment, amount=amount, reason=reason[:255], idempotency_key=key,
+                                     state=Refund.State.PENDING)
+
+
+def _refund_settle(refund_pk: int, reference: str) -> Decimal:
+    """Record a refund the gateway made. What the payment has had back never counts one refund twice, even when a
+    Stripe webhook reported the money before this (a webhook sets the gateway's own total)."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund_pk)
+        payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+        if refund.state != Refund.State.PENDING:
+            return Decimal("0.00")  # a concurrent retry settled it
+        refund.state, refund.gateway_reference = Refund.State.SUCCEEDED, reference
+        refund.save(update_fields=["state", "gateway_reference"])
+        ours = sum(payment.refunds.filter(state=Refund.State.SUCCEEDED).values_list("amount", flat=True),
+                   Decimal("0.00"))
+        # Ours, or the gateway's own total if a webhook told us more (refunds made in Stripe's dashboard too).
+        payment.refunded_amount = min(max(payment.refunded_amount, ours), payment.amount)
         payment.state = (Payment.State.REFUNDED if payment.refunded_amount == payment.amount
                          else Payment.State.PARTIALLY_REFUNDED)
-        payment.save(update_fields=["state", "updated_at"])
-    return amount
+        payment.save(update_fields=["refunded_amount", "state", "updated_at"])
+        return refund.amount
+
+
+def _definitive_refusal(exc: Exception) -> bool:
+    """A gateway's "no" (Stripe's invalid-request and card errors), as opposed to no answer at all."""
+    import stripe
+
+    return isinstance(exc, (stripe.InvalidRequestError, stripe.CardError))
 
 
 def payment_summaries(*, order_reference: str) -> list[PaymentSummary]:

@@ -53,3 +53,11 @@ class InvalidCard(InvalidInput):
 class RefundRefused(ApplicationError):
     code = "refund_refused"
     status = 409
+
+
+class RefundPending(ApplicationError):
+    """The gateway gave no answer: the refund is recorded as pending; sending it again with its key finishes it."""
+
+    code = "refund_pending"
+    status = 503
+    retry_after = 30
