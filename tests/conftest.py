@@ -11,6 +11,18 @@ def _clean_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _steady_rate_limit_windows(monkeypatch):
+    """django-ratelimit counts per clock window: a test's few requests must never straddle the end of one (a
+    rare, timing-dependent failure otherwise). Its clock stands still for the test; nothing else's does."""
+    import types
+
+    import django_ratelimit.core
+
+    now = django_ratelimit.core.time.time()
+    monkeypatch.setattr(django_ratelimit.core, "time", types.SimpleNamespace(time=lambda: now))
+
+
 @pytest.fixture
 def on_commit(django_capture_on_commit_callbacks):
     """Run on_commit callbacks (cache invalidation, events) inside a normal test transaction."""
