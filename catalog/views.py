@@ -35,9 +35,15 @@ def home(request):
 
 def _listing_context(request, *, category_slug: str = "") -> dict:
     params = request.GET.copy()
+    notice = ""
     if category_slug:
         params["category"] = category_slug
-    notice = ""
+    elif params.get("category"):  # a search narrowed to a category: one that does not exist is ignored, and said
+        try:
+            selectors.category_get(slug=params["category"])
+        except ApplicationError as exc:
+            notice = f"{exc.message} Showing every category."
+            params.pop("category")
     try:
         filters = services.product_filters_parse(params)
     except InvalidInput as exc:  # a bad filter in a hand-edited URL: show the plain listing and say why
@@ -51,6 +57,8 @@ def _listing_context(request, *, category_slug: str = "") -> dict:
         raise
     keep = request.GET.copy()
     keep.pop("page", None)
+    if not category_slug and "category" not in params:
+        keep.pop("category", None)  # an unknown one, dropped above
     return {
         "listing": listing,
         "filters": filters,

@@ -156,3 +156,12 @@ def test_the_search_page_offers_its_facets_as_links_that_keep_the_words(client):
     assert 'href="?q=wool&amp;category=coats">Coats</a>' in page
     narrowed = client.get("/search/", {"q": "wool", "category": "coats"}).content.decode()
     assert "Wool Coat" in narrowed and "Wool Hat" not in narrowed and "Search all categories" in narrowed
+
+
+def test_a_search_narrowed_to_an_unknown_category_searches_everything_and_says_so(client):
+    make_product(name="Wool Hat")
+    page = client.get("/search/", {"q": "wool", "category": "no-such-category"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Wool Hat" in text and "Showing every category" in text and "no-such-category" not in text.split(
+        "Showing every category")[1]
