@@ -312,7 +312,8 @@ def product_list(*, filters: ProductFilters, page: int | str = 1, per_page: int 
         if settings.ELASTICSEARCH_URL and filters.q:
             return _es_listing(filters, page, per_page)
         number = _page_number(page)
-        found = _Search(filters).run(offset=(number - 1) * per_page, limit=per_page)
+        # (an absurd page number stays a valid OFFSET: it finds nothing, and the check below says which is the last)
+        found = _Search(filters).run(offset=min((number - 1) * per_page, 2**62), limit=per_page)
         num_pages = max(1, -(-found["total"] // per_page))
         if number > num_pages:
             raise InvalidPage(f"There is no page {page}; the last is {num_pages}.",
