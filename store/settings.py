@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "store.core.loadshed.LoadShedMiddleware",  # the global cap (RATE_LIMITS "global"), before any real work
+    "store.core.guard.NulCharacterMiddleware",  # 400 for a NUL character anywhere (PostgreSQL cannot store one)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
