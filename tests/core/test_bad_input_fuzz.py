@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 JUNK = ["", " ", "0", "-1", "100", "1e9", "1e309", "abc", "<script>x</script>", "é" * 300, "x" * 5000,
         "'; DROP TABLE x;--", "1.5", "NaN", "inf", "GB", "zz", "a@b", "ada@example.com", "4242424242424242",
-        "4000000000000002", "\u202e", "%", "0" * 30, "9" * 40, "null", "true", "price", "-price", "evil"]
+        "4000000000000002", "\u202e", "%", "0" * 30, "9" * 40, "null", "true", "price", "-price", "evil", "a\x00b"]
 FORMS = {
     "/cart/add/": ["sku", "quantity"],
     "/cart/update/": ["sku", "quantity"],
