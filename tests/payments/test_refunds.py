@@ -100,3 +100,15 @@ def test_a_webhook_that_reported_the_money_first_is_not_counted_twice(paid, monk
     monkeypatch.setattr(TestGateway, "refund", with_early_webhook)
     order_services.order_refund(number=paid, amount=Decimal("5.00"), key="r1")
     assert Payment.objects.get(order_reference=paid).refunded_amount == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_refunds_never_give_back_more_than_was_paid(paid):
+    from tests.concurrency import race
+
+    outcomes = race(6, lambda i: services.payment_refund(order_reference=paid, amount=Decimal("8.00"),
+                                                         idempotency_key=f"race-{i}"))
+    refunded = [o for o in outcomes if isinstance(o, Decimal)]
+    assert len(refunded) == 2 and all(isinstance(o, RefundRefused) for o in outcomes if o not in refunded)
+    payment = Payment.objects.get(order_reference=paid)
+    assert payment.refunded_amount == 16 and SandboxCharge.objects.get().refunded == 16  # of the 20.00 paid
