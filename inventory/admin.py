@@ -154,3 +154,8 @@ class FlashSaleAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         services.flash_sale_stop(sku=obj.sku)
         super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):  # the bulk "delete selected" action: the gate must let go too
+        for sku in queryset.values_list("sku", flat=True):
+            services.flash_sale_stop(sku=sku)
+        super().delete_queryset(request, queryset)

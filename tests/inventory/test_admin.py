@@ -56,3 +56,21 @@ def test_non_staff_cannot_adjust(client, level, django_user_model):
                            {"action": "receive", "quantity": "7", "reason": "x"})
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert services.stock_levels(sku="ADM-1").on_hand == 5
+
+
+def test_staff_start_and_stop_a_sale_and_the_gate_follows_even_a_bulk_delete(staff_client):
+    from inventory import gate
+    from inventory.models import FlashSale
+
+    services.stock_levels_ensure(initial_on_hand={"HOT-1": 4, "HOT-2": 2})
+    for sku in ("HOT-1", "HOT-2"):
+        response = staff_client.post("/admin/inventory/flashsale/add/", {
+            "sku": sku, "starts_at_0": "2026-01-01", "starts_at_1": "00:00:00", "active": "on"})
+        assert response.status_code == 302, response.content
+    assert (gate.tokens("HOT-1"), gate.tokens("HOT-2")) == (4, 2)
+    ids = [str(pk) for pk in FlashSale.objects.values_list("pk", flat=True)]
+    staff_client.post("/admin/inventory/flashsale/", {"action": "delete_selected", "_selected_action": ids,
+                                                      "post": "yes"})
+    assert not FlashSale.objects.exists()
+    assert (gate.tokens("HOT-1"), gate.tokens("HOT-2")) == (None, None)
+    assert services.gate_admit(lines={"HOT-1": 4}) == {}  # no longer gated: the stock rows decide
