@@ -47,6 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--products", type=int, default=0, help="seed up to N products first")
     args = parser.parse_args()
 
@@ -65,9 +66,18 @@ def main() -> None:
             store.get(path)  # warm: fills the cache, as a shop that has been up for a minute would be
         print(f"# {listing['count']} products; {args.connections} connections, {args.seconds:.0f} s per page, "
               f"load by {'wrk' if __import__('shutil').which('wrk') else 'Python threads'}")
-        bare = load(store.base, "/bench/bare/", seconds=args.seconds, connections=args.connections)
-        rows = [bare] + [load(store.base, p, seconds=args.seconds, connections=args.connections) for p in paths]
-        print_table(rows, bare)
+        shares: dict[str, list[float]] = {path: [] for path in paths}
+        for round_ in range(1, args.rounds + 1):  # side by side in rounds: one slow moment cannot decide a figure
+            bare = load(store.base, "/bench/bare/", seconds=args.seconds, connections=args.connections)
+            rows = [bare] + [load(store.base, p, seconds=args.seconds, connections=args.connections) for p in paths]
+            if args.rounds > 1:
+                print(f"round {round_}:")
+            print_table(rows, bare)
+            for row, path in zip(rows[1:], paths, strict=True):
+                shares[path].append(row.rps / bare.rps if bare.rps else 0.0)
+        if args.rounds > 1:
+            print(f"median of {args.rounds} rounds, throughput vs the bare view: " + ", ".join(
+                f"{path} {sorted(v)[len(v) // 2]:.0%}" for path, v in shares.items()))
         rss = store.peak_rss_mib()
         print(f"peak RSS: web worker {rss['web']:.0f} MiB, Celery {rss['celery']:.0f} MiB")
         products, size = catalogue_size()  # while the store (and its embedded database) is up
