@@ -16,8 +16,10 @@ from django_redis import get_redis_connection
 
 from .models import FlashSale, StockLevel
 
-SALES = "gate:sales"  # hash: SKU on sale -> its start (Unix seconds, fractional); present while the counters are built
-BUILT = "gate:built"  # present while the counters in Redis reflect the active sales (SALES may be empty)
+# Outside the counters' namespace ("gate:<sku>"), so that no SKU can be mistaken for them. A counter missing while
+# its sale is listed was lost (an eviction), not emptied: admission rebuilds the gate then, as when all is lost.
+SALES = "gate-sales"  # hash: SKU on sale -> its start (Unix seconds, fractional); present while the counters are built
+BUILT = "gate-built"  # present while the counters in Redis reflect the active sales (SALES may be empty)
 
 # KEYS: BUILT, SALES, then one gate counter per line; ARGV: now (Unix seconds, fractional), then each line's SKU
 # and quantity. One round trip answers the whole admission, without PostgreSQL: {-1} if the gate must be rebuilt
@@ -32,7 +34,9 @@ for i = 3, #KEYS do
   local starts = redis.call('HGET', KEYS[2], ARGV[2 * line])
   if starts then
     if tonumber(starts) > now then return {-2, line} end
-    local tokens = tonumber(redis.call('GET', KEYS[i]) or '0')
+    local counter = redis.call('GET', KEYS[i])
+    if not counter then return {-1} end  -- a sale without its counter: lost (evicted), not empty; rebuild
+    local tokens = tonumber(counter)
     if tokens < tonumber(ARGV[2 * line + 1]) then return {-3, line, tokens} end
     gated[#gated + 1] = i
   end
@@ -78,7 +82,7 @@ def rebuild() -> dict[str, int]:
     sales = dict(FlashSale.objects.filter(active=True).values_list("sku", "starts_at"))
     levels = {level.sku: level.available for level in StockLevel.objects.filter(sku__in=list(sales))}
     redis = _redis()
-    stale = [key for key in redis.scan_iter("gate:*") if key not in (BUILT.encode(), SALES.encode())]
+    stale = list(redis.scan_iter("gate:*"))
     pipe = redis.pipeline(transaction=True)
     pipe.delete(SALES, *stale)
     for sku, starts_at in sales.items():
