@@ -11,6 +11,7 @@ open, like the per-client limits).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -31,6 +32,7 @@ content="width=device-width, initial-scale=1"><meta http-equiv="refresh" content
 This page tries again by itself in {retry} second{plural}.</p></main></body></html>"""
 
 
+@functools.lru_cache(maxsize=16)
 def parse_rate(rate: str) -> tuple[int, int]:
     """"1500/s" -> (1500, 1); "90000/m" -> (90000, 60). ValueError for anything else."""
     count, _, period = rate.strip().partition("/")
