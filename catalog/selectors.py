@@ -24,13 +24,14 @@ from store.core.cache import versioned
 from .models import Category, Product, SearchWord
 from .types import InvalidPage, ProductFilters, ProductNotFound, UnknownCategory
 
-SORTS = {
-    "relevance": None,
-    "price": ("price_from", "id"),
-    "-price": ("-price_from", "-id"),
-    "name": ("name", "id"),
-    "newest": ("-created_at", "-id"),
+SORTS = {  # the sorts a shopper may ask for, and their ORDER BY over the listing's matches (_Search)
+    "relevance": "rank DESC, name, id",
+    "price": "price_from, id",
+    "-price": "price_from DESC, id DESC",
+    "name": "name, id",
+    "newest": "created_at DESC, id DESC",
 }
+FEATURED_ORDER = "is_featured DESC, created_at DESC, id DESC"  # "relevance" where there are no words to rank by
 PRICE_BUCKETS = [Decimal(b) for b in ("0", "25", "50", "100", "200", "500")]
 ALL = "all"  # every listing and the home page depend on it
 CATEGORIES = "categories"  # category names and the tree, shown on every product page
@@ -226,7 +227,7 @@ class _Search:
             in_range.append("p.price_from <= %s")
             range_params.append(f.max_price)
         sort = f.sort or "relevance"
-        order = _ORDER["featured" if sort == "relevance" and not tsquery else sort]
+        order = FEATURED_ORDER if sort == "relevance" and not tsquery else SORTS[sort]
         sql = _SEARCH_SQL.format(rank=rank, in_range=" AND ".join(in_range), sources=sources,
                                  where=" AND ".join(where), facets=_FACETS_SQL if facets else _NO_FACETS_SQL,
                                  order=order)
@@ -237,14 +238,6 @@ class _Search:
                 "facets": _facets_of(by_category, prices, in_stock, attributes) if facets else None}
 
 
-_ORDER = {
-    "relevance": "rank DESC, name, id",
-    "featured": "is_featured DESC, created_at DESC, id DESC",
-    "price": "price_from, id",
-    "-price": "price_from DESC, id DESC",
-    "name": "name, id",
-    "newest": "created_at DESC, id DESC",
-}
 _PRICE_BUCKETS_SQL = ", ".join(
     f"count(*) FILTER (WHERE price_from >= {lo}" + (f" AND price_from < {hi})" if hi is not None else ")")
     for lo, hi in pairwise([*PRICE_BUCKETS, None])
