@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 
 from store.core import outbox
 from store.core.exceptions import InvalidInput
@@ -147,9 +148,7 @@ def _refund_claim(order_reference: str, amount: Decimal | None, reason: str, key
             return existing if existing.state == Refund.State.PENDING else None
         if payment is None or payment.state == Payment.State.REFUNDED:
             raise RefundRefused(f"No payment of {order_reference} can be refunded.")
-        pending = sum(payment.refunds.filter(state=Refund.State.PENDING).values_list("amount", flat=True),
-                      Decimal("0.00"))
-        left = payment.amount - payment.refunded_amount - pending
+        left = payment.amount - payment.refunded_amount - _refunds_total(payment, Refund.State.PENDING)
         amount = left if amount is None else amount
         if amount <= 0 or amount > left:
             raise RefundRefused(f"Refund {amount} is more than the {left} left to refund.",
@@ -161,21 +160,24 @@ def _refund_claim(order_reference: str, amount: Decimal | None, reason: str, key
 def _refund_settle(refund_pk: int, reference: str) -> Decimal:
     """Record a refund the gateway made. What the payment has had back never counts one refund twice, even when a
     Stripe webhook reported the money before this (a webhook sets the gateway's own total)."""
-    with transaction.atomic():
-        refund = Refund.objects.select_for_update().get(pk=refund_pk)
-        payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+    with transaction.atomic():  # the payment's lock first, as every refund path takes it
+        payment = Payment.objects.select_for_update().get(refunds__pk=refund_pk)
+        refund = Refund.objects.get(pk=refund_pk)
         if refund.state != Refund.State.PENDING:
             return Decimal("0.00")  # a concurrent retry settled it
         refund.state, refund.gateway_reference = Refund.State.SUCCEEDED, reference
         refund.save(update_fields=["state", "gateway_reference"])
-        ours = sum(payment.refunds.filter(state=Refund.State.SUCCEEDED).values_list("amount", flat=True),
-                   Decimal("0.00"))
         # Ours, or the gateway's own total if a webhook told us more (refunds made in Stripe's dashboard too).
+        ours = _refunds_total(payment, Refund.State.SUCCEEDED)
         payment.refunded_amount = min(max(payment.refunded_amount, ours), payment.amount)
         payment.state = (Payment.State.REFUNDED if payment.refunded_amount == payment.amount
                          else Payment.State.PARTIALLY_REFUNDED)
         payment.save(update_fields=["refunded_amount", "state", "updated_at"])
         return refund.amount
+
+
+def _refunds_total(payment: Payment, state: str) -> Decimal:
+    return payment.refunds.filter(state=state).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
 
 
 def _definitive_refusal(exc: Exception) -> bool:
