@@ -70,8 +70,8 @@ end
 # (and the SKU's visibility) from the cart's copy: one round trip. A cart owned by someone else is treated as
 # missing. Returns {new quantity, previous quantity, owner, lines, prices the shopper saw, copies of the lines (0
 # where stale)}; new is a negative code on refusal: -1 no such cart, -2 over the per-line maximum, -3 over what is
-# available (then also the units available), -4 too many lines, -5 a SKU not sold, -9 the copy is missing or stale
-# (the caller rebuilds it and tries again).
+# available (then also the units available and the product's name), -4 too many lines, -5 a SKU not sold, -9 the
+# copy is missing or stale (the caller rebuilds it and tries again).
 _WRITE_LINE = _COPY + """
 local owner = redis.call('HGET', KEYS[1], 'owner')
 if not owner or (owner ~= '' and owner ~= ARGV[8]) then return {-1, 0} end
@@ -87,7 +87,7 @@ if new > 0 and c[8] ~= '1' then return {-5, 0} end
 local current = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if ARGV[3] == 'add' then new = current + new end
 if new > tonumber(ARGV[4]) then return {-2, current} end
-if new > current and new > tonumber(c[9]) then return {-3, current, c[9]} end
+if new > current and new > tonumber(c[9]) then return {-3, current, c[9], c[3] or ''} end
 if current == 0 and new > 0 and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[5]) then return {-4, current} end
 if new <= 0 then
   redis.call('HDEL', KEYS[2], ARGV[1])
@@ -392,7 +392,7 @@ def _write_checked(token: str, sku: str, quantity: int, mode: str, user_id: int 
     return _answer(token, sku, result, known=known, name=info.product_name if info else "")
 
 
-def _answer(token: str, sku: str, result: list, *, known=({}, {}), name: str | None = None) -> CartChange:
+def _answer(token: str, sku: str, result: list, *, known=({}, {}), name: str = "") -> CartChange:
     """The write script's answer: the changed cart, or the refusal it stands for."""
     new, previous = result[0], result[1]
     if new == -1:
@@ -403,10 +403,7 @@ def _answer(token: str, sku: str, result: list, *, known=({}, {}), name: str | N
         raise InvalidQuantity(f"At most {MAX_QUANTITY} of one item per order; you already have {previous}.",
                               extra={"in_cart": previous})
     if new == -3:
-        if name is None:
-            copied = _redis().hget(_COPY_KEY + sku, "pn")
-            name = copied.decode() if copied else ""
-        raise InsufficientStock(sku, int(result[2]), name)
+        raise InsufficientStock(sku, int(result[2]), name or result[3].decode())
     if new == -4:
         raise CartFull(f"A cart holds at most {MAX_LINES} different items.")
     return CartChange(cart=_from_redis(token, *result[2:], known=known), created_line=previous == 0 and new > 0)
