@@ -68,17 +68,13 @@ class LeanApiView(APIView):
             _enforce_session_csrf(request)
             status, body = lean(request, _json_body(request), *args, **kwargs)
             return JsonResponse(body, status=status)
-        except ApplicationError as exc:
-            response = JsonResponse(exc.as_dict(), status=exc.status)
-            for name, value in _retry_after(exc).items():
-                response[name] = value
+        except (ApplicationError, exceptions.APIException) as exc:
+            answer = exception_handler(exc, {})  # the same answer the DRF path gives, as plain JSON
+            response = JsonResponse(answer.data, status=answer.status_code, safe=False)
+            for name, value in answer.items():
+                if name.lower() != "content-type":  # (Retry-After and the like; the body is JSON here)
+                    response[name] = value
             return response
-        except exceptions.ValidationError as exc:
-            return JsonResponse({"code": "invalid_input", "message": "The request is not valid.",
-                                 "errors": exc.detail}, status=400)
-        except exceptions.APIException as exc:
-            return JsonResponse({"code": _CODES.get(exc.status_code, "error"), "message": str(exc.detail)},
-                                status=exc.status_code)
 
 
 def _enforce_session_csrf(request) -> None:
