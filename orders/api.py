@@ -48,8 +48,7 @@ class CheckoutQueueApi(APIView):
 
 _ORDER_FIELDS = {
     "number": serializers.CharField(),
-    "status": serializers.ChoiceField(choices=["pending_payment", "paid", "fulfilled", "cancelled",
-                                               "partially_refunded", "refunded"]),
+    "status": serializers.ChoiceField(choices=services.Status.values),
     "total": serializers.DecimalField(max_digits=12, decimal_places=2),
     "currency": serializers.CharField(),
     "lines": inline_serializer("OrderLine", {
