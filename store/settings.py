@@ -252,6 +252,11 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True  # Redis down: serve rather than refuse everyone (store/core/ratelimit.py)
 PAGECACHE_SHARED_CONTEXT = "store.core.context_processors.shared"
 PAGECACHE_PERSONAL_CONTEXT = "store.core.context_processors.personal"
+# Cached pages are also kept in each web process's memory, exact through Redis's invalidation messages
+# (store/core/nearcache.py): this many pages per process (0: off, e.g. on Redis Cluster), and a page's versions
+# are re-read from Redis at least every this many seconds (a net for an invalidation connection that dies silently).
+PAGECACHE_NEAR_ENTRIES = int(os.environ.get("PAGECACHE_NEAR_ENTRIES", "1000"))
+PAGECACHE_NEAR_SECONDS = float(os.environ.get("PAGECACHE_NEAR_SECONDS", "10"))
 STORE_URL = os.environ.get("STORE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")

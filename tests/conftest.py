@@ -6,9 +6,13 @@ from django.core.cache import cache
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
+    from store.core import nearcache
+
     cache.clear()
+    nearcache.forget_all()  # the flush's invalidation message would say so too, a moment later
     yield
     cache.clear()
+    nearcache.forget_all()
 
 
 @pytest.fixture(autouse=True)

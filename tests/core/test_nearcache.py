@@ -1,0 +1,127 @@
+"""Pages kept in each process's memory: served without asking Redis, and exact through Redis's invalidation
+messages — a change made through any connection, a read that raced a change, a lost connection."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import override_settings
+from django_redis import get_redis_connection
+
+from catalog import services
+from catalog.models import Product, Variant
+from store.core import nearcache
+from store.core.cache import VERSION_PREFIX, redis_version_key
+from tests.factories import make_product
+
+pytestmark = pytest.mark.django_db
+
+
+def mgets() -> int:
+    """How many MGETs Redis has answered (page views read a page and its versions with one)."""
+    return get_redis_connection("default").info("commandstats").get("cmdstat_mget", {}).get("calls", 0)
+
+
+def view(client, path) -> tuple[bytes, int]:
+    """(the page, how many MGETs serving it took)"""
+    before = mgets()
+    response = client.get(path)
+    assert response.status_code == 200
+    return response.content, mgets() - before
+
+
+def bump_from_elsewhere(scope: str) -> None:
+    """What bump() does, on a connection of its own, as another process would."""
+    other = get_redis_connection("default").connection_pool.connection_class(
+        **get_redis_connection("default").connection_pool.connection_kwargs)
+    try:
+        other.send_command("INCR", redis_version_key(scope))
+        other.read_response()
+        other.send_command("PING")
+        other.read_response()
+    finally:
+        other.disconnect()
+
+
+def test_a_page_seen_before_is_served_from_memory(client):
+    spec = make_product(price="20.00")
+    path = f"/p/{spec.slug}/"
+    first, asked = view(client, path)
+    assert asked >= 1
+    again, asked = view(client, path)
+    assert asked == 0 and b"$20.00" in again
+    assert again.split(b"csrfmiddlewaretoken")[0] == first.split(b"csrfmiddlewaretoken")[0]  # masked per view
+
+
+def test_a_change_made_elsewhere_is_seen_on_the_next_view(client, on_commit):
+    spec = make_product(price="20.00")
+    path = f"/p/{spec.slug}/"
+    view(client, path)
+    assert view(client, path)[1] == 0
+    Variant.objects.filter(sku=spec.variants[0].sku).update(price=Decimal("17.50"))  # no bump here
+    assert b"$20.00" in view(client, path)[0]  # still the cached page: nothing said it changed
+    bump_from_elsewhere(f"p:{spec.slug}")
+    page, asked = view(client, path)
+    assert asked >= 1 and b"$17.50" in page and b"$20.00" not in page
+
+
+def test_a_price_edit_through_the_services_is_seen_at_once(client, on_commit):
+    spec = make_product(price="20.00")
+    path = f"/p/{spec.slug}/"
+    view(client, path)
+    assert view(client, path)[1] == 0
+    with on_commit():
+        Variant.objects.filter(sku=spec.variants[0].sku).update(price=Decimal("9.99"))
+        services.product_refresh(product_ids=[Product.objects.get(slug=spec.slug).id])
+    assert b"$9.99" in view(client, path)[0]
+
+
+def test_a_read_that_raced_a_change_is_not_kept():
+    local = nearcache.tracker(VERSION_PREFIX)
+    epoch, value = local.lookup("page:x", ["gen:raced"])
+    assert value is nearcache.MISSING and epoch is not None
+    bump_from_elsewhere("raced")  # lands after our read of version 0 but before we keep it
+    local.remember(epoch, "page:x", {"gen:raced": 0}, "built at version 0")
+    assert local.lookup("page:x", ["gen:raced"])[1] is nearcache.MISSING
+    # a change to something else does not cost the read its place
+    epoch, _ = local.lookup("page:x", ["gen:raced"])
+    bump_from_elsewhere("unrelated")
+    local.remember(epoch, "page:x", {"gen:raced": 1}, "built at version 1")
+    assert local.lookup("page:x", ["gen:raced"])[1] == "built at version 1"
+
+
+def test_a_lost_invalidation_connection_forgets_everything(client):
+    spec = make_product(price="20.00")
+    path = f"/p/{spec.slug}/"
+    view(client, path)
+    assert view(client, path)[1] == 0
+    redis = get_redis_connection("default")
+    assert redis.client_kill_filter(_id=nearcache.tracker(VERSION_PREFIX).client_id) == 1
+    Variant.objects.filter(sku=spec.variants[0].sku).update(price=Decimal("11.00"))
+    redis.incr(redis_version_key(f"p:{spec.slug}"))  # a change this process can no longer hear of
+    page, asked = view(client, path)
+    assert asked >= 1 and b"$11.00" in page
+    view(client, path)  # reconnected, and learning again
+    assert view(client, path)[1] == 0
+
+
+@override_settings(PAGECACHE_NEAR_SECONDS=0)
+def test_versions_are_asked_again_after_near_seconds(client):
+    path = f"/p/{make_product().slug}/"
+    view(client, path)
+    assert view(client, path)[1] == 1
+
+
+@override_settings(PAGECACHE_NEAR_ENTRIES=2)
+def test_memory_holds_at_most_near_entries_pages(client):
+    paths = [f"/p/{make_product().slug}/" for _ in range(3)]
+    for path in paths:
+        view(client, path)
+    assert view(client, paths[2])[1] == 0
+    assert view(client, paths[0])[1] == 1  # the least recently used went first
+
+
+@override_settings(PAGECACHE_NEAR_ENTRIES=0)
+def test_switched_off_every_view_asks_redis(client):
+    path = f"/p/{make_product().slug}/"
+    view(client, path)
+    assert view(client, path)[1] == 1
