@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--products", type=int, default=0, help="seed up to N products first")
+    parser.add_argument("--paths", default="", help="only these of the pages, comma-separated (e.g. /p/,/c/)")
     args = parser.parse_args()
 
     if args.products:
@@ -62,6 +63,8 @@ def main() -> None:
         category = store.get_json("/api/v1/categories/")[0]["slug"]
         paths = [f"/p/{slug}/", f"/c/{category}/", "/", f"/api/v1/products/{slug}/",
                  f"/api/v1/products/?category={category}"]
+        if args.paths:
+            paths = [p for p in paths if any(p.startswith(prefix) for prefix in args.paths.split(","))]
         for path in ["/bench/bare/", *paths]:
             store.get(path)  # warm: fills the cache, as a shop that has been up for a minute would be
         print(f"# {listing['count']} products; {args.connections} connections, {args.seconds:.0f} s per page, "

@@ -107,12 +107,11 @@ def _category_links(params, categories: list[dict], *, searching: bool) -> list[
 
 
 def category(request, slug):
-    try:
-        current = selectors.category_get(slug=slug)
-    except ApplicationError as exc:
-        raise Http404(exc.message) from exc
-
-    def context():
+    def context():  # only when the page is not cached yet: an unknown category is never cached, a deleted one
+        try:        # changes the CATEGORIES version the page depends on
+            current = selectors.category_get(slug=slug)
+        except ApplicationError as exc:
+            raise Http404(exc.message) from exc
         return {
             **_listing_context(request, category_slug=slug),
             "category": current,

@@ -5,7 +5,8 @@ import functools
 
 from django.conf import settings
 from django.contrib.messages import get_messages
-from django.urls import get_script_prefix, reverse
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.urls import reverse
 from django.utils.html import escape, format_html, format_html_join
 
 from cart import services as cart_services
@@ -16,17 +17,27 @@ def shared() -> dict:
     return {"store_name": settings.STORE_NAME, "menu_categories": catalog_services.category_menu()}
 
 
-@functools.lru_cache(maxsize=8)
-def _url(name: str, prefix: str) -> str:
-    return reverse(name)
+@functools.lru_cache(maxsize=16)
+def _cached_link(name: str, label: str, script_name: str) -> str:
+    return format_html('<a href="{}">{}</a>', reverse(name), label)
 
 
-def _link(name: str) -> str:
-    """reverse() costs tens of microseconds, and these links are on every page view: once per name and prefix."""
-    return _url(name, get_script_prefix())
+def _link(request, name: str, label: str) -> str:
+    """reverse() and format_html() cost tens of microseconds, and these links are on every page view: built once
+    per deployment prefix (reverse() uses the one Django set from this request's SCRIPT_NAME)."""
+    return _cached_link(name, label, request.META.get("SCRIPT_NAME", ""))
+
+
+def _carries_state(request) -> bool:
+    """Whether the request can have a signed-in shopper, a cart or messages: all of them live in the session or
+    the messages cookie. A first visit (most of a crowd's page views) has neither, and skips the lookups."""
+    return settings.SESSION_COOKIE_NAME in request.COOKIES or CookieStorage.cookie_name in request.COOKIES
 
 
 def personal(request) -> dict:
+    if not _carries_state(request):
+        return {"cart_line_count": 0, "greeting": "", "messages_html": "",
+                "account_links": _link(request, "accounts:login", "Log in")}
     user = getattr(request, "user", None)
     greeting = ""
     if user is not None and user.is_authenticated:
@@ -34,9 +45,9 @@ def personal(request) -> dict:
     items = format_html_join("", '<p class="message message-{}" role="status">{}</p>',
                              ((escape(m.tags), m) for m in get_messages(request)))
     if user is not None and user.is_authenticated:
-        account_links = format_html('<a href="{}">Account</a>', _link("accounts:home"))
+        account_links = _link(request, "accounts:home", "Account")
     else:
-        account_links = format_html('<a href="{}">Log in</a>', _link("accounts:login"))
+        account_links = _link(request, "accounts:login", "Log in")
     return {
         "cart_line_count": cart_services.cart_line_count(token=request.session.get(cart_services.SESSION_KEY)),
         "greeting": greeting,

@@ -1,6 +1,7 @@
 """Whole-page caching that stays personal: a page is rendered once with markers where the shopper's own bits go
-(cart badge, greeting, messages, CSRF token), kept in Redis, and each request only swaps the markers for that
-shopper's values. A flash-sale crowd then costs two Redis reads and a string replace per page view.
+(cart badge, greeting, messages, CSRF token), kept in Redis, and each request only fills in that shopper's values.
+The page is kept split at its markers, so filling it in is one join; hot pages are also kept in each web process's
+memory (store.core.nearcache), so a flash-sale crowd's page view asks Redis nothing while nothing changes.
 
 Keys carry the catalogue's cache generations, so invalidation stays exact (see catalog.selectors). Which values
 are shared and which personal is configured in settings (PAGECACHE_*), like Django's context processors, so that
@@ -9,6 +10,8 @@ an app's view can use this without depending on the apps that provide those valu
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
@@ -19,42 +22,51 @@ from django.utils.module_loading import import_string
 
 from store.core.cache import versioned
 
-MARK = "\x1e"  # an ASCII record separator: never in text a template produces from shop data (escaped or not)
-CART_COUNT = f"{MARK}cart-count{MARK}"
-GREETING = f"{MARK}greeting{MARK}"
-ACCOUNT_LINKS = f"{MARK}account-links{MARK}"
-MESSAGES = f"{MARK}messages{MARK}"
-CSRF_TOKEN = f"{MARK}csrf{MARK}"
-PLACEHOLDERS = {
-    "cart_line_count": CART_COUNT,
-    "greeting": GREETING,
-    "account_links": ACCOUNT_LINKS,
-    "messages_html": MESSAGES,
-    "csrf_token_value": CSRF_TOKEN,
+MARK = "\x1e"  # an ASCII record separator around each marker's name
+# context variable -> the marker's name (the template shows the variable, so the marker, where the value goes)
+FIELDS = {
+    "cart_line_count": "cart-count",
+    "greeting": "greeting",
+    "account_links": "account-links",
+    "messages_html": "messages",
+    "csrf_token_value": "csrf",
 }
+PLACEHOLDERS = {variable: f"{MARK}{name}{MARK}" for variable, name in FIELDS.items()}
+_VARIABLE = {name: variable for variable, name in FIELDS.items()}
+# a capturing split: literal text, a marker's name, literal text, ... (a stray separator in shop data stays text)
+_SPLIT = re.compile(f"{MARK}({'|'.join(map(re.escape, FIELDS.values()))}){MARK}")
+
+
+@functools.lru_cache(maxsize=4)
+def _function(path: str):
+    return import_string(path)
 
 
 def personal_context(request) -> dict:
-    return import_string(settings.PAGECACHE_PERSONAL_CONTEXT)(request)
+    return _function(settings.PAGECACHE_PERSONAL_CONTEXT)(request)
 
 
 def shared_context() -> dict:
-    return import_string(settings.PAGECACHE_SHARED_CONTEXT)()
+    return _function(settings.PAGECACHE_SHARED_CONTEXT)()
+
+
+def _render(template: str, context: dict) -> list[str]:
+    return _SPLIT.split(render_to_string(template, {**shared_context(), **context, **PLACEHOLDERS}))
 
 
 def cached_page(request, *, key: str, scopes: Iterable[str], template: str,
                 context: Callable[[], dict]) -> HttpResponse:
     """Render ``template`` once per ``key`` and version of its ``scopes``, with markers (``context()`` is called
     only then), and fill in this shopper's values on every request."""
-    html = versioned(
-        f"page:{key}", scopes,
-        lambda: render_to_string(template, {**shared_context(), **context(), **PLACEHOLDERS}),
-        timeout=settings.CATALOG_CACHE_SECONDS,
+    parts = versioned(
+        f"page:{key}", scopes, lambda: _render(template, context()),
+        timeout=settings.CATALOG_CACHE_SECONDS, near=True,
     )
+    if isinstance(parts, str):  # kept by a version that stored pages whole
+        parts = _SPLIT.split(parts)
     personal = personal_context(request)
-    if CSRF_TOKEN in html:
+    if "csrf" in parts[1::2]:
         personal["csrf_token_value"] = get_token(request)
-    for name, marker in PLACEHOLDERS.items():
-        if marker in html:
-            html = html.replace(marker, str(personal.get(name, "")))
-    return HttpResponse(html)
+    page = parts.copy()
+    page[1::2] = [str(personal.get(_VARIABLE[name], "")) for name in parts[1::2]]
+    return HttpResponse("".join(page))

@@ -57,3 +57,11 @@ def test_messages_are_shown_once_and_not_cached_into_the_page(client, rf):
     client.cookies["messages"] = response.cookies["messages"].value
     assert "Added to your cart" in client.get(path).content.decode()
     assert "Added to your cart" not in client.get(path).content.decode()
+
+
+def test_a_stray_separator_in_shop_data_stays_text(client):
+    spec = make_product(name="Odd \x1e name \x1e here")
+    for _ in range(2):  # built, then from the cache
+        html = client.get(f"/p/{spec.slug}/").content.decode()
+        assert "Odd \x1e name \x1e here" in html and badge(html) == "0"
+        assert 'name="csrfmiddlewaretoken" value="' in html and "\x1ecsrf\x1e" not in html
