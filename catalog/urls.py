@@ -5,8 +5,8 @@ from . import views
 app_name = "catalog"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("p/<slug:slug>/", views.product, name="product"),  # the most requested first
     path("c/<slug:slug>/", views.category, name="category"),
-    path("p/<slug:slug>/", views.product, name="product"),
+    path("", views.home, name="home"),
     path("search/", views.search, name="search"),
 ]

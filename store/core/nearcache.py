@@ -34,6 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.signals import setting_changed
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
@@ -197,37 +198,41 @@ class Tracker:
 
 _trackers: dict[Any, Tracker] = {}  # by connection pool: one per Redis server (tests switch servers)
 _trackers_lock = threading.Lock()
-_forks = 0  # a forked child's trackers are its parent's (connections, threads): it starts its own
-
-
-def _after_fork() -> None:
-    global _forks, _trackers_lock
-    _forks += 1
-    _trackers.clear()
-    _trackers_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_after_fork)
+_current: Tracker | None = None  # the default cache's, found once (page views ask on every request)
 
 
 def tracker(tracked: str) -> Tracker | None:
     """This process's near cache for the default cache's Redis, following the counters whose keys begin with
     ``tracked``; None when switched off."""
+    global _current
     if settings.PAGECACHE_NEAR_ENTRIES <= 0:
         return None
-    backend = caches["default"]  # this thread's cache object: remembers its tracker (asked on every page view)
-    found = backend.__dict__.get("_near_tracker")
-    if found is None or found[0] != _forks:
-        found = backend._near_tracker = (_forks, _tracker_for(get_redis_connection("default"), tracked))
-    return found[1]
+    if _current is None:
+        client = get_redis_connection("default")
+        with _trackers_lock:
+            found = _trackers.get(client.connection_pool)
+            if found is None:
+                found = _trackers[client.connection_pool] = Tracker(client, caches["default"].make_key(""), tracked)
+            _current = found
+    return _current
 
 
-def _tracker_for(client, tracked: str) -> Tracker:
-    with _trackers_lock:
-        found = _trackers.get(client.connection_pool)
-        if found is None:
-            found = _trackers[client.connection_pool] = Tracker(client, caches["default"].make_key(""), tracked)
-    return found
+def _after_fork() -> None:
+    """A forked child's trackers are its parent's (connections, threads): it starts its own."""
+    global _current, _trackers_lock
+    _trackers.clear()
+    _trackers_lock = threading.Lock()
+    _current = None
+
+
+def _on_setting_changed(*, setting: str, **kwargs) -> None:
+    global _current
+    if setting == "CACHES":  # tests that point the cache elsewhere
+        _current = None
+
+
+os.register_at_fork(after_in_child=_after_fork)
+setting_changed.connect(_on_setting_changed)
 
 
 def forget_all() -> None:

@@ -125,3 +125,23 @@ def test_switched_off_every_view_asks_redis(client):
     path = f"/p/{make_product().slug}/"
     view(client, path)
     assert view(client, path)[1] == 1
+
+
+def test_a_forked_process_follows_invalidations_on_a_connection_of_its_own():
+    import os
+
+    local = nearcache.tracker(VERSION_PREFIX)
+    local.lookup("page:x", ["gen:fork"])  # connected in the parent
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its tracker's connection id, then leave without running pytest's teardown
+        try:
+            child = nearcache.tracker(VERSION_PREFIX)
+            child.lookup("page:x", ["gen:fork"])
+            os.write(write, str(child.client_id if child is not local else "same").encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 100).decode()
+    os.waitpid(pid, 0)
+    assert answer.isdigit() and int(answer) != local.client_id
