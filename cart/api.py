@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from store.core import ratelimit
 from store.core.api import LeanApiView
+from store.core.requests import has_session
 
 from . import services
 from .types import Cart, InvalidQuantity
@@ -45,7 +46,7 @@ def _body(cart: Cart) -> dict:
 
 
 def _user_id(request):
-    return request.user.pk if request.user.is_authenticated else None
+    return request.user.pk if has_session(request) and request.user.is_authenticated else None
 
 
 def _quantity(data, *, required: bool = True):

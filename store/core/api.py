@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from store.core.exceptions import ApplicationError
+from store.core.requests import has_session
 
 _CODES = {
     status.HTTP_400_BAD_REQUEST: "invalid_request",
@@ -78,6 +79,8 @@ class LeanApiView(APIView):
 
 
 def _enforce_session_csrf(request) -> None:
+    if not has_session(request):  # cannot be signed in through the session
+        return
     user = getattr(request, "user", None)
     if user is not None and user.is_active:  # signed in through the session cookie: a browser, so CSRF applies
         check = CSRFCheck(lambda _request: None)

@@ -11,6 +11,7 @@ from django.utils.html import escape, format_html, format_html_join
 
 from cart import services as cart_services
 from catalog import services as catalog_services
+from store.core.requests import has_session
 
 
 def shared() -> dict:
@@ -31,7 +32,7 @@ def _link(request, name: str, label: str) -> str:
 def _carries_state(request) -> bool:
     """Whether the request can have a signed-in shopper, a cart or messages: all of them live in the session or
     the messages cookie. A first visit (most of a crowd's page views) has neither, and skips the lookups."""
-    return settings.SESSION_COOKIE_NAME in request.COOKIES or CookieStorage.cookie_name in request.COOKIES
+    return has_session(request) or CookieStorage.cookie_name in request.COOKIES
 
 
 def personal(request) -> dict:
