@@ -1,7 +1,7 @@
 """Catalogue pages under load, served as production serves them (`make serve`: gunicorn, DEBUG off), against a
 bare Django view measured in the same run.
 
-    .venv/bin/python bench/pages.py [--seconds 10] [--connections 8] [--products N]
+    .venv/bin/python bench/pages.py [--seconds 10] [--connections 8] [--rounds N] [--paths /p/,/c/] [--products N]
 
 Prints throughput and p50/p99 per page with the ratio to the bare view, peak RSS of the web and Celery workers,
 and database size per 10,000 products. Loopback only; bounded by --seconds per page.
