@@ -43,6 +43,7 @@ CHANNEL = "__redis__:invalidate"
 MISSING = object()
 RETRY_AFTER_S = 1.0  # after a failed connect, page views go straight to Redis for this long before trying again
 RECENT = 256  # invalidation messages remembered, to tell whether one touched a read that was in flight
+VERSIONS_PER_ENTRY = 4  # counters kept per page kept, at the most (a crawler reads every product's once)
 
 
 class Tracker:
@@ -96,6 +97,8 @@ class Tracker:
             self._values.move_to_end(key)
             while len(self._values) > settings.PAGECACHE_NEAR_ENTRIES:
                 self._values.popitem(last=False)
+            if len(self._versions) > VERSIONS_PER_ENTRY * settings.PAGECACHE_NEAR_ENTRIES:
+                self._versions.clear()  # pages are kept; each is checked against Redis once before it is used again
 
     def forget(self) -> None:
         """Drop everything this process holds (tests call this after flushing Redis)."""

@@ -120,6 +120,15 @@ def test_memory_holds_at_most_near_entries_pages(client):
     assert view(client, paths[0])[1] == 1  # the least recently used went first
 
 
+@override_settings(PAGECACHE_NEAR_ENTRIES=2)
+def test_the_counters_kept_are_bounded_too():
+    local = nearcache.tracker(VERSION_PREFIX)
+    for i in range(50):  # a crawler: every page once, each with counters of its own
+        epoch, _ = local.lookup(f"page:{i}", [f"gen:p{i}"])
+        local.remember(epoch, f"page:{i}", {f"gen:p{i}": 0}, "page")
+    assert len(local._versions) <= nearcache.VERSIONS_PER_ENTRY * 2
+
+
 @override_settings(PAGECACHE_NEAR_ENTRIES=0)
 def test_switched_off_every_view_asks_redis(client):
     path = f"/p/{make_product().slug}/"
