@@ -154,3 +154,51 @@ def test_a_forked_process_follows_invalidations_on_a_connection_of_its_own():
     answer = os.read(read, 100).decode()
     os.waitpid(pid, 0)
     assert answer.isdigit() and int(answer) != local.client_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readers_on_many_threads_never_see_a_price_older_than_the_last_finished_edit():
+    import re
+    import threading
+
+    from django.db import connections, transaction
+    from django.test import Client
+
+    spec = make_product(price="10.00")
+    path = f"/p/{spec.slug}/"
+    product_id = Product.objects.get(slug=spec.slug).id
+    finished = {"price": Decimal("10.00")}  # prices only rise, so an older one is a stale page
+    stop, stale, views, seen = threading.Event(), [], [0], threading.Condition()
+
+    def reader():
+        client = Client()
+        try:
+            while not stop.is_set():
+                floor = finished["price"]  # an edit finished before this view started
+                html = client.get(path).content
+                shown = Decimal(re.search(rb'data-price aria-live="polite">\$([0-9.]+)<', html).group(1).decode())
+                if shown < floor:
+                    stale.append((floor, shown))
+                with seen:
+                    views[0] += 1
+                    seen.notify_all()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        for i in range(1, 31):
+            price = Decimal("10.00") + i
+            with transaction.atomic():  # the bump runs on commit, before atomic() returns
+                Variant.objects.filter(sku=spec.variants[0].sku).update(price=price)
+                services.product_refresh(product_ids=[product_id])
+            finished["price"] = price
+            with seen:  # let the readers view each price a few times
+                assert seen.wait_for(lambda i=i: views[0] >= 4 * i, timeout=30)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert not stale
