@@ -187,7 +187,10 @@ class Tracker:
     def _watch(self, conn) -> None:
         """Apply invalidations as they arrive even when no page is being served, so that they never pile up in
         Redis's output buffer (where a poll would not see them)."""
-        sock = conn._sock
+        sock = getattr(conn, "_sock", None)  # redis-py's socket: a newer redis-py without it is caught by the tests
+        if sock is None:
+            logger.warning("near cache: no socket to watch; invalidations are read at page views only")
+            return
         while True:
             try:
                 select.select([sock], [], [], 30)

@@ -43,6 +43,8 @@ def bump_from_elsewhere(scope: str) -> None:
 
 
 def test_a_page_seen_before_is_served_from_memory(client):
+    import threading
+
     spec = make_product(price="20.00")
     path = f"/p/{spec.slug}/"
     first, asked = view(client, path)
@@ -50,6 +52,9 @@ def test_a_page_seen_before_is_served_from_memory(client):
     again, asked = view(client, path)
     assert asked == 0 and b"$20.00" in again
     assert again.split(b"csrfmiddlewaretoken")[0] == first.split(b"csrfmiddlewaretoken")[0]  # masked per view
+    # the daemon thread watches the connection's socket (redis-py's private attribute: an upgrade could move it)
+    assert getattr(nearcache.tracker(VERSION_PREFIX)._conn, "_sock", None) is not None
+    assert any(t.name == "nearcache-invalidations" and t.is_alive() for t in threading.enumerate())
 
 
 def test_a_change_made_elsewhere_is_seen_on_the_next_view(client, on_commit):
