@@ -360,11 +360,17 @@ def cart_token_of(*, session_token: str | None, user_id: int | None) -> str | No
     return session_token
 
 
+def _write_args(sku: str, quantity: int, mode: str, user_id: int | None, *, available: str = "",
+                price: str = "") -> list:
+    """_WRITE_LINE's ARGV; without ``available`` and ``price`` the script takes them from the SKU's copy."""
+    return [sku, quantity, mode, MAX_QUANTITY, MAX_LINES, GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args(),
+            available, price]
+
+
 def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) -> CartChange:
     """One round trip with the SKU's copy; if it is missing or stale, rebuild it and try once more; if it went stale
     again meanwhile (a hot SKU under a crowd), check against the services directly."""
-    args = [sku, quantity, mode, MAX_QUANTITY, MAX_LINES, GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args(),
-            "", ""]
+    args = _write_args(sku, quantity, mode, user_id)
     for _ in range(2):
         result = _script(_WRITE_LINE)(keys=list(_keys(token)), args=args)
         if result[0] != -9:
@@ -384,10 +390,8 @@ def _write_checked(token: str, sku: str, quantity: int, mode: str, user_id: int 
             raise CartNotFound(token)  # a missing cart is the first thing to report
         raise UnknownSku(sku)
     available = inventory_services.stock_availability(skus=[sku])[sku] if quantity else 0
-    result = _script(_WRITE_LINE)(
-        keys=list(_keys(token)),
-        args=[sku, quantity, mode, MAX_QUANTITY, MAX_LINES, GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args(),
-              str(available), str(info.price) if info else ""])
+    result = _script(_WRITE_LINE)(keys=list(_keys(token)), args=_write_args(
+        sku, quantity, mode, user_id, available=str(available), price=str(info.price) if info else ""))
     known = ({sku: info} if info else {}, {sku: available} if quantity else {})
     return _answer(token, sku, result, known=known, name=info.product_name if info else "")
 
