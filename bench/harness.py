@@ -20,6 +20,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from store.launcher import descendants
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
@@ -77,7 +79,7 @@ class ServedStore:
     def processes(self) -> dict[str, list[int]]:
         """pids of the web (gunicorn) and Celery processes this store started."""
         found: dict[str, list[int]] = {"web": [], "celery": []}
-        for pid in _descendants(self.proc.pid):
+        for pid in descendants(self.proc.pid):
             try:
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             except OSError:
@@ -102,23 +104,6 @@ class ServedStore:
 
     def get_json(self, path: str):
         return json.loads(self.get(path))
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                stat = Path(f"/proc/{entry}/stat").read_text()
-                ppid = int(stat[stat.rfind(")") + 2:].split()[1])
-                children.setdefault(ppid, []).append(int(entry))
-    out, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        for child in children.get(current, []):
-            out.append(child)
-            stack.append(child)
-    return out
 
 
 def _vm_hwm_kib(pid: int) -> int:

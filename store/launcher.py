@@ -57,13 +57,13 @@ class Supervisor:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 _say(f"{name} did not stop in time; killing it and its processes")
-                for pid in [*_descendants(proc.pid), proc.pid]:  # gunicorn's or Celery's workers too: no orphans
+                for pid in [*descendants(proc.pid), proc.pid]:  # gunicorn's or Celery's workers too: no orphans
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
                 proc.wait()
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """Every process below ``pid`` (children first found, deepest last), from /proc."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):

@@ -71,7 +71,7 @@ def test_a_server_left_by_a_killed_holder_is_adopted_and_stopped(services):
 
 
 def test_a_child_that_will_not_stop_is_killed_with_its_own_processes():
-    from store.launcher import Supervisor, _descendants
+    from store.launcher import Supervisor, descendants
 
     stubborn = ("import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
                 "subprocess.Popen(['sleep', '60']); print('ready', flush=True); time.sleep(60)")
@@ -79,9 +79,9 @@ def test_a_child_that_will_not_stop_is_killed_with_its_own_processes():
     sup.start("stubborn", [sys.executable, "-c", stubborn], dict(os.environ))
     proc = sup.children[0][1]
     deadline = time.monotonic() + 10
-    while not _descendants(proc.pid) and time.monotonic() < deadline:
+    while not descendants(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)  # until its own child (a gunicorn or Celery worker, in real life) exists
-    grandchildren = _descendants(proc.pid)
+    grandchildren = descendants(proc.pid)
     assert grandchildren
     sup.stop(grace=0.5)
     assert proc.poll() is not None
