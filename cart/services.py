@@ -1,8 +1,7 @@
 """The cart's public interface. Carts live in Redis only (no tables):
 
-    cart:<token>:meta    hash: owner (user id or empty), created
-    cart:<token>:lines   hash: sku -> quantity
-    cart:<token>:prices  hash: sku -> the price the shopper saw when they last changed the line (display only)
+    cart:t:<token>       hash: owner (user id or empty), created, and a field l:<sku> per line holding
+                         "<quantity>:<the price the shopper saw when they last changed the line>" (display only)
     cart:user:<id>       the token of a signed-in shopper's cart
     cart:sku:<sku>       the cart's copy of what it checks and shows of a SKU (name, price, visibility, units
                          available), stamped with the versions catalog and inventory bump on every change to them
@@ -53,8 +52,8 @@ _COPY = """
 local function copy(sku, n)
   local c = redis.call('HMGET', ARGV[n] .. sku, 'gc', 'gs', 'pn', 'vn', 'slug', 'price', 'cur', 'active', 'avail')
   if not c[1] then return nil end
-  if c[1] ~= (redis.call('GET', ARGV[n + 1] .. sku) or '0') then return nil end
-  if c[2] ~= (redis.call('GET', ARGV[n + 2] .. sku) or '0') then return nil end
+  local v = redis.call('MGET', ARGV[n + 1] .. sku, ARGV[n + 2] .. sku)
+  if c[1] ~= (v[1] or '0') or c[2] ~= (v[2] or '0') then return nil end
   return c
 end
 local function copies(lines, n, known_sku, known)
@@ -65,15 +64,33 @@ local function copies(lines, n, known_sku, known)
   return found
 end
 """
-# KEYS: meta, lines, prices. ARGV: sku, quantity, mode (add|set), max per line, max lines, guest ttl, owned ttl,
-# user id ('' for a guest), the three prefixes of _COPY, then the units available and the price, or '' to take them
-# (and the SKU's visibility) from the cart's copy: one round trip. A cart owned by someone else is treated as
-# missing. Returns {new quantity, previous quantity, owner, lines, prices the shopper saw, copies of the lines (0
-# where stale)}; new is a negative code on refusal: -1 no such cart, -2 over the per-line maximum, -3 over what is
-# available (then also the units available and the product's name), -4 too many lines, -5 a SKU not sold, -9 the
-# copy is missing or stale (the caller rebuilds it and tries again).
-_WRITE_LINE = _COPY + """
-local owner = redis.call('HGET', KEYS[1], 'owner')
+# A cart's hash, read whole: its owner (nil for no cart), its lines as a flat {sku, "quantity:price", ...} list
+# leaving out ``sku``'s line, and that line's value (nil if it has none).
+_PARSE = """
+local function parse(all, sku)
+  local owner, lines, mine = nil, {}, nil
+  for i = 1, #all, 2 do
+    local field = all[i]
+    if field == 'owner' then
+      owner = all[i + 1]
+    elseif string.sub(field, 1, 2) == 'l:' then
+      local s = string.sub(field, 3)
+      if s == sku then mine = all[i + 1] else lines[#lines + 1] = s; lines[#lines + 1] = all[i + 1] end
+    end
+  end
+  return owner, lines, mine
+end
+local function quantity(value) return value and tonumber(string.match(value, '^%d+')) or 0 end
+"""
+# KEYS: the cart. ARGV: sku, quantity, mode (add|set), max per line, max lines, guest ttl, owned ttl, user id ('' for
+# a guest), the three prefixes of _COPY, then the units available and the price, or '' to take them (and the SKU's
+# visibility) from the cart's copy: one round trip. A cart owned by someone else is treated as missing. Returns
+# {new quantity, previous quantity, owner, lines, copies of the lines (0 where stale)}; new is a negative code on
+# refusal: -1 no such cart, -2 over the per-line maximum, -3 over what is available (then also the units available
+# and the product's name), -4 too many lines, -5 a SKU not sold, -9 the copy is missing or stale (the caller
+# rebuilds it and tries again).
+_WRITE_LINE = _COPY + _PARSE + """
+local owner, lines, mine = parse(redis.call('HGETALL', KEYS[1]), ARGV[1])
 if not owner or (owner ~= '' and owner ~= ARGV[8]) then return {-1, 0} end
 local c, known_sku = nil, false
 if ARGV[12] ~= '' then
@@ -84,54 +101,60 @@ else
 end
 local new = tonumber(ARGV[2])
 if new > 0 and c[8] ~= '1' then return {-5, 0} end
-local current = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local current = quantity(mine)
 if ARGV[3] == 'add' then new = current + new end
 if new > tonumber(ARGV[4]) then return {-2, current} end
 if new > current and new > tonumber(c[9]) then return {-3, current, c[9], c[3] or ''} end
-if current == 0 and new > 0 and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[5]) then return {-4, current} end
+if current == 0 and new > 0 and #lines / 2 >= tonumber(ARGV[5]) then return {-4, current} end
 if new <= 0 then
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('HDEL', KEYS[3], ARGV[1])
+  redis.call('HDEL', KEYS[1], 'l:' .. ARGV[1])
 else
-  redis.call('HSET', KEYS[2], ARGV[1], new)
-  redis.call('HSET', KEYS[3], ARGV[1], c[6])
+  local line = string.format('%d:%s', new, c[6])
+  redis.call('HSET', KEYS[1], 'l:' .. ARGV[1], line)
+  lines[#lines + 1] = ARGV[1]
+  lines[#lines + 1] = line
 end
-local ttl = owner ~= '' and ARGV[7] or ARGV[6]
-for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
-local lines = redis.call('HGETALL', KEYS[2])
-return {new, current, owner, lines, redis.call('HGETALL', KEYS[3]), copies(lines, 9, known_sku, c)}
+redis.call('EXPIRE', KEYS[1], owner ~= '' and ARGV[7] or ARGV[6])
+return {new, current, owner, lines, copies(lines, 9, known_sku, c)}
 """
-# KEYS: meta, lines, prices. ARGV: guest ttl, owned ttl, user id, then the three prefixes of _COPY. Reads a cart
-# and refreshes its expiry, in one round trip. Returns {0} for a missing cart or one owned by someone else, else
-# {1, owner, lines, prices, copies of the lines (0 where stale)}.
-_READ = _COPY + """
-local owner = redis.call('HGET', KEYS[1], 'owner')
+# KEYS: the cart. ARGV: guest ttl, owned ttl, user id, then the three prefixes of _COPY. Reads a cart and refreshes
+# its expiry, in one round trip. Returns {0} for a missing cart or one owned by someone else, else {1, owner,
+# lines, copies of the lines (0 where stale)}.
+_READ = _COPY + _PARSE + """
+local owner, lines = parse(redis.call('HGETALL', KEYS[1]), false)
 if not owner or (owner ~= '' and owner ~= ARGV[3]) then return {0} end
-local ttl = owner ~= '' and ARGV[2] or ARGV[1]
-for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
-local lines = redis.call('HGETALL', KEYS[2])
-return {1, owner, lines, redis.call('HGETALL', KEYS[3]), copies(lines, 4, false, 0)}
+redis.call('EXPIRE', KEYS[1], owner ~= '' and ARGV[2] or ARGV[1])
+return {1, owner, lines, copies(lines, 4, false, 0)}
 """
-# KEYS: the target cart (meta, lines, prices), then the source cart. Adds every source line to the target, each
-# capped by ARGV (sku, cap, price triples); returns the quantities added, in order. Then deletes the source cart.
-_MERGE = """
-local added = {}
-for i = 1, #ARGV, 3 do
-  local sku, cap, price = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
-  local want = tonumber(redis.call('HGET', KEYS[5], sku) or '0')
-  local have = tonumber(redis.call('HGET', KEYS[2], sku) or '0')
+# KEYS: the target cart, then the source cart. ARGV: the target's ttl, then (sku, cap, price) triples. Adds every
+# source line to the target, each capped; returns the quantities added, in order. Then deletes the source cart.
+_MERGE = _PARSE + """
+local _, lines = parse(redis.call('HGETALL', KEYS[1]), false)
+local count, added = #lines / 2, {}
+for i = 2, #ARGV, 3 do
+  local field, cap, price = 'l:' .. ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  local want = quantity(redis.call('HGET', KEYS[2], field))
+  local have = quantity(redis.call('HGET', KEYS[1], field))
   local new = math.min(have + want, cap)
-  if new > have and (have > 0 or redis.call('HLEN', KEYS[2]) < MAX_LINES) then
-    redis.call('HSET', KEYS[2], sku, new)
-    redis.call('HSET', KEYS[3], sku, price)
+  if new > have and (have > 0 or count < MAX_LINES) then
+    if have == 0 then count = count + 1 end
+    redis.call('HSET', KEYS[1], field, string.format('%d:%s', new, price))
     table.insert(added, new - have)
   else
     table.insert(added, 0)
   end
 end
-redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
+redis.call('DEL', KEYS[2])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
 return added
 """.replace("MAX_LINES", str(MAX_LINES))
+# KEYS: the cart. Deletes its lines, keeping the cart (its owner and expiry).
+_CLEAR = """
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, 2) == 'l:' then redis.call('HDEL', KEYS[1], all[i]) end
+end
+"""
 
 
 COPY_TTL = 3600  # a copy nobody uses lapses; a used one is checked against its versions every time anyway
@@ -200,12 +223,11 @@ def _script(source: str):
     return _scripts[key]
 
 
-def _keys(token: str) -> tuple[str, str, str]:
-    return f"cart:{token}:meta", f"cart:{token}:lines", f"cart:{token}:prices"
+_META = ("owner", "created")  # a cart hash's fields besides its lines (l:<sku>)
 
 
-def cart_key(token: str) -> str:
-    return _keys(token)[1]
+def _key(token: str) -> str:
+    return f"cart:t:{token}"
 
 
 def _ttl(owner_id: int | None) -> int:
@@ -232,14 +254,21 @@ def _guard(fn):
 
 
 # ---------------------------------------------------------------- reading
-def _pairs(flat: list[bytes]) -> dict[str, bytes]:
-    return {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
+def _lines(flat: list[bytes]) -> tuple[dict[str, int], dict[str, Decimal]]:
+    """A script's flat {sku, "quantity:price seen", ...} list: (quantities, prices seen) by SKU."""
+    quantities, seen = {}, {}
+    for i in range(0, len(flat), 2):
+        sku = flat[i].decode()
+        quantity, _, price = flat[i + 1].decode().partition(":")
+        quantities[sku] = int(quantity)
+        if price:
+            seen[sku] = Decimal(price)
+    return quantities, seen
 
 
-def _from_redis(token: str, owner: bytes, raw_lines: list[bytes], raw_prices: list[bytes], raw_copies=(), *,
+def _from_redis(token: str, owner: bytes, raw_lines: list[bytes], raw_copies=(), *,
                 known: tuple[dict, dict] = ({}, {})) -> Cart:
-    quantities = {sku: int(q) for sku, q in _pairs(raw_lines).items()}
-    seen = {sku: Decimal(p.decode()) for sku, p in _pairs(raw_prices).items() if p}
+    quantities, seen = _lines(raw_lines)
     info, available = _from_copies(raw_lines, raw_copies)
     return _build(token, int(owner) if owner else None, quantities, seen,
                   known=({**info, **known[0]}, {**available, **known[1]}))
@@ -251,10 +280,9 @@ def _user_arg(user_id: int | None) -> str:
 
 @_guard
 def _owner(token: str) -> tuple[bool, int | None]:
-    meta = _redis().hgetall(_keys(token)[0])
-    if not meta:
+    owner = _redis().hget(_key(token), "owner")
+    if owner is None:
         return False, None
-    owner = meta.get(b"owner", b"")
     return True, int(owner) if owner else None
 
 
@@ -262,7 +290,7 @@ def _read(token: str, user_id: int | None) -> list:
     """The _READ script's answer for this cart ({0} for a missing one or another shopper's)."""
     if not token:
         return [0]
-    return _script(_READ)(keys=list(_keys(token)), args=[GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args()])
+    return _script(_READ)(keys=[_key(token)], args=[GUEST_TTL, OWNED_TTL, _user_arg(user_id), *_copy_args()])
 
 
 @_guard
@@ -273,7 +301,7 @@ def cart_get(*, token: str, user_id: int | None = None, fresh: bool = False) -> 
     found = _read(token, user_id)
     if not found[0]:
         raise CartNotFound(token)
-    return _from_redis(token, *found[1:4]) if fresh else _from_redis(token, *found[1:])
+    return _from_redis(token, *found[1:3]) if fresh else _from_redis(token, *found[1:])
 
 
 @_guard
@@ -282,7 +310,7 @@ def cart_quantities(*, token: str, user_id: int | None = None) -> dict[str, int]
     found = _read(token, user_id)
     if not found[0]:
         raise CartNotFound(token)
-    return {sku: int(q) for sku, q in _pairs(found[2]).items()}
+    return _lines(found[2])[0]
 
 
 def _build(token: str, owner: int | None, quantities: dict[str, int], seen: dict[str, Decimal], *,
@@ -325,7 +353,7 @@ def cart_line_count(*, token: str | None) -> int:
     if not token:
         return 0
     try:
-        return int(_redis().hlen(cart_key(token)))
+        return max(int(_redis().hlen(_key(token))) - len(_META), 0)
     except RedisError:
         return 0
 
@@ -334,10 +362,9 @@ def cart_line_count(*, token: str | None) -> int:
 @_guard
 def cart_create(*, user_id: int | None = None) -> Cart:
     token = secrets.token_urlsafe(18)
-    meta_key = _keys(token)[0]
     pipe = _redis().pipeline()
-    pipe.hset(meta_key, mapping={"owner": user_id or "", "created": "1"})
-    pipe.expire(meta_key, _ttl(user_id))
+    pipe.hset(_key(token), mapping=dict(zip(_META, (user_id or "", "1"), strict=True)))
+    pipe.expire(_key(token), _ttl(user_id))
     if user_id:
         pipe.set(f"cart:user:{user_id}", token, ex=OWNED_TTL)
     pipe.execute()
@@ -372,7 +399,7 @@ def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) 
     again meanwhile (a hot SKU under a crowd), check against the services directly."""
     args = _write_args(sku, quantity, mode, user_id)
     for _ in range(2):
-        result = _script(_WRITE_LINE)(keys=list(_keys(token)), args=args)
+        result = _script(_WRITE_LINE)(keys=[_key(token)], args=args)
         if result[0] != -9:
             break
         if not _project([sku])[0] and quantity:  # not a SKU we sell: the checked path says which error
@@ -390,7 +417,7 @@ def _write_checked(token: str, sku: str, quantity: int, mode: str, user_id: int 
             raise CartNotFound(token)  # a missing cart is the first thing to report
         raise UnknownSku(sku)
     available = inventory_services.stock_availability(skus=[sku])[sku] if quantity else 0
-    result = _script(_WRITE_LINE)(keys=list(_keys(token)), args=_write_args(
+    result = _script(_WRITE_LINE)(keys=[_key(token)], args=_write_args(
         sku, quantity, mode, user_id, available=str(available), price=str(info.price) if info else ""))
     known = ({sku: info} if info else {}, {sku: available} if quantity else {})
     return _answer(token, sku, result, known=known, name=info.product_name if info else "")
@@ -433,7 +460,7 @@ def cart_remove(*, token: str, sku: str, user_id: int | None = None) -> Cart:
 @_guard
 def cart_clear(*, token: str) -> None:
     """After an order is placed from it."""
-    _redis().delete(*_keys(token)[1:])
+    _script(_CLEAR)(keys=[_key(token)])
 
 
 @_guard
@@ -447,20 +474,20 @@ def cart_merge_on_login(*, guest_token: str | None, user_id: int) -> tuple[str, 
     if user_token is None:  # adopt the guest cart as the shopper's own
         redis = _redis()
         pipe = redis.pipeline()
-        pipe.hset(_keys(guest_token)[0], "owner", user_id)
-        for key in _keys(guest_token):
-            pipe.expire(key, OWNED_TTL)
+        pipe.hset(_key(guest_token), "owner", user_id)
+        pipe.expire(_key(guest_token), OWNED_TTL)
         pipe.set(f"cart:user:{user_id}", guest_token, ex=OWNED_TTL)
         pipe.execute()
         return guest_token, []
-    guest_lines = {k.decode(): int(v) for k, v in _redis().hgetall(_keys(guest_token)[1]).items()}
+    guest_lines = {field.decode()[2:]: int(value.split(b":")[0])
+                   for field, value in _redis().hgetall(_key(guest_token)).items() if field.startswith(b"l:")}
     info = catalog_services.variant_prices(skus=guest_lines)
     available = inventory_services.stock_availability(skus=guest_lines)
     skus = [sku for sku in sorted(guest_lines) if sku in info and info[sku].is_active]
-    args = []
+    args = [OWNED_TTL]
     for sku in skus:
         args += [sku, min(MAX_QUANTITY, max(available[sku], 0)), str(info[sku].price)]
-    added = _script(_MERGE)(keys=[*_keys(user_token), *_keys(guest_token)], args=args)
+    added = _script(_MERGE)(keys=[_key(user_token), _key(guest_token)], args=args)
     messages, moved = [], 0
     for sku, count in zip(skus, added, strict=True):
         moved += count
@@ -469,6 +496,4 @@ def cart_merge_on_login(*, guest_token: str | None, user_id: int) -> tuple[str, 
             messages.append(f"{name}: only {count} of your {guest_lines[sku]} could be added (availability).")
     if moved:
         messages.insert(0, f"We added {moved} item{'s' if moved != 1 else ''} from your earlier visit to your cart.")
-    for key in _keys(user_token):
-        _redis().expire(key, OWNED_TTL)
     return user_token, messages

@@ -129,18 +129,42 @@ def test_unknown_tokens_and_other_shoppers_carts_are_not_found(product, django_u
     assert services.cart_get(token=token, user_id=owner.pk).owner_id == owner.pk
 
 
+def test_the_badge_counts_lines_and_clearing_keeps_the_cart(product, django_user_model):
+    user = django_user_model.objects.create_user("shopper")
+    token = services.cart_create(user_id=user.pk).token
+    for variant in product.variants:
+        services.cart_add(token=token, sku=variant.sku, quantity=1, user_id=user.pk)
+    assert services.cart_line_count(token=token) == 2
+    services.cart_clear(token=token)
+    assert services.cart_line_count(token=token) == 0
+    cart = services.cart_get(token=token, user_id=user.pk)  # still theirs, empty, and usable
+    assert cart.lines == () and cart.owner_id == user.pk
+    assert services.cart_add(token=token, sku=product.variants[0].sku, quantity=1, user_id=user.pk).created_line
+
+
+def test_a_token_naming_another_kind_of_key_is_just_not_found(product, django_user_model):
+    user = django_user_model.objects.create_user("shopper")
+    services.cart_create(user_id=user.pk)  # cart:user:<id> exists, and so does the SKU's copy once added to
+    services.cart_add(token=services.cart_create().token, sku=product.variants[0].sku, quantity=1)
+    for token in (f"user:{user.pk}", f"sku:{product.variants[0].sku}", "x:y"):
+        with pytest.raises(CartNotFound):
+            services.cart_get(token=token)
+        with pytest.raises(CartNotFound):
+            services.cart_add(token=token, sku=product.variants[0].sku, quantity=1)
+        assert services.cart_line_count(token=token) == 0
+
+
 def test_guest_carts_expire_after_7_days_and_shoppers_after_30_refreshed_on_touch(product, django_user_model):
     redis = get_redis_connection("default")
     guest = services.cart_create().token
     services.cart_add(token=guest, sku=product.variants[0].sku, quantity=1)
-    for key in services._keys(guest):
-        assert 7 * 86400 - 5 <= redis.ttl(key) <= 7 * 86400
-    redis.expire(services._keys(guest)[0], 100)
+    assert 7 * 86400 - 5 <= redis.ttl(services._key(guest)) <= 7 * 86400
+    redis.expire(services._key(guest), 100)
     services.cart_get(token=guest)
-    assert redis.ttl(services._keys(guest)[0]) > 7 * 86400 - 5
+    assert redis.ttl(services._key(guest)) > 7 * 86400 - 5
     user = django_user_model.objects.create_user("shopper")
     owned = services.cart_create(user_id=user.pk).token
-    assert redis.ttl(services._keys(owned)[0]) > 29 * 86400
+    assert redis.ttl(services._key(owned)) > 29 * 86400
 
 
 def test_merge_on_login_adds_quantities_capped_by_availability(product, django_user_model):
