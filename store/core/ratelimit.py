@@ -17,6 +17,7 @@ from django.conf import settings
 from django_ratelimit.core import get_usage
 
 from store.core.exceptions import ApplicationError
+from store.core.requests import has_session
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +54,11 @@ def check(request, group: str) -> None:
     """Count one request of ``group`` for this client and, when signed in, this account; raise RateLimited when
     either is over its limit."""
     limits = [(settings.RATE_LIMITS.get(group), group, _client)]
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        limits.append((settings.RATE_LIMITS.get(f"{group}_account"), f"{group}_account", _account))
+    account_rate = settings.RATE_LIMITS.get(f"{group}_account")
+    if account_rate and has_session(request):  # (without a session cookie nobody is signed in: no lookup needed)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            limits.append((account_rate, f"{group}_account", _account))
     waits = []
     for rate, name, key in limits:
         if not rate:
