@@ -6,6 +6,7 @@ import importlib
 import string
 
 import pytest
+from django.middleware import csrf
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, get_token
 from django.test import RequestFactory
 from django.utils.crypto import RANDOM_STRING_CHARS
@@ -46,3 +47,23 @@ def test_django_csrf_and_sessions_use_it():
         assert importlib.import_module(name).get_random_string is fastrandom.get_random_string, name
     token = get_token(RequestFactory().get("/"))
     assert len(token) == 64 and set(token) <= set(CSRF_ALLOWED_CHARS)
+
+
+def test_masked_tokens_are_djangos_own_for_the_same_mask(monkeypatch):
+    for _ in range(200):
+        secret, mask = (fastrandom.get_random_string(32, CSRF_ALLOWED_CHARS) for _ in range(2))
+        monkeypatch.setattr(fastrandom, "get_random_string", lambda *args, _mask=mask: _mask)
+        monkeypatch.setattr(csrf, "get_random_string", lambda *args, _mask=mask, **kwargs: _mask)
+        token = fastrandom.mask_cipher_secret(secret)
+        assert token == fastrandom._django_mask_cipher_secret(secret)
+        assert token[:32] == mask and csrf._unmask_cipher_token(token) == secret
+        monkeypatch.undo()
+    tokens = {fastrandom.mask_cipher_secret("a" * 32) for _ in range(100)}
+    assert len(tokens) == 100  # a fresh mask every time (BREACH: no two responses carry the same token)
+
+
+def test_django_csrf_masks_with_it():
+    assert csrf._mask_cipher_secret is fastrandom.mask_cipher_secret
+    request = RequestFactory().get("/")
+    token = get_token(request)
+    assert csrf._unmask_cipher_token(token) == request.META["CSRF_COOKIE"]
