@@ -69,11 +69,11 @@ class Tracker:
         with self._lock:
             if not self._live():
                 return None, MISSING
-            now = time.monotonic()
+            trusted_since = time.monotonic() - settings.PAGECACHE_NEAR_SECONDS
             current = []
             for vk in version_keys:
                 known = self._versions.get(vk)
-                if known is None or now - known[1] > settings.PAGECACHE_NEAR_SECONDS:
+                if known is None or known[1] < trusted_since:
                     return self._epoch, MISSING
                 current.append(known[0])
             entry = self._values.get(key)

@@ -50,8 +50,12 @@ def shared_context() -> dict:
     return _function(settings.PAGECACHE_SHARED_CONTEXT)()
 
 
-def _render(template: str, context: dict) -> list[str]:
-    return _SPLIT.split(render_to_string(template, {**shared_context(), **context, **PLACEHOLDERS}))
+def _render(template: str, context: dict) -> list:
+    """The page split at its markers: literal parts as UTF-8 bytes (joined as they are on every view, with no
+    encoding), marker names as text."""
+    parts = _SPLIT.split(render_to_string(template, {**shared_context(), **context, **PLACEHOLDERS}))
+    parts[0::2] = [part.encode() for part in parts[0::2]]
+    return parts
 
 
 def cached_page(request, *, key: str, scopes: Iterable[str], template: str,
@@ -59,14 +63,12 @@ def cached_page(request, *, key: str, scopes: Iterable[str], template: str,
     """Render ``template`` once per ``key`` and version of its ``scopes``, with markers (``context()`` is called
     only then), and fill in this shopper's values on every request."""
     parts = versioned(
-        f"page:{key}", scopes, lambda: _render(template, context()),
+        f"page:b:{key}", scopes, lambda: _render(template, context()),  # b: parts as bytes (older kept text)
         timeout=settings.CATALOG_CACHE_SECONDS, near=True,
     )
-    if isinstance(parts, str):  # kept by a version that stored pages whole
-        parts = _SPLIT.split(parts)
     personal = personal_context(request)
     if "csrf" in parts[1::2]:
         personal["csrf_token_value"] = get_token(request)
     page = parts.copy()
-    page[1::2] = [str(personal.get(_VARIABLE[name], "")) for name in parts[1::2]]
-    return HttpResponse("".join(page))
+    page[1::2] = [str(personal.get(_VARIABLE[name], "")).encode() for name in parts[1::2]]
+    return HttpResponse(b"".join(page))
