@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, LoadResult, ServedStore, hardware, load, print_table
+from bench.harness import ROOT, LoadResult, ServedStore, hardware, load, side_by_side
 
 LUA = """
 local tokens = {%(tokens)s}
@@ -114,16 +115,18 @@ def main() -> None:
         print(f"# {args.carts} carts, SKU {sku}; {args.connections} connections, {args.seconds:.0f} s per case")
         ratios = []
         for round_ in range(1, args.rounds + 1):  # rounds side by side: one slow moment cannot decide the figure
-            bare = load(store.base, "/bench/bare/", seconds=args.seconds, connections=args.connections)
-            add = wrk_cycle(store.base, tokens, method="POST", suffix="/lines/",
-                            body=json.dumps({"sku": sku, "quantity": 1}), seconds=args.seconds,
-                            connections=args.connections, label="POST carts/<token>/lines/ (add 1)")
-            view = wrk_cycle(store.base, tokens[:1000], method="GET", suffix="/", body="", seconds=args.seconds,
-                             connections=args.connections, label="GET carts/<token>/ (1 line)")
             print(f"round {round_}:")
-            print_table([bare, add, view], bare)
+            add, _view = side_by_side(
+                functools.partial(load, store.base, "/bench/bare/", seconds=args.seconds,
+                                  connections=args.connections),
+                [functools.partial(wrk_cycle, store.base, tokens, method="POST", suffix="/lines/",
+                                   body=json.dumps({"sku": sku, "quantity": 1}), seconds=args.seconds,
+                                   connections=args.connections, label="POST carts/<token>/lines/ (add 1)"),
+                 functools.partial(wrk_cycle, store.base, tokens[:1000], method="GET", suffix="/", body="",
+                                   seconds=args.seconds, connections=args.connections,
+                                   label="GET carts/<token>/ (1 line)")])
             # closed loop: mean latency = connections / throughput, so the throughput ratio is the mean's ratio
-            ratios.append((add.p50_ms / bare.p50_ms, bare.rps / add.rps if add.rps else float("inf")))
+            ratios.append((add.p50_ratio, 1 / add.share if add.share else float("inf")))
         p50s, means = sorted(r[0] for r in ratios), sorted(r[1] for r in ratios)
         middle = len(ratios) // 2
         print(f"add-to-cart latency vs the bare view's, median of {len(ratios)} rounds: p50 {p50s[middle]:.1f}x "

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,9 +190,37 @@ def _threads(base: str, path: str, *, seconds: float, connections: int) -> LoadR
                       p50_ms=q[49] * 1000, p99_ms=q[98] * 1000)
 
 
-def print_table(rows: list[LoadResult], baseline: LoadResult) -> None:
+@dataclass(frozen=True)
+class Compared:
+    """A case's load result beside the bare view's, taken as the mean of the bare runs just before and after it."""
+
+    result: LoadResult
+    bare_rps: float
+    bare_p50_ms: float
+
+    @property
+    def share(self) -> float:  # throughput as a share of the bare view's
+        return self.result.rps / self.bare_rps if self.bare_rps else 0.0
+
+    @property
+    def p50_ratio(self) -> float:  # p50 latency as a multiple of the bare view's
+        return self.result.p50_ms / self.bare_p50_ms if self.bare_p50_ms else float("inf")
+
+
+def side_by_side(bare: Callable[[], LoadResult], cases: list[Callable[[], LoadResult]]) -> list[Compared]:
+    """Run the bare view, then each case followed by the bare view again (bare, A, bare, B, bare), print every run,
+    and compare each case with the mean of the bare runs on either side of it: on a machine whose speed drifts
+    during a round, a single bare run at the start would favour the cases run soon after it."""
+    runs, compared = [bare()], []
+    for case in cases:
+        result, after = case(), bare()
+        before = runs[-1]
+        compared.append(Compared(result, (before.rps + after.rps) / 2, (before.p50_ms + after.p50_ms) / 2))
+        runs += [result, after]
     print(f"{'path':<48} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs bare':>8}")
-    for r in rows:
-        ratio = r.rps / baseline.rps if baseline.rps else 0
-        print(f"{r.path[:48]:<48} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.errors:>7} {ratio:>7.0%}")
+    shares = iter(c.share for c in compared)
+    for n, r in enumerate(runs):
+        ratio = "" if n % 2 == 0 else f"{next(shares):.0%}"
+        print(f"{r.path[:48]:<48} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.errors:>7} {ratio:>8}")
     sys.stdout.flush()
+    return compared

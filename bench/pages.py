@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import os
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import PYTHON, ROOT, ServedStore, hardware, load, print_table
+from bench.harness import PYTHON, ROOT, ServedStore, hardware, load, side_by_side
 
 
 def database_url() -> str:
@@ -71,13 +72,14 @@ def main() -> None:
               f"load by {'wrk' if __import__('shutil').which('wrk') else 'Python threads'}")
         shares: dict[str, list[float]] = {path: [] for path in paths}
         for round_ in range(1, args.rounds + 1):  # side by side in rounds: one slow moment cannot decide a figure
-            bare = load(store.base, "/bench/bare/", seconds=args.seconds, connections=args.connections)
-            rows = [bare] + [load(store.base, p, seconds=args.seconds, connections=args.connections) for p in paths]
             if args.rounds > 1:
                 print(f"round {round_}:")
-            print_table(rows, bare)
-            for row, path in zip(rows[1:], paths, strict=True):
-                shares[path].append(row.rps / bare.rps if bare.rps else 0.0)
+            compared = side_by_side(
+                functools.partial(load, store.base, "/bench/bare/", seconds=args.seconds, connections=args.connections),
+                [functools.partial(load, store.base, p, seconds=args.seconds, connections=args.connections)
+                 for p in paths])
+            for row, path in zip(compared, paths, strict=True):
+                shares[path].append(row.share)
         if args.rounds > 1:
             print(f"median of {args.rounds} rounds, throughput vs the bare view: " + ", ".join(
                 f"{path} {sorted(v)[len(v) // 2]:.0%}" for path, v in shares.items()))
