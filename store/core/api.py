@@ -56,10 +56,11 @@ def exception_handler(exc, context):
 class LeanApiView(APIView):
     """An APIView whose ``lean_<method>(request, data, ...)`` handlers, where defined, answer without DRF's
     per-request machinery (Request wrapping, negotiation, renderers, about a tenth of a cheap request's cost): a
-    plain Django request and its parsed JSON body in, ``(status, body)`` out. For the hottest endpoints only (adding
-    to a cart). DRF's rules are kept: JSON bodies only (415 otherwise), CSRF enforced when the caller is signed in
-    through the session (SessionAuthentication's rule, with its own check), the API's error shape above. The
-    class's ordinary methods still document the endpoint for OpenAPI and answer every other method."""
+    plain Django request and its parsed JSON body (None for a GET) in, ``(status, body)`` out. For the hottest
+    endpoints only (adding to a cart, reading one). DRF's rules are kept: JSON bodies only (415 otherwise), CSRF
+    enforced when the caller is signed in through the session (SessionAuthentication's rule, with its own check),
+    the API's error shape above. The class's ordinary methods still document the endpoint for OpenAPI and answer
+    every other method."""
 
     def dispatch(self, request, *args, **kwargs):
         lean = getattr(self, f"lean_{request.method.lower()}", None)
@@ -67,7 +68,8 @@ class LeanApiView(APIView):
             return super().dispatch(request, *args, **kwargs)
         try:
             _enforce_session_csrf(request)
-            status, body = lean(request, _json_body(request), *args, **kwargs)
+            data = None if request.method == "GET" else _json_body(request)  # (a GET's body means nothing)
+            status, body = lean(request, data, *args, **kwargs)
             return JsonResponse(body, status=status)
         except (ApplicationError, exceptions.APIException) as exc:
             answer = exception_handler(exc, {})  # the same answer the DRF path gives, as plain JSON

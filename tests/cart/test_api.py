@@ -124,3 +124,19 @@ def test_adding_a_line_keeps_the_apis_rules(client, token, sku, django_user_mode
     assert allowed.status_code == 201
     # A script with no session needs no CSRF token.
     assert Client(enforce_csrf_checks=True).post(url, body, content_type="application/json").status_code == 201
+
+
+def test_reading_a_cart_needs_no_csrf_token_and_ignores_a_body(client, token, sku, django_user_model):
+    from django.test import Client
+
+    user = django_user_model.objects.create_user(username="ada@example.com", password="pw-123-long")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    mine = services.cart_create(user_id=user.pk).token
+    services.cart_add(token=mine, sku=sku, quantity=2, user_id=user.pk)
+    read = browser.get(f"/api/v1/carts/{mine}/")  # a safe method: no token needed, signed in or not
+    assert read.status_code == 200 and read.json()["lines"][0]["quantity"] == 2
+    assert read["Content-Type"] == "application/json"
+    odd = client.generic("GET", f"/api/v1/carts/{token}/", "not json", content_type="text/plain")
+    assert odd.status_code == 200 and odd.json()["token"] == token
+    assert client.head(f"/api/v1/carts/{token}/").status_code == 200
