@@ -128,7 +128,8 @@ def _serve(mode: str, sup: Supervisor, env: dict) -> None:
         _manage(env, "collectstatic", "--noinput", "-v", "0")
         workers = env.get("WEB_CONCURRENCY") or str(2 * (os.cpu_count() or 1) + 1)
         sup.start("web", [PYTHON, "-m", "gunicorn", "store.wsgi", "--bind", f"127.0.0.1:{port}",
-                          "--workers", workers, "--worker-class", "gthread", "--threads", "4",
+                          "--workers", workers, "--worker-class", "gthread",
+                          "--threads", env.get("WEB_THREADS") or "4",
                           "--graceful-timeout", "10",  # well inside the supervisor's 20 s to stop
                           # no access log unless asked: even one written to /dev/null is formatted, ~1% of a
                           # worker's time under load
