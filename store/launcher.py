@@ -15,6 +15,7 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -113,8 +114,34 @@ def _manage(env: dict, *args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
+def port_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:``port``. (gunicorn's --reuse-port workers would otherwise share a
+    port with another store of the same user's, splitting its connections, instead of failing to start.)"""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def gunicorn_command(env: dict, port: str) -> list[str]:
+    workers = env.get("WEB_CONCURRENCY") or str(2 * (os.cpu_count() or 1) + 1)
+    return [PYTHON, "-m", "gunicorn", "store.wsgi", "--bind", f"127.0.0.1:{port}",
+            "--workers", workers, "--worker-class", "gthread", "--threads", env.get("WEB_THREADS") or "4",
+            # Linux: a listening socket per worker, so the kernel spreads connections evenly; with one shared
+            # socket the first worker to wake accepts a whole burst of keep-alive connections (bench/pages.py saw
+            # all 8 of its connections on one worker in some runs, at under half the throughput)
+            *(["--reuse-port"] if sys.platform.startswith("linux") else []),
+            "--graceful-timeout", "10",  # well inside the supervisor's 20 s to stop
+            # no access log unless asked: even one written to /dev/null is formatted, ~1% of a worker's time
+            *(["--access-logfile", "-"] if env.get("ACCESS_LOG") else [])]
+
+
 def _serve(mode: str, sup: Supervisor, env: dict) -> None:
     port = env.get("PORT", "8000")
+    if not port.isdigit() or not port_free(int(port)):
+        raise SystemExit(f"[store] port {port} is not free (another store running?); set PORT to another one")
     _say("applying migrations")
     _manage(env, "migrate", "--noinput", "-v", "0")
     _manage(env, "seed_catalog", "--if-empty")
@@ -126,14 +153,7 @@ def _serve(mode: str, sup: Supervisor, env: dict) -> None:
         sup.start("web", [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], env)
     else:
         _manage(env, "collectstatic", "--noinput", "-v", "0")
-        workers = env.get("WEB_CONCURRENCY") or str(2 * (os.cpu_count() or 1) + 1)
-        sup.start("web", [PYTHON, "-m", "gunicorn", "store.wsgi", "--bind", f"127.0.0.1:{port}",
-                          "--workers", workers, "--worker-class", "gthread",
-                          "--threads", env.get("WEB_THREADS") or "4",
-                          "--graceful-timeout", "10",  # well inside the supervisor's 20 s to stop
-                          # no access log unless asked: even one written to /dev/null is formatted, ~1% of a
-                          # worker's time under load
-                          *(["--access-logfile", "-"] if env.get("ACCESS_LOG") else [])], env)
+        sup.start("web", gunicorn_command(env, port), env)
     _say(f"the store is on http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
 
 
