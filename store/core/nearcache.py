@@ -172,12 +172,10 @@ class Tracker:
         if not (isinstance(message, list) and len(message) == 3 and message[0] == b"message"):
             return  # a subscription confirmation
         keys = message[2]
-        self._epoch += 1
         if keys is None:  # the database was flushed
-            self._versions.clear()
-            self._values.clear()
-            self._recent.append((self._epoch, None))
+            self._forget_locked()
             return
+        self._epoch += 1
         cut = len(self._key_prefix)  # counters are known by the names the cache is asked for
         names = {(k.decode() if isinstance(k, bytes) else str(k))[cut:] for k in keys}
         for name in names:
