@@ -479,8 +479,10 @@ def cart_merge_on_login(*, guest_token: str | None, user_id: int) -> tuple[str, 
         pipe.set(f"cart:user:{user_id}", guest_token, ex=OWNED_TTL)
         pipe.execute()
         return guest_token, []
-    guest_lines = {field.decode()[2:]: int(value.split(b":")[0])
-                   for field, value in _redis().hgetall(_key(guest_token)).items() if field.startswith(b"l:")}
+    try:
+        guest_lines = cart_quantities(token=guest_token, user_id=user_id)
+    except CartNotFound:  # expired since it was looked at: nothing to fold in
+        return user_token, []
     info = catalog_services.variant_prices(skus=guest_lines)
     available = inventory_services.stock_availability(skus=guest_lines)
     skus = [sku for sku in sorted(guest_lines) if sku in info and info[sku].is_active]
