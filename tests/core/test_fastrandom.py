@@ -67,3 +67,16 @@ def test_django_csrf_masks_with_it():
     request = RequestFactory().get("/")
     token = get_token(request)
     assert csrf._unmask_cipher_token(token) == request.META["CSRF_COOKIE"]
+
+
+@pytest.mark.parametrize("secret", ["a" * 31 + "-", "é" * 32, "abc", ""])
+def test_a_secret_it_cannot_add_goes_to_djangos_own(secret):
+    try:
+        expected = type(None), len(fastrandom._django_mask_cipher_secret(secret))
+    except ValueError:
+        expected = ValueError, None
+    try:
+        outcome = type(None), len(fastrandom.mask_cipher_secret(secret))
+    except ValueError:
+        outcome = ValueError, None
+    assert outcome == expected
