@@ -57,7 +57,7 @@ MIDDLEWARE = [
     "store.core.guard.NulCharacterMiddleware",  # 400 for a NUL character anywhere (PostgreSQL cannot store one)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "store.core.csrf.CsrfViewMiddleware",  # Django's, writing its cookie from a template (see the module)
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
