@@ -40,6 +40,20 @@ def _cookie(middleware_class, *, vary: str | None = None, cookie: str | None = N
 
 
 @pytest.fixture
+def djangos_writes(monkeypatch):
+    """The middleware classes whose cookie Django's own _set_csrf_cookie wrote; the same new secret every time."""
+    monkeypatch.setattr("django.middleware.csrf._get_new_csrf_string", lambda: "s3cr3t" * 5 + "Ab")
+    writes, original = [], DjangoCsrfViewMiddleware._set_csrf_cookie
+
+    def spy(self, request, response):
+        writes.append(type(self))
+        return original(self, request, response)
+
+    monkeypatch.setattr(DjangoCsrfViewMiddleware, "_set_csrf_cookie", spy)
+    return writes
+
+
+@pytest.fixture
 def still_clock(monkeypatch):
     """Both cookies stamped in the same second (the expiry date is to the second)."""
     now = time.time()
@@ -48,13 +62,11 @@ def still_clock(monkeypatch):
 
 @pytest.mark.parametrize("overrides", CONFIGURATIONS)
 @pytest.mark.parametrize("vary", [None, "Accept-Encoding", "Cookie, Accept-Language"])
-def test_the_templated_cookie_is_djangos(overrides, vary, still_clock, monkeypatch):
+def test_the_templated_cookie_is_djangos(overrides, vary, still_clock, djangos_writes):
+    _cookie(csrf.CsrfViewMiddleware)  # the template for the shop's settings: it must not outlive the override
     with override_settings(**overrides):
-        # the same secret for both: the first visit's new secret comes from this stand-in
-        monkeypatch.setattr("django.middleware.csrf._get_new_csrf_string", lambda: "s3cr3t" * 5 + "Ab")
-        calls = sum(csrf._template.cache_info()[:2])
         ours = _cookie(csrf.CsrfViewMiddleware, vary=vary)
-        assert sum(csrf._template.cache_info()[:2]) == calls + 1  # the template wrote it, not Django's fallback
+        assert djangos_writes == []  # the template wrote it, not Django's code
         django = _cookie(DjangoCsrfViewMiddleware, vary=vary)
     assert ours == django
     assert ours[0] and "s3cr3t" in ours[0][0]
@@ -75,14 +87,19 @@ def test_the_expiry_date_follows_the_clock(monkeypatch):
     assert (first, later) == ("Fri, 14 Jan 2028 08:00:00 GMT", "Fri, 14 Jan 2028 08:01:01 GMT")
 
 
-@override_settings(CSRF_USE_SESSIONS=True)
-def test_csrf_in_the_session_is_left_to_django():
-    request = RequestFactory().get("/")
-    request.session = {}
-    token = get_token(request)
-    response = csrf.CsrfViewMiddleware(lambda r: HttpResponse())(request)
-    assert not response.cookies and request.session["_csrftoken"] == request.META["CSRF_COOKIE"]
-    assert token
+@pytest.mark.parametrize("overrides", [{"CSRF_USE_SESSIONS": True}, {"CSRF_COOKIE_AGE": 86400.5}])
+def test_what_the_template_cannot_write_is_left_to_django(overrides, djangos_writes, still_clock):
+    with override_settings(**overrides):
+        request = RequestFactory().get("/")
+        request.session = {}
+        middleware = csrf.CsrfViewMiddleware(lambda r: HttpResponse(get_token(r)))
+        middleware.process_request(request)
+        response = middleware.process_response(request, middleware.get_response(request))
+        assert djangos_writes == [csrf.CsrfViewMiddleware]
+        if overrides.get("CSRF_USE_SESSIONS"):
+            assert not response.cookies and request.session["_csrftoken"] == request.META["CSRF_COOKIE"]
+        else:
+            assert response.cookies["csrftoken"]["max-age"] == 86400
 
 
 @pytest.mark.django_db
