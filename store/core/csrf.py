@@ -3,7 +3,7 @@
 Every page with a form sends the CSRF cookie: a first visitor gets a new secret, and Django renews a returning
 visitor's on each use. Django's `HttpResponse.set_cookie` runs the value through `SimpleCookie`'s quoting, sets
 each attribute through `Morsel.__setitem__`, formats the expiry date, and `patch_vary_headers` then splits and
-rejoins `Vary`: ~20 µs of the ~185 µs a cached product page costs in-process, a tenth of it (bench/RESULTS.md).
+rejoins `Vary`: ~34 µs of the ~185 µs a cached product page cost in-process (bench/RESULTS.md, session 5).
 
 This builds the cookie once with Django's own `set_cookie` (again when a CSRF setting changes) and copies it for
 each response, with the expiry date formatted once a second: the same `Set-Cookie` header and the same
