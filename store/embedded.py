@@ -275,7 +275,7 @@ class EmbeddedServices:
         subprocess.run(
             [str(_redis_server()), "--port", "0", "--unixsocket", str(self.redis_socket), "--unixsocketperm", "700",
              "--daemonize", "yes", "--pidfile", str(self._redis_pidfile), "--dir", str(self.redis_dir),
-             "--logfile", str(log), "--save", "60 1", "--appendonly", "no", "--databases", "16",
+             "--logfile", str(log), "--save", "60", "1", "--appendonly", "no", "--databases", "16",
              "--maxmemory-policy", "noeviction"],
             check=True, start_new_session=True,
         )

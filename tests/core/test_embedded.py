@@ -59,6 +59,16 @@ def test_servers_stay_up_while_another_live_process_holds_a_lease(services):
     assert not _answers(services)
 
 
+def test_what_redis_holds_survives_a_restart(services):
+    """Carts and queued Celery tasks live in Redis: stopping the servers (Ctrl-C on `make run`) must keep them."""
+    services.acquire()
+    redis.Redis.from_url(services.urls.redis_url).set("cart:t:kept", "1")
+    assert services.release() is True and not _answers(services)
+    services.acquire()
+    assert redis.Redis.from_url(services.urls.redis_url).get("cart:t:kept") == b"1"
+    assert services.release() is True
+
+
 def test_a_server_left_by_a_killed_holder_is_adopted_and_stopped(services):
     holder = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     services.acquire(pid=holder.pid)
