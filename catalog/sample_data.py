@@ -29,7 +29,7 @@ CATEGORIES = [
         ("sleeping", "Sleeping Bags & Pads", ["Sleeping Bag", "Sleeping Pad", "Travel Pillow", "Quilt"], (25, 420), "length", "rect"),
         ("cooking", "Camp Kitchen", ["Stove", "Cook Pot", "Spork", "Mug", "Water Filter"], (8, 160), "single", "circle"),
     ]),
-    ("home", "Home", [
+    ("home", "Home & Living", [  # not just "Home": the breadcrumbs begin with a link home
         ("kitchen", "Kitchen", ["Enamel Mug", "Cast Iron Pan", "Chef's Knife", "Cutting Board", "Coffee Grinder"], (12, 180), "colour", "circle"),
         ("textiles", "Textiles", ["Wool Blanket", "Linen Towel", "Throw Pillow", "Table Runner"], (19, 160), "colour", "rect"),
     ]),
