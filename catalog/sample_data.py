@@ -119,7 +119,9 @@ def sample_products(*, count: int, seed: int = 1, with_images: bool = True):
         (top_slug, top_name, _), (sub_slug, sub_name, nouns, (low, high), kind, shape) = subcategories[
             index % len(subcategories)]
         material = rng.choice(MATERIALS[top_slug])
-        name = f"{rng.choice(NAMES)} {material} {rng.choice(nouns)}"
+        brand, noun = rng.choice(NAMES), rng.choice(nouns)
+        # "Summit Linen Towel", not "Summit Linen Linen Towel" (the draws stay the same, so only those names change)
+        name = f"{brand} {noun}" if material in noun.split() else f"{brand} {material} {noun}"
         slug = f"{name.lower().replace(' ', '-').replace(chr(39), '')}-{index + 1}"
         sku_base = f"{sub_slug[:3].upper()}-{seed}-{index + 1:06d}"
         base_price = _price(rng, low, high)

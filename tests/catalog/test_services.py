@@ -46,6 +46,12 @@ def test_sample_catalogue_is_deterministic_and_realistic():
     assert any(v.on_hand == 0 for p in first for v in p.variants)
 
 
+def test_sample_names_never_repeat_a_word():
+    names = [p.name for p in sample_products(count=2000, seed=1, with_images=False)]
+    assert all(len(name.split()) == len(set(name.split())) for name in names)
+    assert any(name.endswith(" Linen Towel") and len(name.split()) == 3 for name in names)  # the material dropped
+
+
 def test_stock_change_flips_in_stock_through_the_event(on_commit):
     spec = make_product(stock=1)
     with on_commit():
