@@ -15,6 +15,24 @@ def _clean_cache():
     nearcache.forget_all()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_tasks_left_queued():
+    """Some tests send tasks that no worker here takes (a checkout queued past the in-flight limit), and Redis keeps
+    a snapshot between runs: the task queues are emptied before and after the run rather than left to pile up."""
+    from store.celery import app
+
+    queues = {app.conf.task_default_queue, *(route["queue"] for route in app.conf.task_routes.values())}
+
+    def purge():
+        with app.connection_for_write() as connection:
+            for queue in queues:
+                connection.default_channel.queue_purge(queue)
+
+    purge()
+    yield
+    purge()
+
+
 @pytest.fixture(autouse=True)
 def _steady_rate_limit_windows(monkeypatch):
     """django-ratelimit counts per clock window: a test's few requests must never straddle the end of one (a
