@@ -12,31 +12,46 @@ from PIL import Image, ImageDraw
 
 from .types import ProductSpec, VariantSpec
 
-# (top slug, top name, [(sub slug, sub name, nouns, price range, variant kind, shape)])
+# (top slug, top name, [(sub slug, sub name, nouns, materials, price range, variant kind, shape)]): each
+# subcategory's materials suit all of its nouns, so a name never reads "Enamel Wool Blanket" or "Down Spork"
 CATEGORIES = [
     ("clothing", "Clothing", [
-        ("tops", "Tops & Tees", ["Crew Tee", "Henley", "Polo", "Long-Sleeve Tee", "Tank"], (18, 60), "apparel", "shirt"),
-        ("jackets", "Jackets", ["Rain Jacket", "Down Jacket", "Fleece", "Windbreaker", "Softshell"], (70, 320), "apparel", "shirt"),
-        ("trousers", "Trousers", ["Chino", "Hiking Pant", "Jogger", "Cargo Short", "Denim"], (35, 120), "apparel", "rect"),
+        ("tops", "Tops & Tees", ["Crew Tee", "Henley", "Polo", "Long-Sleeve Tee", "Tank"],
+         ["Merino", "Organic Cotton", "Hemp", "Linen", "Bamboo"], (18, 60), "apparel", "shirt"),
+        ("jackets", "Jackets", ["Rain Jacket", "Fleece", "Windbreaker", "Softshell", "Anorak"],
+         ["Recycled Nylon", "Ripstop Nylon", "Recycled Polyester"], (70, 320), "apparel", "shirt"),
+        ("trousers", "Trousers", ["Chino", "Hiking Pant", "Jogger", "Cargo Short", "Denim"],
+         ["Organic Cotton", "Hemp", "Stretch Cotton"], (35, 120), "apparel", "rect"),
     ]),
     ("footwear", "Footwear", [
-        ("running", "Running Shoes", ["Trail Runner", "Road Runner", "Racer", "Trainer"], (80, 190), "shoes", "shoe"),
-        ("hiking", "Hiking Boots", ["Mid Boot", "Approach Shoe", "Trekking Boot"], (110, 260), "shoes", "shoe"),
-        ("sandals", "Sandals", ["Sport Sandal", "Slide", "Flip-Flop"], (20, 90), "shoes", "shoe"),
+        ("running", "Running Shoes", ["Trail Runner", "Road Runner", "Racer", "Trainer"],
+         ["Mesh", "Knit", "Recycled Mesh"], (80, 190), "shoes", "shoe"),
+        ("hiking", "Hiking Boots", ["Mid Boot", "Approach Shoe", "Trekking Boot"],
+         ["Suede", "Leather", "Nubuck"], (110, 260), "shoes", "shoe"),
+        ("sandals", "Sandals", ["Sport Sandal", "Slide", "Flip-Flop"],
+         ["Leather", "Cork", "Recycled Rubber"], (20, 90), "shoes", "shoe"),
     ]),
     ("camping", "Camping", [
-        ("tents", "Tents", ["Backpacking Tent", "Family Tent", "Bivy", "Tarp Shelter"], (60, 650), "colour", "tent"),
-        ("sleeping", "Sleeping Bags & Pads", ["Sleeping Bag", "Sleeping Pad", "Travel Pillow", "Quilt"], (25, 420), "length", "rect"),
-        ("cooking", "Camp Kitchen", ["Stove", "Cook Pot", "Spork", "Mug", "Water Filter"], (8, 160), "single", "circle"),
+        ("tents", "Tents", ["Backpacking Tent", "Family Tent", "Bivy", "Tarp Shelter"],
+         ["Ripstop Nylon", "Silnylon", "Polyester"], (60, 650), "colour", "tent"),
+        ("sleeping", "Sleeping Bags & Pads", ["Sleeping Bag", "Sleeping Pad", "Travel Pillow", "Quilt"],
+         ["Down", "Polyester", "Recycled Nylon"], (25, 420), "length", "rect"),
+        ("cooking", "Camp Kitchen", ["Stove", "Cook Pot", "Spork", "Mug", "Kettle"],
+         ["Titanium", "Aluminium", "Stainless"], (8, 160), "single", "circle"),
     ]),
     ("home", "Home & Living", [  # not just "Home": the breadcrumbs begin with a link home
-        ("kitchen", "Kitchen", ["Enamel Mug", "Cast Iron Pan", "Chef's Knife", "Cutting Board", "Coffee Grinder"], (12, 180), "colour", "circle"),
-        ("textiles", "Textiles", ["Wool Blanket", "Linen Towel", "Throw Pillow", "Table Runner"], (19, 160), "colour", "rect"),
+        ("kitchen", "Kitchen", ["Mug", "Bowl", "Serving Tray", "Canister", "Plate"],
+         ["Oak", "Ceramic", "Enamel", "Stainless"], (12, 180), "colour", "circle"),
+        ("textiles", "Textiles", ["Blanket", "Tea Towel", "Throw Pillow", "Table Runner"],
+         ["Wool", "Linen", "Organic Cotton", "Hemp"], (19, 160), "colour", "rect"),
     ]),
     ("accessories", "Accessories", [
-        ("bags", "Bags & Packs", ["Daypack", "Duffel", "Hip Pack", "Tote", "Roll-Top Pack"], (25, 240), "colour", "rect"),
-        ("hats", "Hats & Gloves", ["Beanie", "Sun Hat", "Cap", "Liner Gloves", "Neck Gaiter"], (12, 55), "colour", "circle"),
-        ("bottles", "Bottles", ["Insulated Bottle", "Flask", "Tumbler"], (15, 50), "capacity", "rect"),
+        ("bags", "Bags & Packs", ["Daypack", "Duffel", "Hip Pack", "Tote", "Roll-Top Pack"],
+         ["Canvas", "Cordura", "Waxed Canvas", "Recycled Nylon"], (25, 240), "colour", "rect"),
+        ("hats", "Hats & Gloves", ["Beanie", "Sun Hat", "Cap", "Liner Gloves", "Neck Gaiter"],
+         ["Wool", "Merino", "Organic Cotton"], (12, 55), "colour", "circle"),
+        ("bottles", "Bottles", ["Insulated Bottle", "Flask", "Tumbler"],
+         ["Stainless", "Titanium"], (15, 50), "capacity", "rect"),
     ]),
 ]
 DESCRIPTIONS = {
@@ -49,13 +64,6 @@ DESCRIPTIONS = {
 NAMES = ["Alder", "Birch", "Cedar", "Drift", "Ember", "Fjord", "Granite", "Harbor", "Iris", "Juniper", "Kestrel",
          "Lumen", "Meadow", "Nimbus", "Orchard", "Pine", "Quarry", "Ridge", "Summit", "Tundra", "Umber", "Vale",
          "Willow", "Yarrow", "Zephyr", "Aspen", "Basalt", "Canyon", "Delta", "Estuary"]
-MATERIALS = {
-    "clothing": ["Merino", "Organic Cotton", "Recycled Nylon", "Hemp", "Linen", "Waxed Cotton", "Bamboo"],
-    "footwear": ["Suede", "Leather", "Mesh", "Knit", "Recycled"],
-    "camping": ["Ripstop", "Ultralight", "Titanium", "Down", "Recycled Nylon"],
-    "home": ["Oak", "Ceramic", "Enamel", "Wool", "Linen", "Stainless"],
-    "accessories": ["Canvas", "Cordura", "Wool", "Stainless", "Recycled"],
-}
 COLOURS = ["Black", "Navy", "Forest", "Sand", "Rust", "Slate", "Ochre", "Sky", "Plum", "Stone"]
 VARIANT_KINDS = {
     "apparel": [("size", ["S", "M", "L", "XL"]), ("colour", None)],
@@ -116,12 +124,10 @@ def sample_products(*, count: int, seed: int = 1, with_images: bool = True):
     subcategories = [(top, sub) for top in CATEGORIES for sub in top[2]]
     for index in range(count):
         rng = random.Random(f"{seed}:{index}")
-        (top_slug, top_name, _), (sub_slug, sub_name, nouns, (low, high), kind, shape) = subcategories[
+        (top_slug, top_name, _), (sub_slug, sub_name, nouns, materials, (low, high), kind, shape) = subcategories[
             index % len(subcategories)]
-        material = rng.choice(MATERIALS[top_slug])
-        brand, noun = rng.choice(NAMES), rng.choice(nouns)
-        # "Summit Linen Towel", not "Summit Linen Linen Towel" (the draws stay the same, so only those names change)
-        name = f"{brand} {noun}" if material in noun.split() else f"{brand} {material} {noun}"
+        material = rng.choice(materials)
+        name = f"{rng.choice(NAMES)} {material} {rng.choice(nouns)}"
         slug = f"{name.lower().replace(' ', '-').replace(chr(39), '')}-{index + 1}"
         sku_base = f"{sub_slug[:3].upper()}-{seed}-{index + 1:06d}"
         base_price = _price(rng, low, high)
