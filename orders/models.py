@@ -2,7 +2,7 @@
 by Idempotency-Key. Tables live in the ``orders`` schema; nothing points into another app's tables."""
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class Order(models.Model):
@@ -44,10 +44,17 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField()
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    # Units of this line put back on the shelf by refunds so far: what is left to return is quantity - this.
+    # Written only under the order's row lock (orders.services.order_refund).
+    returned_quantity = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(returned_quantity__lte=F("quantity")),
+                                   name="order_line_returned_within_quantity"),
+        ]
 
     def __str__(self):
         return f"{self.quantity} x {self.sku}"
