@@ -44,6 +44,8 @@ from .types import (
     OrderLineView,
     OrderNotFound,
     OrderView,
+    RestockInvalid,
+    RestockRefused,
     TransitionRefused,
 )
 
@@ -373,31 +375,86 @@ def order_cancel(*, number: str, note: str = "", restock: bool = True) -> OrderV
     return order_refund(number=number, amount=None, restock=restock, note=note or "cancelled by staff")
 
 
-def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = False, note: str = "",
-                 key: str | None = None) -> OrderView:
-    """Refund all (amount None) or part of a paid order; optionally put its units back on the shelf. Idempotent
-    for the same ``key``. The payment provider is asked with no lock held (payments.services.payment_refund); the
-    order's row is locked before, to check it can be refunded, and after, to record it."""
+def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = False,
+                 lines: dict[str, int] | None = None, note: str = "", key: str | None = None) -> OrderView:
+    """Refund all (amount None) or part of a paid order. Units go back on the shelf when staff say so: exactly
+    those named in ``lines`` (SKU -> quantity), or, with ``restock`` and no ``lines``, every unit not yet returned.
+    A line never gives back more than was sold on it minus what earlier refunds returned: naming more, a SKU not
+    on the order or a quantity below one is refused (RestockRefused, RestockInvalid) before any money moves.
+    Idempotent for the same ``key`` (units are put back by the call that refunds the money, once). The payment
+    provider is asked with no lock held (payments.services.payment_refund); the order's row is locked before, to
+    check it can be refunded and what is left to return, and after, to record it and put the units back."""
     with transaction.atomic():
-        status = _locked(number).status
-    if status not in REFUNDABLE:
-        raise TransitionRefused(f"Order {number} is {status}; only a paid order can be refunded.")
+        order = _locked(number)
+        if order.status not in REFUNDABLE:
+            raise TransitionRefused(f"Order {number} is {order.status}; only a paid order can be refunded.")
+        if lines:
+            _restock_check(order, lines)
     refunded = payment_services.payment_refund(
         order_reference=number, amount=amount, reason=note,
         idempotency_key=key or f"refund-{number}-{amount if amount is not None else 'all'}")
     with transaction.atomic():
         order = _locked(number)
-        if refunded and restock:
-            for line in order.lines.all():
-                inventory_services.stock_return(sku=line.sku, quantity=line.quantity, reference=number,
-                                                reason="refund with restock")
+        # Checked again under this lock, which every refund's bookkeeping takes: a concurrent refund may have put
+        # back the units named here while the money moved. The money is back with the shopper by now and cannot be
+        # refused, so the refund is recorded all the same; its units are clamped to what is left (the other refund
+        # already put them on the shelf, so restocking them again would create stock from nothing) and the order's
+        # history says which units were not put back, for staff to see.
+        short = _restock(order, lines) if refunded and (restock or lines) else {}
+        shortfall = "; ".join(f"{sku} x{units}" for sku, units in short.items())
+        event_note = note or f"refunded {refunded}"
+        if shortfall:
+            event_note = f"{event_note}; not put back (already returned by another refund): {shortfall}"
         left = sum((p.amount - p.refunded_amount for p in payment_services.payment_summaries(order_reference=number)
                     if p.state in ("succeeded", "partially_refunded", "refunded")), Decimal("0.00"))
         target = Status.REFUNDED if left <= 0 else Status.PARTIALLY_REFUNDED
         # (a Stripe webhook may have recorded the full refund on the order meanwhile: nothing more to record then)
         if refunded and (order.status != target or target == Status.PARTIALLY_REFUNDED):
-            _transition(order, target, note or f"refunded {refunded}")
+            _transition(order, target, event_note)
+        elif shortfall:
+            OrderEvent.objects.create(order=order, status=order.status, note=event_note[:255])
         return _view(order)
+
+
+def _restock_check(order: Order, lines: dict[str, int]) -> None:
+    """Refuse units the order cannot give back, before any money moves. (Advisory: order_refund counts again
+    under the lock when it puts them back.)"""
+    sold: dict[str, int] = {}
+    back: dict[str, int] = {}
+    for line in order.lines.all():
+        sold[line.sku] = sold.get(line.sku, 0) + line.quantity
+        back[line.sku] = back.get(line.sku, 0) + line.returned_quantity
+    for sku, quantity in lines.items():
+        if sku not in sold:
+            raise RestockInvalid(f"{sku} is not on order {order.number}.", extra={"sku": sku})
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise RestockInvalid(f"Units of {sku} to put back must be a whole number of at least 1, "
+                                 f"not {quantity!r}.", extra={"sku": sku})
+        left = sold[sku] - back[sku]
+        if quantity > left:
+            raise RestockRefused(f"Only {left} of {sku} left to put back ({sold[sku]} sold, {back[sku]} already "
+                                 f"returned), not {quantity}.",
+                                 extra={"sku": sku, "asked": quantity, "returnable": left})
+
+
+def _restock(order: Order, lines: dict[str, int] | None) -> dict[str, int]:
+    """Under the order's row lock, in the transaction that records the refund: put back the units named (every unit
+    not yet returned when ``lines`` is None), never more than a line has left, and count them on the line. Returns,
+    per SKU, the units named that were no longer there to put back."""
+    wanted = dict(lines) if lines is not None else None
+    # Stock rows are locked in SKU order, as stock_reserve locks them, so two refunds (or a refund and a checkout)
+    # sharing SKUs never wait on each other in a circle.
+    for line in sorted(order.lines.all(), key=lambda line: (line.sku, line.pk)):
+        left = line.quantity - line.returned_quantity
+        units = left if wanted is None else min(left, wanted.get(line.sku, 0))
+        if wanted is not None and line.sku in wanted:
+            wanted[line.sku] -= units
+        if units:
+            line.returned_quantity += units
+            line.save(update_fields=["returned_quantity"])
+            inventory_services.stock_return(sku=line.sku, quantity=units, reference=order.number,
+                                            reason="refund with restock")
+    return {sku: units for sku, units in (wanted or {}).items() if units > 0}
 
 
 def order_mark_refunded(*, number: str, full: bool, note: str) -> None:

@@ -77,3 +77,17 @@ class OrderNotFound(NotFound):
 class TransitionRefused(ApplicationError):
     code = "transition_refused"
     status = 409
+
+
+class RestockInvalid(InvalidInput):
+    """A refund named units to put back that make no sense for the order: a SKU it does not hold, or a quantity
+    that is not a whole number of at least one."""
+
+    code = "restock_invalid"
+
+
+class RestockRefused(ApplicationError):
+    """A refund named more units of a line to put back than were sold and not yet returned."""
+
+    code = "restock_refused"
+    status = 409

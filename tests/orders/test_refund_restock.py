@@ -1,0 +1,143 @@
+"""A refund with restock puts back only the units staff name, never more than were sold and not yet returned: not
+on a second refund, not after a partial one, not when two refunds race for the last units of a line."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from inventory import services as inventory_services
+from orders import services
+from orders.models import Order, OrderLine
+from orders.types import RestockInvalid, RestockRefused
+from payments.gateways import TestGateway
+from payments.models import Payment, Refund
+from tests.concurrency import race
+from tests.orders.helpers import body, cart_with, checkout
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def paid(client, settings):
+    """A paid order of 3 units at 10.00 (30.00), with 2 more left on the shelf: (number, sku)."""
+    settings.RATE_LIMITS = {}
+    token, sku = cart_with(3, stock=5, price="10.00")
+    return checkout(client, body(token)).json()["number"], sku
+
+
+def on_hand(sku: str) -> int:
+    return inventory_services.stock_levels(sku=sku).on_hand
+
+
+def returned(number: str) -> int:
+    return OrderLine.objects.get(order__number=number).returned_quantity
+
+
+def refunded(number: str) -> Decimal:
+    return Payment.objects.get(order_reference=number).refunded_amount
+
+
+def test_a_partial_refund_with_restock_puts_back_only_the_units_named(paid):
+    number, sku = paid
+    services.order_refund(number=number, amount=Decimal("10.00"), restock=True, lines={sku: 1}, key="r1")
+    assert on_hand(sku) == 3  # 2 on the shelf + the 1 named, not all 3 sold
+    assert returned(number) == 1
+    assert Order.objects.get(number=number).status == "partially_refunded"
+    assert inventory_services.stock_invariant_violations() == []
+
+
+def test_units_already_returned_are_refused_before_any_money_moves(paid):
+    number, sku = paid
+    services.order_refund(number=number, amount=Decimal("10.00"), restock=True, lines={sku: 2}, key="r1")
+    with pytest.raises(RestockRefused) as refused:
+        services.order_refund(number=number, amount=Decimal("10.00"), restock=True, lines={sku: 2}, key="r2")
+    assert refused.value.status == 409 and refused.value.extra == {"sku": sku, "asked": 2, "returnable": 1}
+    assert not Refund.objects.filter(idempotency_key="r2").exists()  # the gateway was never asked
+    assert refunded(number) == 10 and on_hand(sku) == 4 and returned(number) == 2
+    services.order_refund(number=number, amount=Decimal("10.00"), restock=True, lines={sku: 1}, key="r3")
+    with pytest.raises(RestockRefused):  # all 3 are back: not one more
+        services.order_refund(number=number, amount=Decimal("5.00"), restock=True, lines={sku: 1}, key="r4")
+    assert on_hand(sku) == 5 and returned(number) == 3 and refunded(number) == 20
+
+
+@pytest.mark.parametrize("lines", [{"NO-SUCH-SKU": 1}, {"SKU": 0}, {"SKU": -1}, {"SKU": "1"}, {"SKU": 1.5},
+                                   {"SKU": True}])
+def test_a_sku_not_on_the_order_or_a_quantity_below_one_is_refused_before_any_money_moves(paid, lines):
+    number, sku = paid
+    lines = {sku if name == "SKU" else name: quantity for name, quantity in lines.items()}
+    with pytest.raises(RestockInvalid) as refused:
+        services.order_refund(number=number, amount=Decimal("10.00"), restock=True, lines=lines, key="r1")
+    assert refused.value.status == 400 and refused.value.message
+    assert not Refund.objects.exists() and on_hand(sku) == 2 and returned(number) == 0
+
+
+def test_a_full_refund_with_restock_after_a_partial_one_puts_back_only_the_rest(paid):
+    number, sku = paid
+    services.order_refund(number=number, amount=Decimal("10.00"), restock=True, lines={sku: 1}, key="r1")
+    services.order_refund(number=number, restock=True, note="the rest", key="r2")
+    assert on_hand(sku) == 5 and returned(number) == 3  # 2 + 1 + the 2 not yet returned
+    assert Order.objects.get(number=number).status == "refunded" and refunded(number) == 30
+    services.order_cancel(number=number, note="too late")  # already refunded: nothing changes
+    assert on_hand(sku) == 5
+    assert inventory_services.stock_invariant_violations() == []
+
+
+def test_restock_of_everything_returns_each_unit_once_across_refunds(paid):
+    number, sku = paid
+    services.order_refund(number=number, amount=Decimal("10.00"), restock=True, key="r1")
+    services.order_refund(number=number, amount=Decimal("10.00"), restock=True, key="r2")
+    services.order_cancel(number=number, note="cancelled by staff")
+    assert on_hand(sku) == 5 and returned(number) == 3  # never 8 or 11: the 3 sold come back once
+    assert inventory_services.stock_invariant_violations() == []
+
+
+def test_the_same_refund_sent_again_restocks_once(paid):
+    number, sku = paid
+    services.order_refund(number=number, amount=Decimal("10.00"), restock=True, lines={sku: 1}, key="r1")
+    services.order_refund(number=number, amount=Decimal("10.00"), restock=True, lines={sku: 1}, key="r1")
+    assert on_hand(sku) == 3 and returned(number) == 1 and refunded(number) == 10
+
+
+def test_cancelling_a_paid_order_after_a_partial_restock_puts_back_only_the_rest(paid):
+    number, sku = paid
+    services.order_refund(number=number, amount=Decimal("10.00"), restock=True, lines={sku: 2}, key="r1")
+    services.order_cancel(number=number, note="customer changed their mind")
+    assert on_hand(sku) == 5 and returned(number) == 3 and refunded(number) == 30
+
+
+# ---------------------------------------------------------------- races
+@pytest.mark.django_db(transaction=True)
+def test_refunds_racing_for_the_last_units_of_a_line_restock_them_once(paid):
+    number, sku = paid
+    services.order_refund(number=number, amount=Decimal("10.00"), restock=True, lines={sku: 1}, key="first")
+    outcomes = race(6, lambda i: services.order_refund(number=number, amount=Decimal("1.00"), restock=True,
+                                                       lines={sku: 1}, key=f"race-{i}"))
+    assert all(isinstance(o, RestockRefused) for o in outcomes if isinstance(o, Exception)), outcomes
+    assert on_hand(sku) == 5 and returned(number) == 3  # the 2 units left came back once, whoever won
+    assert inventory_services.stock_invariant_violations() == []
+    call_command("check_inventory")  # raises CommandError on any violation
+
+
+@pytest.mark.django_db(transaction=True)
+def test_units_taken_by_a_concurrent_refund_while_the_money_moved_are_not_restocked_twice(paid, monkeypatch):
+    number, sku = paid
+    services.order_refund(number=number, amount=Decimal("10.00"), restock=True, lines={sku: 1}, key="first")
+    both_checked = threading.Barrier(2)
+    real = TestGateway.refund
+
+    def refund_once_both_have_checked(self, **kwargs):
+        both_checked.wait(timeout=30)  # both refunds saw 2 units left before either records its restock
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(TestGateway, "refund", refund_once_both_have_checked)
+    outcomes = race(2, lambda i: services.order_refund(number=number, amount=Decimal("5.00"), restock=True,
+                                                       lines={sku: 2}, note=f"staff {i}", key=f"race-{i}"))
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert refunded(number) == 20  # both refunds' money went back: it had moved before the units were counted
+    assert on_hand(sku) == 5 and returned(number) == 3  # but the 2 units went back on the shelf once
+    notes = list(Order.objects.get(number=number).events.values_list("note", flat=True))
+    assert len([n for n in notes if "not put back" in n and f"{sku} x2" in n]) == 1, notes
+    assert inventory_services.stock_invariant_violations() == []
+    call_command("check_inventory")
