@@ -79,11 +79,12 @@ class OrderAdmin(admin.ModelAdmin):
         if not request.user.has_perm("orders.change_order"):
             raise PermissionDenied
         order = get_object_or_404(Order, pk=pk)
-        form = RefundForm(request.POST or None, initial={"key": f"admin-{uuid.uuid4()}"})
+        # The most each line can put back is read now; order_refund checks it again, under the order's lock.
+        form = RefundForm(request.POST or None, initial={"key": f"admin-{uuid.uuid4()}"}, lines=order.lines.all())
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                services.order_refund(number=order.number, amount=data["amount"], restock=data["restock"],
+                services.order_refund(number=order.number, amount=data["amount"], lines=form.restock_lines(),
                                       note=f"{data['reason']} ({request.user})", key=data["key"])
             except ApplicationError as exc:
                 form.add_error(None, exc.message)

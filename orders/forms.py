@@ -1,8 +1,11 @@
 """The checkout page's form (the JSON API takes the same fields)."""
 
 import uuid
+from collections.abc import Iterable
 
 from django import forms
+
+from .models import OrderLine
 
 
 class CheckoutForm(forms.Form):
@@ -41,10 +44,36 @@ class CheckoutForm(forms.Form):
 
 
 class RefundForm(forms.Form):
-    """Staff refund: all that is left, or part of it; optionally the units go back on the shelf."""
+    """Staff refund: all that is left, or part of it; and, per order line, how many units go back on the shelf
+    (a field ``restock_<line id>``, at most the units sold on it and not yet returned)."""
 
     amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0.01, required=False,
                                 help_text="Leave empty to refund everything not yet refunded.")
-    restock = forms.BooleanField(required=False, label="Put the units back in stock")
     reason = forms.CharField(max_length=200)
     key = forms.CharField(widget=forms.HiddenInput)  # one refund per form, however often it is submitted
+
+    def __init__(self, *args, lines: Iterable[OrderLine] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = list(lines)
+        for line in self.lines:
+            left = line.quantity - line.returned_quantity
+            self.fields[f"restock_{line.pk}"] = forms.IntegerField(
+                min_value=0, max_value=left, required=False, initial=0, disabled=left == 0,
+                label=f"Units of {line.sku} to put back in stock")
+
+    def refund_fields(self) -> list[forms.BoundField]:
+        """The refund's own fields, shown above the table of lines."""
+        return [self["amount"], self["reason"]]
+
+    def restock_rows(self) -> list[tuple[OrderLine, forms.BoundField]]:
+        """Each order line with its field, for the page's table."""
+        return [(line, self[f"restock_{line.pk}"]) for line in self.lines]
+
+    def restock_lines(self) -> dict[str, int]:
+        """SKU -> units to put back, from the cleaned form; lines left empty or at 0 are not named."""
+        wanted: dict[str, int] = {}
+        for line in self.lines:
+            units = self.cleaned_data.get(f"restock_{line.pk}") or 0
+            if units:
+                wanted[line.sku] = wanted.get(line.sku, 0) + units
+        return wanted
