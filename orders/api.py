@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from store.core import ratelimit
 
-from . import queue, services
+from . import checkout, services
 
 CheckoutBody = inline_serializer("CheckoutRequest", {
     "cart_token": serializers.CharField(),
@@ -19,6 +19,11 @@ CheckoutBody = inline_serializer("CheckoutRequest", {
 })
 
 
+def _response(answer) -> Response:
+    headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after else None
+    return Response(answer.body, status=answer.status, headers=headers)
+
+
 class CheckoutApi(APIView):
     @extend_schema(
         request=CheckoutBody,
@@ -27,23 +32,15 @@ class CheckoutApi(APIView):
     )
     def post(self, request):
         ratelimit.check(request, "checkout")
-        key = request.headers.get("Idempotency-Key")
-        user_id = request.user.pk if request.user.is_authenticated else None
-        if not queue.checkout_slot_take():  # over the in-flight limit: into the queue
-            answer = queue.checkout_enqueue(idempotency_key=key, body=request.data, user_id=user_id)
-            return Response(answer.body, status=answer.status)
-        try:
-            answer = services.order_place(idempotency_key=key, body=request.data, user_id=user_id)
-        finally:
-            queue.checkout_slot_give()
-        return Response(answer.body, status=answer.status)
+        return _response(checkout.checkout_submit(
+            key=request.headers.get("Idempotency-Key"), body=request.data,
+            user_id=request.user.pk if request.user.is_authenticated else None))
 
 
 class CheckoutQueueApi(APIView):
     @extend_schema(responses={200: dict, 201: dict, 202: dict, 402: dict, 409: dict})
     def get(self, request, ticket):
-        answer = queue.checkout_poll(ticket=ticket)
-        return Response(answer.body, status=answer.status)
+        return _response(checkout.checkout_poll(ticket=ticket))
 
 
 _ORDER_FIELDS = {

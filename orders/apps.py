@@ -15,6 +15,7 @@ class OrdersConfig(AppConfig):
 
         outbox.subscribe(RESERVATION_EXPIRED, subscribers.order_reservation_expired)
         outbox.subscribe(services.PAYMENT_UNKNOWN, subscribers.order_settle_payment)
+        outbox.subscribe(services.CART_CLEAR, subscribers.order_clear_cart)
         outbox.subscribe(services.ORDER_PAID, subscribers.order_send_confirmation)
         outbox.subscribe(services.ORDER_CANCELLED, subscribers.order_send_cancellation)
         outbox.subscribe(PAYMENT_SUCCEEDED, subscribers.order_payment_succeeded)

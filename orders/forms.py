@@ -26,7 +26,17 @@ class CheckoutForm(forms.Form):
 
     FIELD_ERRORS = {"email": "email", "shipping_address.name": "name", "name": "name", "line1": "line1",
                     "line2": "line2", "city": "city", "postal_code": "postal_code", "country": "country",
-                    "shipping_address.country": "country", "payment.card_number": "card_number"}
+                    "shipping_address.country": "country", "payment.card_number": "card_number",
+                    **{f"shipping_address.{k}": k for k in ("line1", "line2", "city", "postal_code")}}
+
+    def __init__(self, *args, methods: tuple[str, ...] = (), **kwargs):
+        """``methods``: the shop's ways to pay, best first (payments.services.payment_methods). The page pays
+        with the first: Stripe's hosted page when Stripe is configured (no card field here at all), else the test
+        gateway's card numbers (test mode only)."""
+        super().__init__(*args, **kwargs)
+        self.method = next((m for m in methods if m in ("stripe_checkout", "card")), "")
+        if self.method != "card":
+            del self.fields["card_number"]
 
     @staticmethod
     def new_key() -> str:
@@ -34,11 +44,14 @@ class CheckoutForm(forms.Form):
 
     def as_checkout_body(self, cart_token: str) -> dict:
         d = self.cleaned_data
+        payment = {"method": self.method}
+        if self.method == "card":
+            payment["card_number"] = d["card_number"]
         return {
             "cart_token": cart_token,
             "email": d["email"],
             "shipping_address": {k: d[k] for k in ("name", "line1", "line2", "city", "postal_code", "country")},
-            "payment": {"method": "card", "card_number": d["card_number"]},
+            "payment": payment,
             "expected_total": str(d["expected_total"]) if d.get("expected_total") is not None else None,
         }
 

@@ -76,15 +76,20 @@ class OrderEvent(models.Model):
 
 
 class CheckoutRequest(models.Model):
-    """One Idempotency-Key: the request it came with (by hash) and, once decided, the answer it got."""
+    """One Idempotency-Key of one owner (orders/idempotency.py): the request it came with (by hash), the order it
+    made, and, once final, the answer it got."""
 
-    key = models.CharField(max_length=255, unique=True)
+    owner = models.CharField(max_length=64, default="")
+    key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     order_number = models.CharField(max_length=20, blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="checkout_request_key_per_owner")]
 
     def __str__(self):
         return self.key

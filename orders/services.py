@@ -1,12 +1,8 @@
-"""The orders app's public interface: the checkout saga (DESIGN.md), order transitions, and order reads.
+"""The orders app's public interface: order transitions (confirm, cancel, refund, ship) and order reads. The
+checkout itself, which creates orders, is orders/checkout.py.
 
-    order_place: validate → claim the Idempotency-Key → re-read the cart's prices → one transaction: reserve the
-    stock and create the order (PENDING_PAYMENT) → commit → charge (outside any lock) →
-        paid: confirm + commit the stock, one transaction, and an outbox event for the e-mail → 201
-        declined: cancel + release the stock, one transaction → 402
-        no answer: the order stays PENDING_PAYMENT; compensation asks the gateway later → 202
-Compensation (``order_reservation_expired``, ``order_settle_payment``) runs from the outbox and never cancels an
-order whose money was taken, nor keeps money without an order.
+Compensation (subscribers: ``order_reservation_expired``, ``order_settle_payment``) runs from the outbox and never
+cancels an order whose money was taken, nor keeps money without an order.
 """
 
 from __future__ import annotations
@@ -14,33 +10,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import secrets
-import time
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
-from django.utils import timezone
-from django_redis import get_redis_connection
+from django.db import transaction
+from django.utils.crypto import salted_hmac
 
-from cart import services as cart_services
-from cart.types import CartNotFound
 from inventory import services as inventory_services
 from inventory.types import ReservationReleased, UnknownReservation
 from payments import services as payment_services
+from payments.types import PaymentInFlight
 from store.core import outbox
-from store.core.exceptions import ApplicationError, InvalidInput
+from store.core.exceptions import ApplicationError
 
-from .models import CheckoutRequest, Order, OrderEvent, OrderLine
+from .models import Order, OrderEvent
 from .types import (
-    Address,
-    CheckoutAnswer,
-    IdempotencyInProgress,
-    IdempotencyKeyRequired,
-    IdempotencyKeyReused,
     OrderLineView,
     OrderNotFound,
     OrderView,
@@ -54,24 +39,30 @@ Status = Order.Status
 ORDER_PAID = "order.paid"
 ORDER_CANCELLED = "order.cancelled"
 PAYMENT_UNKNOWN = "order.payment_unknown"
+CART_CLEAR = "order.cart_clear"  # {"token"}: a paid order's cart that Redis could not empty at the time
 ALLOWED = {
     Status.PENDING_PAYMENT: {Status.PAID, Status.CANCELLED},
     Status.PAID: {Status.FULFILLED, Status.PARTIALLY_REFUNDED, Status.REFUNDED},
     Status.FULFILLED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
     Status.PARTIALLY_REFUNDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
 }
-KEY_MEMORY_S = 24 * 3600  # how long Redis remembers an Idempotency-Key for the gate (see _admit_new_key)
 REFUNDABLE = (Status.PAID, Status.FULFILLED, Status.PARTIALLY_REFUNDED)
 NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone
-IN_FLIGHT_WAIT_S = 10
 
 
 # ---------------------------------------------------------------- helpers
-def _token_hash(token: str) -> str:
+def order_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _new_number() -> str:
+def order_access_token(number: str) -> str:
+    """The secret that opens an order for a guest (its link in the e-mail and the checkout's answer). Derived
+    from the number with the shop's SECRET_KEY, so the e-mail and a replayed checkout can give it again; only its
+    hash is stored, so an order made under an earlier key still opens with the token it was given."""
+    return salted_hmac("orders.access-token", number, algorithm="sha256").hexdigest()[:32]
+
+
+def order_new_number() -> str:
     code = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
     return f"{code[:4]}-{code[4:]}"
 
@@ -120,199 +111,11 @@ def order_body(order: OrderView, *, access_token: str = "") -> dict:
     return body
 
 
-# ---------------------------------------------------------------- validating a checkout
-def _text(data: dict, field: str, *, required: bool = True, limit: int = 200) -> str:
-    value = data.get(field)
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{field} must be text.", extra={"field": field})
-    value = " ".join(value.split())
-    if required and not value:
-        raise InvalidInput(f"{field} is required.", extra={"field": field})
-    if len(value) > limit:
-        raise InvalidInput(f"{field} is longer than {limit} characters.", extra={"field": field})
-    return value
-
-
-def checkout_parse(body) -> tuple[str, str, Address, object, Decimal | None]:
-    """A checkout body → (cart token, e-mail, address, payment details, expected total). Bad input is InvalidInput
-    naming the field (400) and nothing has happened yet."""
-    if not isinstance(body, dict):
-        raise InvalidInput("The checkout must be a JSON object.")
-    cart_token = _text(body, "cart_token", limit=100)
-    email = _text(body, "email", limit=254)
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise InvalidInput("Enter a valid e-mail address.", extra={"field": "email"}) from None
-    raw = body.get("shipping_address")
-    if not isinstance(raw, dict):
-        raise InvalidInput("shipping_address is required.", extra={"field": "shipping_address"})
-    address = Address(
-        name=_text(raw, "name"), line1=_text(raw, "line1"), line2=_text(raw, "line2", required=False),
-        city=_text(raw, "city", limit=100), postal_code=_text(raw, "postal_code", limit=20),
-        country=_text(raw, "country", limit=2).upper(),
-    )
-    if not address.country.isalpha() or len(address.country) != 2:
-        raise InvalidInput("country must be a two-letter code such as US or DE.",
-                           extra={"field": "shipping_address.country"})
-    payment = payment_services.payment_details_parse(body.get("payment"))
-    expected = body.get("expected_total")
-    try:
-        expected = Decimal(str(expected)) if expected not in (None, "") else None
-    except ArithmeticError:
-        raise InvalidInput("expected_total must be a decimal amount.", extra={"field": "expected_total"}) from None
-    return cart_token, email, address, payment, expected
-
-
-# ---------------------------------------------------------------- the saga
-def order_place(*, idempotency_key: str | None, body, user_id: int | None = None) -> CheckoutAnswer:
-    """Check out a cart, once per Idempotency-Key: the same key and body always get the first answer again, and
-    never a second order or charge; the same key with another body is refused (422)."""
-    if not idempotency_key:
-        raise IdempotencyKeyRequired("Send an Idempotency-Key header (any unique string up to 255 characters).")
-    if len(idempotency_key) > 255:
-        raise InvalidInput("The Idempotency-Key may be at most 255 characters.", extra={"field": "Idempotency-Key"})
-    request_hash = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-    try:
-        admitted = _admit_new_key(idempotency_key, body, user_id)
-    except ApplicationError as exc:  # sold out (or not on sale yet) at the gate: PostgreSQL never saw it
-        return CheckoutAnswer(status=exc.status, body=exc.as_dict())
-    try:
-        with transaction.atomic():
-            CheckoutRequest.objects.create(key=idempotency_key, request_hash=request_hash)
-    except BaseException as exc:
-        inventory_services.gate_return(taken=admitted or {})
-        if isinstance(exc, IntegrityError):
-            return _replay(idempotency_key, request_hash)
-        raise
-    try:
-        answer = _place(idempotency_key, body, user_id, admitted)
-    except ApplicationError as exc:
-        answer = CheckoutAnswer(status=exc.status, body=exc.as_dict())
-    except Exception:
-        # Nothing was placed (or a placed order is settled by its reservation's expiry): let a retry run again.
-        CheckoutRequest.objects.filter(key=idempotency_key, order_number="").delete()
-        raise
-    CheckoutRequest.objects.filter(key=idempotency_key).update(
-        response_status=answer.status, response_body=answer.body, completed_at=timezone.now())
-    return answer
-
-
-def _replay(key: str, request_hash: str) -> CheckoutAnswer:
-    deadline = time.monotonic() + IN_FLIGHT_WAIT_S
-    while True:
-        existing = CheckoutRequest.objects.get(key=key)
-        if existing.request_hash != request_hash:
-            raise IdempotencyKeyReused("This Idempotency-Key was used with a different request.")
-        if existing.response_status is not None:
-            return CheckoutAnswer(status=existing.response_status, body=existing.response_body)
-        if time.monotonic() > deadline:
-            raise IdempotencyInProgress("A checkout with this Idempotency-Key is still in progress; retry shortly.")
-        time.sleep(0.05)  # the first request with this key is still running: wait for its answer
-
-
-def _admit_new_key(key: str, body, user_id: int | None) -> dict[str, int] | None:
-    """The flash-sale gate, asked before PostgreSQL is touched at all when this Idempotency-Key is new to the shop:
-    a sold-out checkout then costs Redis alone (the gate's refusal is raised, and not recorded: nothing happened,
-    so the same key may ask again). Returns the tokens taken, or None to ask the gate after the claim as usual:
-    a key seen before (its first answer is replayed, even when the SKU has sold out since), bad input (answered and
-    recorded the usual way), or Redis down. Keys are remembered for a day; a retry after that, or after Redis lost
-    them, of a checkout that went through while its SKU has since sold out is told "sold out" rather than shown
-    its first answer (the order itself stands)."""
-    try:
-        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        if not get_redis_connection("default").set(f"checkout:key:{digest}", 1, nx=True, ex=KEY_MEMORY_S):
-            return None
-    except Exception:
-        logger.warning("checkout: idempotency keys unavailable in Redis; the gate is asked after the claim",
-                       exc_info=True)
-        return None
-    try:
-        quantities = cart_services.cart_quantities(token=checkout_parse(body)[0], user_id=user_id)
-    except ApplicationError:
-        return None
-    return inventory_services.gate_admit(lines=quantities)
-
-
-def _place(key: str, body, user_id: int | None, admitted: dict[str, int] | None) -> CheckoutAnswer:
-    cart_token, email, address, payment, expected = checkout_parse(body)
-    try:
-        quantities = cart_services.cart_quantities(token=cart_token, user_id=user_id)
-    except CartNotFound as exc:
-        if admitted:
-            inventory_services.gate_return(taken=admitted)
-        raise _Refusal(404, "cart_not_found", "That cart does not exist (it may have expired).") from exc
-    if admitted is None:
-        # The flash-sale gate: a hot SKU without tokens is sold out before its stock rows are touched.
-        admitted = inventory_services.gate_admit(lines=quantities)
-    progress = {"reserved": False}
-    try:
-        return _place_admitted(key, cart_token, email, address, payment, expected, user_id, progress)
-    except BaseException:
-        if not progress["reserved"]:  # once reserved, a release gives the tokens back instead
-            inventory_services.gate_return(taken=admitted)
-        raise
-
-
-def _place_admitted(key, cart_token, email, address, payment, expected, user_id, progress) -> CheckoutAnswer:
-    cart = cart_services.cart_get(token=cart_token, user_id=user_id, fresh=True)  # prices from the catalogue
-    if not cart.lines:
-        raise _Refusal(400, "cart_empty", "Your cart is empty.")
-    gone = [line for line in cart.lines if line.unit_price is None]
-    if gone:
-        raise _Refusal(409, "item_unavailable", f"{gone[0].name} is no longer sold; remove it from your cart.",
-                       sku=gone[0].sku)
-    total = cart.subtotal  # prices just re-read from the catalogue; shipping is free
-    if expected is not None and expected != total:
-        raise _Refusal(409, "price_changed", f"Prices changed since you looked: the total is now {total:.2f}.",
-                       total=f"{total:.2f}", currency=cart.currency)
-    token = secrets.token_urlsafe(24)
-    for _ in range(5):
-        number = _new_number()
-        try:
-            with transaction.atomic():
-                inventory_services.stock_reserve(reference=number,
-                                                 lines={line.sku: line.quantity for line in cart.lines})
-                order = Order.objects.create(
-                    number=number, email=email, user_id=user_id, currency=cart.currency, subtotal=cart.subtotal,
-                    total=total, shipping_address=address.__dict__, access_token_hash=_token_hash(token))
-                OrderLine.objects.bulk_create(
-                    OrderLine(order=order, sku=line.sku, name=line.name, unit_price=line.unit_price,
-                              quantity=line.quantity, line_total=line.line_total) for line in cart.lines)
-                OrderEvent.objects.create(order=order, status=Status.PENDING_PAYMENT, note="checkout")
-                CheckoutRequest.objects.filter(key=key).update(order_number=number)
-            progress["reserved"] = True
-            break
-        except IntegrityError:  # an order number already taken (rare): draw another
-            continue
-    else:
-        raise RuntimeError("could not draw a free order number")
-    if total == 0:
-        view = order_confirm(number=number, note="nothing to pay")
-    else:
-        charge = payment_services.payment_charge(order_reference=number, amount=total, currency=cart.currency,
-                                                 card=payment, idempotency_key=f"order-{number}")
-        if charge.outcome == "declined":
-            order_cancel(number=number, note=f"payment declined: {charge.code}")
-            return CheckoutAnswer(status=402, body={
-                "code": "payment_declined", "message": charge.message or "Your card was declined.",
-                "number": number, "decline_code": charge.code, "retryable": charge.retryable})
-        if charge.outcome == "unknown":
-            with transaction.atomic():
-                outbox.publish(PAYMENT_UNKNOWN, {"number": number})
-            view = _view(Order.objects.get(number=number))
-            return CheckoutAnswer(status=202, body={**order_body(view, access_token=token), "status": "processing"})
-        view = order_confirm(number=number, note="payment succeeded")
-    cart_services.cart_clear(token=cart_token)
-    return CheckoutAnswer(status=201, body=order_body(view, access_token=token))
-
-
-class _Refusal(ApplicationError):
-    def __init__(self, status: int, code: str, message: str, **extra):
-        super().__init__(message, extra=extra)
-        self.status, self.code = status, code
+def order_view(*, number: str) -> OrderView:
+    order = Order.objects.filter(number=number).prefetch_related("lines", "events").first()
+    if order is None:
+        raise OrderNotFound()
+    return _view(order)
 
 
 def order_confirm(*, number: str, note: str = "") -> OrderView:
@@ -361,7 +164,20 @@ def _refund_unfillable(number: str) -> OrderView:
 
 def order_cancel(*, number: str, note: str = "", restock: bool = True) -> OrderView:
     """Cancel: an unpaid order releases its stock; a paid one is refunded in full (its units back on the shelf
-    when ``restock``). Idempotent: cancelling a cancelled or refunded order changes nothing."""
+    when ``restock``). Idempotent: cancelling a cancelled or refunded order changes nothing.
+
+    An unpaid order's payment may still be in flight (no answer yet, a Stripe page still open): it is settled with
+    the provider first, voided there if it can be. Paid after all → the order is confirmed, then refunded like any
+    paid order; still undecided (Stripe "processing") → PaymentInFlight, and nothing changes until it is decided.
+    So no cancelled order keeps money. (Money that arrives for an order cancelled anyway is refunded when it is
+    reported: subscribers.order_payment_succeeded.)"""
+    if Order.objects.filter(number=number, status=Status.PENDING_PAYMENT).exists():
+        charge = payment_services.payment_settle(order_reference=number, abandon=True)
+        if charge is not None and charge.outcome not in ("succeeded", "declined"):
+            raise PaymentInFlight(f"The payment of order {number} is not decided yet; it can be cancelled once the "
+                                  "payment provider has settled it.", extra={"number": number})
+        if charge is not None and charge.succeeded:
+            order_confirm(number=number, note="payment confirmed by the gateway")
     with transaction.atomic():
         order = _locked(number)
         if order.status in (Status.CANCELLED, Status.REFUNDED):
@@ -480,7 +296,7 @@ def order_get(*, number: str, user_id: int | None = None, token: str = "", is_st
     if order is None:
         raise OrderNotFound()
     allowed = (is_staff or (user_id is not None and order.user_id == user_id)
-               or (token and hmac.compare_digest(order.access_token_hash, _token_hash(token))))
+               or (token and hmac.compare_digest(order.access_token_hash, order_token_hash(token))))
     if not allowed:
         raise OrderNotFound()
     return _view(order)

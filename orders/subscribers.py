@@ -10,30 +10,41 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from cart import services as cart_services
 from payments import services as payment_services
 
 from .models import Order
-from .services import Status, order_cancel, order_confirm, order_get, order_mark_refunded
+from .services import (
+    Status,
+    order_access_token,
+    order_cancel,
+    order_confirm,
+    order_get,
+    order_mark_refunded,
+)
 
 
 def order_reservation_expired(payload: dict) -> None:
-    """Subscriber of ``reservation.expired``: the order was not paid in time (or its process died). Ask the
-    gateway first: paid → confirm (re-reserving or refunding, see order_confirm); not paid → cancel."""
-    number = payload.get("reference", "")
-    order = Order.objects.filter(number=number).first()
-    if order is None or order.status != Status.PENDING_PAYMENT:
-        return
-    order_settle_payment({"number": number})
+    """Subscriber of ``reservation.expired``: the order was not paid in time (or its process died). The payment
+    is settled with the gateway, and voided there if still open (a Stripe page the shopper abandoned can then no
+    longer be paid): paid → confirm (re-reserving or refunding, see order_confirm); not paid → cancel."""
+    _settle(payload.get("reference", ""), abandon=True)
 
 
 def order_settle_payment(payload: dict) -> None:
-    """Subscriber of ``order.payment_unknown``: settle an order whose charge got no answer."""
-    number = payload["number"]
+    """Subscriber of ``order.payment_unknown``: ask the gateway what became of a charge that got no answer (one
+    still deciding, such as 3-D Secure, is left to decide until the reservation expires)."""
+    _settle(payload["number"], abandon=False)
+
+
+def _settle(number: str, *, abandon: bool) -> None:
     order = Order.objects.filter(number=number).first()
     if order is None or order.status != Status.PENDING_PAYMENT:
         return
-    charge = payment_services.payment_settle(order_reference=number)
-    if charge is not None and charge.outcome == "unknown":
+    charge = payment_services.payment_settle(order_reference=number, abandon=abandon)
+    if charge is not None and charge.outcome in ("unknown", "redirect"):
+        if not abandon and charge.outcome == "redirect":
+            return  # the shopper is on the payment page: the webhook, their return or the expiry decides
         raise RuntimeError(f"the gateway has no answer yet for {number}")  # the outbox retries with backoff
     if charge is not None and charge.succeeded:
         order_confirm(number=number, note="payment confirmed by the gateway")
@@ -42,9 +53,20 @@ def order_settle_payment(payload: dict) -> None:
 
 
 def order_payment_succeeded(payload: dict) -> None:
-    """Subscriber of ``payment.succeeded`` (a Stripe webhook): confirm, whichever of it and the checkout is first."""
-    if Order.objects.filter(number=payload["order_reference"], status=Status.PENDING_PAYMENT).exists():
-        order_confirm(number=payload["order_reference"], note="payment confirmed by Stripe")
+    """Subscriber of ``payment.succeeded`` (Stripe's webhook): confirm, whichever of it, the checkout and the
+    shopper's return is first. Money that arrives for an order already cancelled is given back in full."""
+    number = payload["order_reference"]
+    status = Order.objects.filter(number=number).values_list("status", flat=True).first()
+    if status == Status.PENDING_PAYMENT:
+        order_confirm(number=number, note="payment confirmed by Stripe")
+    elif status == Status.CANCELLED:
+        payment_services.payment_refund(order_reference=number, reason="paid after the order was cancelled",
+                                        idempotency_key=f"refund-{number}-late")
+
+
+def order_clear_cart(payload: dict) -> None:
+    """Subscriber of ``order.cart_clear``: empty a paid order's cart that Redis could not empty at the time."""
+    cart_services.cart_clear(token=payload["token"])
 
 
 def order_payment_failed(payload: dict) -> None:
@@ -61,7 +83,7 @@ def order_payment_refunded(payload: dict) -> None:
 
 def _send(order: Order, kind: str, subject: str, **extra) -> None:
     context = {"order": order_get(number=order.number, is_staff=True), "store_name": settings.STORE_NAME,
-               "url": f"{settings.STORE_URL}/orders/{order.number}/", **extra}
+               "url": f"{settings.STORE_URL}/orders/{order.number}/?token={order_access_token(order.number)}", **extra}
     message = EmailMultiAlternatives(subject=subject, to=[order.email],
                                      body=render_to_string(f"orders/email/{kind}.txt", context))
     message.attach_alternative(render_to_string(f"orders/email/{kind}.html", context), "text/html")

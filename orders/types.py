@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from payments.types import CardDetails
 from store.core.exceptions import ApplicationError, InvalidInput, NotFound
 
 
@@ -20,11 +21,23 @@ class Address:
 
 
 @dataclass(frozen=True)
+class CheckoutInput:
+    """A checkout, parsed and checked once (orders.checkout.checkout_parse)."""
+
+    cart_token: str
+    email: str
+    address: Address
+    payment: CardDetails
+    expected_total: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class CheckoutAnswer:
     """The HTTP answer of a checkout (status and JSON body): what the same Idempotency-Key always gets again."""
 
     status: int
     body: dict
+    retry_after: int | None = None  # seconds, for a refusal that may pass later (409 in progress, 429, 503)
 
 
 @dataclass(frozen=True)
@@ -91,3 +104,34 @@ class RestockRefused(ApplicationError):
 
     code = "restock_refused"
     status = 409
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """What a checkout made: the order (paid, or still waiting for its payment), its secret link's token, and where
+    the shopper must go to pay when the payment happens on the provider's page."""
+
+    order: OrderView
+    access_token: str
+    redirect_url: str = ""
+
+
+class CartEmpty(InvalidInput):
+    code = "cart_empty"
+
+
+class ItemUnavailable(ApplicationError):
+    code = "item_unavailable"
+    status = 409
+
+
+class PriceChanged(ApplicationError):
+    code = "price_changed"
+    status = 409
+
+
+class PaymentDeclined(ApplicationError):
+    """The payment was refused for good: the order is cancelled and its stock released."""
+
+    code = "payment_declined"
+    status = 402

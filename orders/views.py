@@ -1,17 +1,19 @@
 """Checkout, order status and order history pages."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 
 from cart import services as cart_services
 from cart.types import CartNotFound, CartUnavailable
+from payments import services as payment_services
+from payments.types import ReturnUrls
 from store.core import ratelimit
 from store.core.exceptions import ApplicationError
 
-from . import queue, services
+from . import checkout as checkout_use_case
+from . import services
 from .forms import CheckoutForm
-from .types import CheckoutAnswer
 
 TOKENS_SESSION_KEY = "order_tokens"
 
@@ -38,33 +40,30 @@ def checkout(request):
         return render(request, "503.html", {"message": exc.message}, status=503)
     if request.method != "POST" and (cart is None or not cart.lines):
         return redirect("cart:page")  # (a POST goes on: a double-clicked form must get its order back)
+    methods = payment_services.payment_methods()
     initial = {"idempotency_key": CheckoutForm.new_key(), "expected_total": cart.subtotal if cart else None,
                "email": request.user.email if request.user.is_authenticated else ""}
-    form = CheckoutForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    form = CheckoutForm(request.POST or None, initial=initial, methods=methods)
+    if request.method == "POST" and methods and form.is_valid():
         try:
             ratelimit.check(request, "checkout")
-            key, checkout_body = form.cleaned_data["idempotency_key"], form.as_checkout_body(token or "")
-            if not queue.checkout_slot_take():  # over the in-flight limit: wait in line
-                queued = queue.checkout_enqueue(idempotency_key=key, body=checkout_body, user_id=_user_id(request))
-                return redirect(queued.body.get("poll_url", "").replace("/api/v1/checkout/queue/", "/checkout/line/"))
-            try:
-                answer = services.order_place(idempotency_key=key, body=checkout_body, user_id=_user_id(request))
-            finally:
-                queue.checkout_slot_give()
         except ApplicationError as exc:
-            if exc.status == 429:
-                return render(request, "429.html", {"retry_after": exc.retry_after}, status=429)
-            if exc.status == 503:
-                response = render(request, "503.html", {"message": exc.message}, status=503)
-                response["Retry-After"] = str(exc.retry_after)
-                return response
-            answer = CheckoutAnswer(status=exc.status, body=exc.as_dict())
+            return render(request, "429.html", {"retry_after": exc.retry_after}, status=429)
+        urls = ReturnUrls(success_url=request.build_absolute_uri("/checkout/return/?number={number}"),
+                          cancel_url=request.build_absolute_uri("/checkout/cancel/?number={number}"))
+        answer = checkout_use_case.checkout_submit(
+            key=form.cleaned_data["idempotency_key"], body=form.as_checkout_body(token or ""),
+            user_id=_user_id(request), urls=urls)
+        if answer.status == 503:
+            response = render(request, "503.html", {"message": answer.body.get("message", "")}, status=503)
+            response["Retry-After"] = str(answer.retry_after or 5)
+            return response
+        if answer.status == 429:
+            return render(request, "429.html", {"retry_after": answer.retry_after}, status=429)
+        if answer.body.get("status") == "queued":  # over the in-flight limit: wait in line
+            return redirect(answer.body["poll_url"].replace("/api/v1/checkout/queue/", "/checkout/line/"))
         if answer.status in (201, 202):
-            number, access = answer.body["number"], answer.body.get("access_token", "")
-            request.session.setdefault(TOKENS_SESSION_KEY, {})[number] = access
-            request.session.modified = True
-            return redirect(f"/orders/{number}/?token={access}")
+            return _to_order(request, answer.body)
         if answer.body.get("code") in ("cart_empty", "cart_not_found"):
             return redirect("cart:page")
         _show_problem(form, answer.body)
@@ -75,29 +74,81 @@ def checkout(request):
             data["expected_total"] = answer.body["total"]
         form.data = data
         token, cart = _cart(request)
-    return render(request, "orders/checkout.html", {"form": form, "cart": cart})
+    return render(request, "orders/checkout.html", {"form": form, "cart": cart, "methods": methods})
+
+
+def _to_order(request, body: dict):
+    """After a checkout: to the payment provider's page when the shopper pays there, else to the order. The order's
+    secret stays in the session, so the order page opens without it in the address."""
+    number, access = body["number"], body.get("access_token", "")
+    request.session.setdefault(TOKENS_SESSION_KEY, {})[number] = access
+    request.session.modified = True
+    action = body.get("next_action") or {}
+    if action.get("type") == "redirect_to_url":
+        return HttpResponseRedirect(action["url"], status=303)
+    return redirect(f"/orders/{number}/")
+
+
+def checkout_return(request):
+    """Stripe's hosted page sends the shopper back here after paying: Stripe is asked at once (its webhook may be
+    on its way too; whichever comes first confirms the order, once), then the order page."""
+    number = request.GET.get("number", "")
+    placed = _owned(request, number)
+    if placed is None:
+        raise Http404("No such order.")
+    answer = checkout_use_case.checkout_returned(number=number, cart_token=_cart_token(request))
+    return redirect(f"/orders/{answer.number}/")
+
+
+def checkout_cancel(request):
+    """Stripe's hosted page sends the shopper back here when they give up: they may go back to pay, or cancel the
+    order (a POST, so no link can cancel someone's order), which expires the payment page and frees the stock."""
+    number = request.POST.get("number") or request.GET.get("number", "")
+    order = _owned(request, number)
+    if order is None:
+        raise Http404("No such order.")
+    if request.method == "POST" and order.status == "pending_payment":
+        try:
+            services.order_cancel(number=number, note="the shopper left the payment page")
+        except ApplicationError as exc:
+            return render(request, "orders/payment_cancelled.html", {"order": order, "problem": exc.message})
+        return redirect("cart:page")
+    if order.status != "pending_payment":
+        return redirect(f"/orders/{number}/")
+    next_url = checkout_use_case.checkout_payment_url(number=number)
+    return render(request, "orders/payment_cancelled.html", {"order": order, "pay_url": next_url})
+
+
+def _owned(request, number: str):
+    token = request.session.get(TOKENS_SESSION_KEY, {}).get(number, "")
+    try:
+        return services.order_get(number=number, token=token, user_id=_user_id(request))
+    except ApplicationError:
+        return None
+
+
+def _cart_token(request) -> str | None:
+    return cart_services.cart_token_of(session_token=request.session.get(cart_services.SESSION_KEY),
+                                       user_id=_user_id(request))
 
 
 def in_line(request, ticket):
     """'You're in line': reloads itself every two seconds (no JavaScript needed) until the checkout is decided."""
     try:
-        answer = queue.checkout_poll(ticket=ticket)
+        answer = checkout_use_case.checkout_poll(ticket=ticket)
     except ApplicationError as exc:
         raise Http404(exc.message) from exc
     if answer.status == 202 and answer.body.get("status") == "queued":
         return render(request, "orders/in_line.html", {"position": answer.body["position"]})
     if answer.status in (201, 202):
-        number, access = answer.body["number"], answer.body.get("access_token", "")
-        request.session.setdefault(TOKENS_SESSION_KEY, {})[number] = access
-        request.session.modified = True
-        return redirect(f"/orders/{number}/?token={access}")
+        return _to_order(request, answer.body)
     return render(request, "orders/in_line.html", {"problem": answer.body.get("message", "")}, status=answer.status)
 
 
 def _show_problem(form, body: dict) -> None:
     field = CheckoutForm.FIELD_ERRORS.get(body.get("field", ""))
     message = body.get("message") or "Something went wrong; please try again."
-    if body.get("code") in ("payment_declined", "invalid_card"):
+    if body.get("code") in ("payment_declined", "invalid_card") and "card_number" in form.fields:
         field = "card_number"
     form.add_error(field, message)
 

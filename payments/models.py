@@ -22,6 +22,9 @@ class Payment(models.Model):
     idempotency_key = models.CharField(max_length=100, unique=True)
     card_last4 = models.CharField(max_length=4, blank=True)
     payment_method = models.CharField(max_length=100, blank=True)  # a Stripe PaymentMethod id (no card data)
+    # Stripe Checkout: the hosted page's session and where to send the shopper to pay (no card data either).
+    checkout_session = models.CharField(max_length=255, blank=True, db_index=True)
+    redirect_url = models.TextField(blank=True)
     failure_code = models.CharField(max_length=50, blank=True)
     failure_message = models.CharField(max_length=255, blank=True)
     refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
@@ -73,7 +76,8 @@ class SandboxCharge(models.Model):
     reference = models.CharField(max_length=40, unique=True)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
-    outcome = models.CharField(max_length=30)  # succeeded | card_declined | insufficient_funds | processing_error
+    # succeeded | card_declined | insufficient_funds | processing_error | voided (given up before it came)
+    outcome = models.CharField(max_length=30)
     refunded = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -18,46 +18,75 @@ from django.db.models import Sum
 from store.core import outbox
 from store.core.exceptions import InvalidInput
 
-from .gateways import gateway_for, luhn_ok
+from .gateways import from_minor_units, gateway_for, luhn_ok
 from .models import Payment, Refund, WebhookEvent
-from .types import CardDetails, ChargeResult, InvalidCard, PaymentSummary, RefundPending, RefundRefused
+from .types import (
+    CardDetails,
+    ChargeResult,
+    InvalidCard,
+    PaymentSummary,
+    RefundPending,
+    RefundRefused,
+    ReturnUrls,
+    TestPaymentsDisabled,
+)
 
 logger = logging.getLogger(__name__)
 
 
+def payment_methods() -> tuple[str, ...]:
+    """The ways to pay this shop offers, best first: Stripe's hosted page when Stripe is configured, the test
+    gateway's card numbers only in test mode (never in production unless PAYMENTS_TEST_MODE says so)."""
+    stripe = ("stripe_checkout", "stripe") if settings.STRIPE_SECRET_KEY else ()
+    return (*stripe, *(("card",) if settings.PAYMENTS_TEST_MODE else ()))
+
+
 def payment_details_parse(data) -> CardDetails:
-    """The ``payment`` object of a checkout → CardDetails; a bad card is InvalidCard (400) before any charge."""
+    """The ``payment`` object of a checkout → CardDetails; bad details are a 400 naming the field, before any
+    charge."""
     if not isinstance(data, dict):
         raise InvalidInput("payment must be an object with a method.", extra={"field": "payment"})
     method = data.get("method")
+    offered = payment_methods()
+    if method == "card" and "card" not in offered:
+        raise TestPaymentsDisabled("Test card payments are disabled in this shop; they take no real money.",
+                                   extra={"field": "payment.method"})
+    if method in ("stripe", "stripe_checkout") and not settings.STRIPE_SECRET_KEY:
+        raise InvalidInput("Stripe is not configured in this shop.", extra={"field": "payment.method"})
+    if method not in offered or not isinstance(method, str):
+        raise InvalidInput(f"payment.method must be one of: {', '.join(offered) or 'none configured'}.",
+                           extra={"field": "payment.method"})
     if method == "card":
-        number = "".join(str(data.get("card_number") or "").split())
+        number = data.get("card_number")
+        number = "".join(number.split()) if isinstance(number, str) and len(number) <= 40 else ""
         if not luhn_ok(number):
             raise InvalidCard("That card number is not valid.", extra={"field": "payment.card_number"})
         return CardDetails(method="card", card_number=number)
     if method == "stripe":
-        if not settings.STRIPE_SECRET_KEY:
-            raise InvalidInput("Stripe is not configured in this shop; pay by card.", extra={"field": "payment"})
-        pm = str(data.get("payment_method") or "")
-        if not pm.startswith("pm_"):
+        pm = data.get("payment_method")
+        if not isinstance(pm, str) or not pm.startswith("pm_") or len(pm) > 255 or not pm.isascii() \
+                or not pm.replace("_", "").isalnum():
             raise InvalidInput("payment.payment_method must be a Stripe PaymentMethod id (pm_…).",
                                extra={"field": "payment.payment_method"})
         return CardDetails(method="stripe", payment_method=pm)
-    raise InvalidInput("payment.method must be 'card'" + (" or 'stripe'." if settings.STRIPE_SECRET_KEY else "."),
-                       extra={"field": "payment.method"})
+    return CardDetails(method="stripe_checkout")
 
 
 def _result(payment: Payment, *, code: str = "", message: str = "", retryable: bool = False) -> ChargeResult:
     outcome = {Payment.State.SUCCEEDED: "succeeded", Payment.State.FAILED: "declined",
-               Payment.State.PENDING: "unknown"}.get(payment.state, "succeeded")
+               Payment.State.PENDING: "redirect" if payment.redirect_url else "unknown"}.get(payment.state,
+                                                                                          "succeeded")
     return ChargeResult(order_reference=payment.order_reference, outcome=outcome, amount=payment.amount,
                         currency=payment.currency, code=code or payment.failure_code,
-                        message=message or payment.failure_message, retryable=retryable)
+                        message=message or payment.failure_message, retryable=retryable,
+                        redirect_url=payment.redirect_url if outcome == "redirect" else "")
 
 
 def payment_charge(*, order_reference: str, amount: Decimal, currency: str, card: CardDetails,
-                   idempotency_key: str) -> ChargeResult:
-    """Take ``amount`` for the order, once. Call it outside any transaction or lock."""
+                   idempotency_key: str, email: str = "", urls: ReturnUrls | None = None) -> ChargeResult:
+    """Take ``amount`` for the order, once. Call it outside any transaction or lock. With Stripe Checkout the
+    answer is "redirect": the shopper pays on Stripe's page (``redirect_url``), and the webhook or the return page
+    settles it (``payment_settle``)."""
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
@@ -70,7 +99,8 @@ def payment_charge(*, order_reference: str, amount: Decimal, currency: str, card
             return _result(payment)  # answered before: the same answer, no second charge
     gateway = gateway_for(card.method)
     try:
-        answer = gateway.charge(amount=amount, currency=currency, card=card, idempotency_key=idempotency_key)
+        answer = gateway.charge(amount=amount, currency=currency, card=card, idempotency_key=idempotency_key,
+                                order_reference=order_reference, email=email, urls=urls)
     except Exception:  # no answer: the money may or may not have moved; compensation will ask
         logger.exception("payment %s: no answer from the %s gateway", idempotency_key, card.method)
         return _result(payment)
@@ -78,28 +108,41 @@ def payment_charge(*, order_reference: str, amount: Decimal, currency: str, card
 
 
 def _record(payment: Payment, answer) -> ChargeResult:
-    if answer.outcome == "unknown":
-        return _result(payment)
-    state = Payment.State.SUCCEEDED if answer.outcome == "succeeded" else Payment.State.FAILED
-    Payment.objects.filter(pk=payment.pk, state=Payment.State.PENDING).update(
-        state=state, gateway_reference=answer.reference, failure_code=answer.code,
-        failure_message=answer.message[:255])
+    """Store a gateway's answer on a payment still pending (a webhook may have settled it first: then that)."""
+    if answer.outcome in ("unknown", "redirect"):
+        found = {"gateway_reference": answer.reference, "checkout_session": answer.session,
+                 "redirect_url": answer.redirect_url}
+        Payment.objects.filter(pk=payment.pk, state=Payment.State.PENDING).update(
+            **{field: value for field, value in found.items() if value})
+    else:
+        state = Payment.State.SUCCEEDED if answer.outcome == "succeeded" else Payment.State.FAILED
+        Payment.objects.filter(pk=payment.pk, state=Payment.State.PENDING).update(
+            state=state, gateway_reference=answer.reference or payment.gateway_reference,
+            checkout_session=answer.session or payment.checkout_session, failure_code=answer.code,
+            failure_message=answer.message[:255], redirect_url="")
     payment.refresh_from_db()
     return _result(payment, retryable=answer.retryable)
 
 
-def payment_settle(*, order_reference: str) -> ChargeResult | None:
-    """Ask the gateway what became of the order's pending charge (after a timeout or a crash). None if the
-    order never reached a charge."""
+def payment_settle(*, order_reference: str, abandon: bool = False) -> ChargeResult | None:
+    """Ask the gateway what became of the order's pending charge (after a timeout, a crash, or the shopper's return
+    from a hosted payment page). With ``abandon`` (the order's time is up) a charge still undecided is voided at
+    the gateway, so it can no longer take money; one the gateway says was paid meanwhile is "succeeded". None if
+    the order never reached a charge; "unknown" while the gateway cannot say."""
     payment = Payment.objects.filter(order_reference=order_reference).order_by("-id").first()
     if payment is None:
         return None
     if payment.state != Payment.State.PENDING:
         return _result(payment)
     card = CardDetails(method=payment.gateway, payment_method=payment.payment_method)
+    gateway = gateway_for(payment.gateway)
+    asked = {"idempotency_key": payment.idempotency_key, "reference": payment.gateway_reference,
+             "session": payment.checkout_session, "created_at": payment.created_at, "amount": payment.amount,
+             "currency": payment.currency, "card": card}
     try:
-        answer = gateway_for(payment.gateway).lookup(idempotency_key=payment.idempotency_key, amount=payment.amount,
-                                                     currency=payment.currency, card=card)
+        answer = gateway.lookup(**asked)
+        if answer.outcome == "unknown" and abandon:
+            answer = gateway.void(**asked)
     except Exception:  # still no answer: stays pending; the caller retries later
         logger.warning("payment %s: the gateway still does not answer", payment.idempotency_key, exc_info=True)
         return _result(payment)
@@ -121,7 +164,8 @@ def payment_refund(*, order_reference: str, amount: Decimal | None = None, reaso
     payment = refund.payment
     try:
         reference = gateway_for(payment.gateway).refund(reference=payment.gateway_reference, amount=refund.amount,
-                                                        idempotency_key=refund.idempotency_key)
+                                                        idempotency_key=refund.idempotency_key,
+                                                        currency=payment.currency)
     except Exception as exc:
         if _definitive_refusal(exc):
             Refund.objects.filter(pk=refund.pk, state=Refund.State.PENDING).update(state=Refund.State.FAILED)
@@ -205,7 +249,9 @@ class WebhookRejected(InvalidInput):
 
 def payment_webhook(*, payload: bytes, signature: str) -> str:
     """A Stripe event: verified by its signature, recorded by its id, applied once (a replay is acknowledged and
-    ignored). What the order side must do follows through the outbox, in the same transaction."""
+    ignored). What the order side must do follows through the outbox, in the same transaction. Events may come in
+    any order: each only moves a payment forward from what it is (a success after a failure is money taken late,
+    and is recorded so the order side refunds it)."""
     import stripe
 
     if not settings.STRIPE_WEBHOOK_SECRET:
@@ -215,37 +261,54 @@ def payment_webhook(*, payload: bytes, signature: str) -> str:
     except (ValueError, stripe.SignatureVerificationError):
         raise WebhookRejected("The webhook's signature does not verify.") from None
     data = event.to_dict()
+    kind, obj = data.get("type", ""), (data.get("data") or {}).get("object") or {}
+    if not isinstance(obj, dict) or not isinstance(data.get("id"), str):
+        raise WebhookRejected("The webhook's event has no object.")
     with transaction.atomic():
         try:
             with transaction.atomic():
-                WebhookEvent.objects.create(event_id=data["id"], type=data["type"], payload=data)
+                WebhookEvent.objects.create(event_id=data["id"][:100], type=str(kind)[:100], payload=data)
         except IntegrityError:
             return "duplicate"
-        obj = data.get("data", {}).get("object", {})
-        if data["type"] in ("payment_intent.succeeded", "payment_intent.payment_failed"):
-            _apply_intent(obj, succeeded=data["type"] == "payment_intent.succeeded")
-        elif data["type"] == "charge.refunded":
+        if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+            _apply_outcome(_stripe_payment(intent_id=obj.get("id", ""), metadata=obj.get("metadata")),
+                           succeeded=kind == "payment_intent.succeeded", intent_id=obj.get("id", ""),
+                           error=obj.get("last_payment_error") or {})
+        elif kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+            if obj.get("payment_status") in ("paid", "no_payment_required"):
+                _apply_outcome(_stripe_payment(session_id=obj.get("id", ""), metadata=obj.get("metadata")),
+                               succeeded=True, intent_id=obj.get("payment_intent") or "")
+        elif kind in ("checkout.session.async_payment_failed", "checkout.session.expired"):
+            _apply_outcome(_stripe_payment(session_id=obj.get("id", ""), metadata=obj.get("metadata")),
+                           succeeded=False, intent_id=obj.get("payment_intent") or "",
+                           error={"code": "expired" if kind.endswith("expired") else "payment_failed"})
+        elif kind == "charge.refunded":
             _apply_refund(obj)
     return "applied"
 
 
-def _stripe_payment(intent_id: str, metadata: dict) -> Payment | None:
-    payments = Payment.objects.select_for_update().filter(gateway="stripe")
-    key = (metadata or {}).get("idempotency_key")
-    return (payments.filter(gateway_reference=intent_id).first() if intent_id else None) or (
-        payments.filter(idempotency_key=key).first() if key else None)
+def _stripe_payment(*, intent_id: str = "", session_id: str = "", metadata=None) -> Payment | None:
+    payments = Payment.objects.select_for_update().filter(gateway__in=("stripe", "stripe_checkout"))
+    key = (metadata or {}).get("idempotency_key") if isinstance(metadata, dict) else None
+    return ((payments.filter(gateway_reference=intent_id).first() if intent_id else None)
+            or (payments.filter(checkout_session=session_id).first() if session_id else None)
+            or (payments.filter(idempotency_key=key).first() if key else None))
 
 
-def _apply_intent(intent: dict, *, succeeded: bool) -> None:
-    payment = _stripe_payment(intent.get("id", ""), intent.get("metadata"))
-    if payment is None or payment.state != Payment.State.PENDING:
-        return  # the checkout already recorded it (the webhook raced it and lost), or not ours
-    error = intent.get("last_payment_error") or {}
+def _apply_outcome(payment: Payment | None, *, succeeded: bool, intent_id: str, error: dict | None = None) -> None:
+    if payment is None:
+        return  # not ours
+    late = payment.state == Payment.State.FAILED and succeeded  # voided or declined here, paid at Stripe after all
+    if payment.state != Payment.State.PENDING and not late:
+        return  # already recorded (the checkout or the return page was first)
+    error = error or {}
     payment.state = Payment.State.SUCCEEDED if succeeded else Payment.State.FAILED
-    payment.gateway_reference = intent.get("id", "")
+    payment.gateway_reference = intent_id or payment.gateway_reference
     payment.failure_code = "" if succeeded else (error.get("decline_code") or error.get("code") or "card_declined")
     payment.failure_message = "" if succeeded else (error.get("message") or "")[:255]
-    payment.save(update_fields=["state", "gateway_reference", "failure_code", "failure_message", "updated_at"])
+    payment.redirect_url = ""
+    payment.save(update_fields=["state", "gateway_reference", "failure_code", "failure_message", "redirect_url",
+                                "updated_at"])
     if succeeded:
         outbox.publish(PAYMENT_SUCCEEDED, {"order_reference": payment.order_reference})
     else:
@@ -253,10 +316,13 @@ def _apply_intent(intent: dict, *, succeeded: bool) -> None:
 
 
 def _apply_refund(charge: dict) -> None:
-    payment = _stripe_payment(charge.get("payment_intent", ""), charge.get("metadata"))
+    payment = _stripe_payment(intent_id=charge.get("payment_intent") or "", metadata=charge.get("metadata"))
     if payment is None:
         return
-    refunded = (Decimal(charge.get("amount_refunded", 0)) / 100).quantize(Decimal("0.01"))
+    try:
+        refunded = from_minor_units(int(charge.get("amount_refunded", 0)), payment.currency)
+    except (TypeError, ValueError):
+        return
     if refunded <= payment.refunded_amount:
         return  # our own refund, already recorded
     payment.refunded_amount = min(refunded, payment.amount)

@@ -10,11 +10,20 @@ from store.core.exceptions import ApplicationError, InvalidInput
 
 @dataclass(frozen=True)
 class CardDetails:
-    """What the shopper gave to pay with: a card number for the test gateway, or a Stripe PaymentMethod id."""
+    """How the shopper pays: a card number for the test gateway ("card"), a Stripe PaymentMethod id made by
+    Stripe.js ("stripe"), or Stripe's hosted Checkout page ("stripe_checkout": no card data reaches the shop)."""
 
-    method: str  # "card" (test gateway) | "stripe"
+    method: str  # "card" (test gateway) | "stripe" | "stripe_checkout"
     card_number: str = ""
     payment_method: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnUrls:
+    """Where a hosted payment page sends the shopper back: after paying, and after giving up."""
+
+    success_url: str
+    cancel_url: str
 
 
 @dataclass(frozen=True)
@@ -23,12 +32,13 @@ class ChargeResult:
     compensation must ask the gateway later)."""
 
     order_reference: str
-    outcome: str
+    outcome: str  # succeeded | declined | unknown | redirect (the shopper pays on the provider's page)
     amount: Decimal
     currency: str
     code: str = ""
     message: str = ""
     retryable: bool = False
+    redirect_url: str = ""
 
     @property
     def succeeded(self) -> bool:
@@ -48,6 +58,21 @@ class PaymentSummary:
 
 class InvalidCard(InvalidInput):
     code = "invalid_card"
+
+
+class TestPaymentsDisabled(InvalidInput):
+    """The test gateway takes no real money: refused unless PAYMENTS_TEST_MODE is on (API.md)."""
+
+    code = "test_payments_disabled"
+    __test__ = False  # not a pytest test class
+
+
+class PaymentInFlight(ApplicationError):
+    """The provider has not yet said whether the money moved: nothing may be decided about the order until it does."""
+
+    code = "payment_in_flight"
+    status = 409
+    retry_after = 30
 
 
 class RefundRefused(ApplicationError):

@@ -261,6 +261,10 @@ STORE_URL = os.environ.get("STORE_URL", f"http://127.0.0.1:{os.environ.get('PORT
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")  # unset: Stripe's own; tests point it at a local fake
+STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_TIMEOUT_S = float(os.environ.get("STRIPE_TIMEOUT_S", "20"))  # then the charge is "no answer" (settled later)
+# The test gateway takes no money: it works under `make run` and the tests, and in production only when asked.
+PAYMENTS_TEST_MODE = env_bool("PAYMENTS_TEST_MODE", DEBUG or env_bool("STORE_TESTING", False))
 # Past this many checkouts in flight at once, new ones queue (202 + poll URL) on the `checkout` Celery queue.
 CHECKOUT_QUEUE_AFTER = int(os.environ["CHECKOUT_QUEUE_AFTER"]) if os.environ.get("CHECKOUT_QUEUE_AFTER") else None
 # The longest the line may grow; past it, checkouts are refused at once with 503 + Retry-After.

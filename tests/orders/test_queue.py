@@ -90,7 +90,9 @@ def test_a_full_line_sheds_load_with_503_and_retry_after(client, queueing, setti
     assert response.status_code == 503 and response.json()["code"] == "overloaded"
     assert int(response["Retry-After"]) > 0
     assert checkout(client, data, key="first-in-line").status_code == 202  # already in line
-    assert checkout(client, body(cart_with()[0]), key="first-in-line").status_code == 422  # another body
+    assert checkout(client, dict(data, email="other@example.com"), key="first-in-line").status_code == 422
+    # Another anonymous client (another cart) with the same key is another key: shed like any newcomer.
+    assert checkout(client, body(cart_with()[0]), key="first-in-line").status_code == 503
 
 
 def test_a_queued_checkout_refused_at_the_gate_shows_its_refusal_when_polled(client, queueing):

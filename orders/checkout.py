@@ -1,0 +1,376 @@
+"""Checkout, from the request's body to the committed order, in the order DESIGN.md's saga runs:
+
+    checkout_submit (the API's and the page's one entry)
+        parse the body once → the cart's quantities (Redis alone) → admission (the flash-sale gate's tokens,
+        always given back unless the reservation took them) → claim the Idempotency-Key (or replay its answer)
+    checkout_place (the use case: typed values in, a PlacedOrder out, typed errors raised)
+        price the cart from the catalogue → reserve the stock and create the order, one transaction → charge, no
+        lock held →
+        paid: confirm (services.order_confirm) | declined: cancel | no answer yet: compensation settles it later
+        (services' subscribers) | the provider's page: the shopper pays there, the webhook or their return settles it
+
+Errors are ApplicationErrors carrying their HTTP status; ``_answer`` turns a result or an error into the one
+(status, body) pair that both the API and the page use, and that the key replays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from cart import services as cart_services
+from cart.types import Cart, CartNotFound
+from inventory import services as inventory_services
+from inventory.types import InsufficientStock, SaleNotStarted
+from payments import services as payment_services
+from payments.types import ReturnUrls
+from store.core import outbox
+from store.core.exceptions import ApplicationError, InvalidInput
+
+from . import idempotency, queue
+from .models import Order, OrderEvent, OrderLine
+from .services import (
+    CART_CLEAR,
+    PAYMENT_UNKNOWN,
+    Status,
+    order_access_token,
+    order_body,
+    order_cancel,
+    order_confirm,
+    order_new_number,
+    order_token_hash,
+    order_view,
+)
+from .types import (
+    Address,
+    CartEmpty,
+    CheckoutAnswer,
+    CheckoutInput,
+    ItemUnavailable,
+    OrderView,
+    PaymentDeclined,
+    PlacedOrder,
+    PriceChanged,
+)
+
+logger = logging.getLogger(__name__)
+MAX_TOTAL = Decimal("9999999999.99")  # what an order's amount columns hold
+
+
+# ---------------------------------------------------------------- the edge: parse, admit, idempotency, answer
+def checkout_submit(*, key: str | None, body, user_id: int | None, urls: ReturnUrls | None = None,
+                    queued: bool = False) -> CheckoutAnswer:
+    """Check out once per Idempotency-Key: the same key and body get the first answer again, never a second order
+    or charge. ``urls``: where Stripe's hosted page sends the shopper back (the page's checkout passes them).
+    Past CHECKOUT_QUEUE_AFTER checkouts in flight it waits in line (202 + poll URL) unless it is the line's own
+    (``queued``). Never raises an ApplicationError: every refusal is an answer."""
+    try:
+        key = idempotency.key_checked(key)
+        data = checkout_parse(body)
+        owner = idempotency.owner_of(user_id=user_id, cart_token=data.cart_token)
+        if not queued and not queue.checkout_slot_take():
+            return queue.checkout_enqueue(owner=owner, key=key, body=body, user_id=user_id,
+                                          urls=urls and urls.__dict__)
+    except ApplicationError as exc:
+        return _answer(exc)  # nothing happened: nothing to remember
+    try:
+        return _submit(key, owner, body, data, user_id, urls)
+    finally:
+        if not queued:
+            queue.checkout_slot_give()
+
+
+def checkout_run_queued(*, ticket: str) -> int:
+    """Run one checkout that waited in line (the `checkout` Celery task); its answer is kept for the poll."""
+    job = queue.checkout_job(ticket=ticket)
+    if job is None:
+        return 404
+    urls = ReturnUrls(**job["urls"]) if job.get("urls") else None
+    answer = checkout_submit(key=job["key"], body=job["body"], user_id=job["user_id"], urls=urls, queued=True)
+    queue.checkout_answered(ticket=ticket, answer=answer)
+    return answer.status
+
+
+def checkout_poll(*, ticket: str) -> CheckoutAnswer:
+    """A queued checkout's place in line, then its answer (from its key, if the line lost it)."""
+    return queue.checkout_poll(ticket=ticket, stored_answer=lambda job: idempotency.stored_answer(
+        owner=job["owner"], key=job["key"], from_order=_answer_for_order))
+
+
+def _submit(key: str, owner: str, body, data: CheckoutInput, user_id: int | None,
+            urls: ReturnUrls | None) -> CheckoutAnswer:
+    try:
+        quantities = _quantities(data.cart_token, user_id)
+    except ApplicationError as exc:
+        return _answer(exc)  # (Redis down: nothing happened)
+    request_hash = idempotency.fingerprint(body)
+    try:
+        with _admission(quantities) as admission:
+            claim = idempotency.claim(owner=owner, key=key, request_hash=request_hash)
+            if not claim.fresh:
+                return idempotency.replay(claim, from_order=_answer_for_order,
+                                          run_again=lambda again: _run(again, data, user_id, urls, admission))
+            return _run(claim, data, user_id, urls, admission)
+    except (InsufficientStock, SaleNotStarted) as refusal:  # at the gate: PostgreSQL never saw it
+        if not idempotency.remembered(owner=owner, key=key):
+            return _answer(refusal)
+        # A retry of a checkout the gate let through before: its own answer, not "sold out".
+        return _answer(lambda gate=refusal: _replay_without_admission(owner, key, request_hash, gate))
+    except ApplicationError as exc:  # the key: used with another body, or still in flight
+        return _answer(exc)
+
+
+def _run(claim: idempotency.Claim, data: CheckoutInput, user_id: int | None, urls: ReturnUrls | None,
+         admission: _Admission) -> CheckoutAnswer:
+    try:
+        answer = _answer(lambda: checkout_place(data=data, customer=user_id, urls=urls,
+                                                on_reserved=lambda number: (claim.attach(number), admission.keep())))
+    except BaseException:
+        # Before an order existed nothing happened: the key may run again. After, the key answers from its order.
+        with contextlib.suppress(Exception):
+            claim.give_back()
+            claim.unlock()
+        raise
+    return claim.finish(answer)
+
+
+def _replay_without_admission(owner: str, key: str, request_hash: str, refusal: ApplicationError) -> CheckoutAnswer:
+    claim = idempotency.claim(owner=owner, key=key, request_hash=request_hash)
+
+    def refuse(again: idempotency.Claim) -> CheckoutAnswer:  # never placed, and sold out now
+        again.give_back()
+        again.unlock()
+        raise refusal
+
+    return refuse(claim) if claim.fresh else idempotency.replay(claim, from_order=_answer_for_order,
+                                                                run_again=refuse)
+
+
+def _answer(outcome) -> CheckoutAnswer:
+    """The one mapping to HTTP: a placed order (201 paid, 202 still being paid) or an error's own status."""
+    try:
+        result = outcome() if callable(outcome) else outcome
+    except ApplicationError as exc:
+        result = exc
+    if isinstance(result, ApplicationError):
+        return CheckoutAnswer(status=result.status, body=result.as_dict(),
+                              retry_after=getattr(result, "retry_after", None))
+    body = order_body(result.order, access_token=result.access_token)
+    if result.order.status == Status.PENDING_PAYMENT:
+        body["status"] = "processing"
+        if result.redirect_url:
+            body["status"] = "requires_payment"
+            body["next_action"] = {"type": "redirect_to_url", "url": result.redirect_url}
+        return CheckoutAnswer(status=202, body=body)
+    return CheckoutAnswer(status=201, body=body)
+
+
+def _answer_for_order(number: str) -> CheckoutAnswer:
+    """What a key whose first request is gone answers: its order as it stands now."""
+    order = order_view(number=number)
+    if order.status == Status.CANCELLED:
+        return _answer(PaymentDeclined("The payment did not go through; the order was cancelled.",
+                                       extra={"number": number}))
+    charge = payment_services.payment_settle(order_reference=number) if order.status == Status.PENDING_PAYMENT \
+        else None
+    return _answer(PlacedOrder(order=order, access_token=order_access_token(number),
+                               redirect_url=charge.redirect_url if charge else ""))
+
+
+class _Admission:
+    def __init__(self, taken: Mapping[str, int]):
+        self.taken, self.kept = dict(taken), False
+
+    def keep(self) -> None:
+        """The reservation holds the units now: its release gives the tokens back, not this."""
+        self.kept = True
+
+
+@contextlib.contextmanager
+def _admission(lines: Mapping[str, int]):
+    """The flash-sale gate, before PostgreSQL: a hot SKU without tokens is InsufficientStock at once. Whatever
+    happens inside, tokens not taken over by a reservation go back."""
+    admission = _Admission(inventory_services.gate_admit(lines=lines) if lines else {})
+    try:
+        yield admission
+    finally:
+        if not admission.kept:
+            inventory_services.gate_return(taken=admission.taken)
+
+
+def _quantities(token: str, user_id: int | None) -> dict[str, int]:
+    """What the cart holds, from Redis alone (the gate answers a sold-out checkout before PostgreSQL is touched);
+    nothing if there is no cart (a replay's cart may be gone: its key answers)."""
+    try:
+        return cart_services.cart_quantities(token=token, user_id=user_id)
+    except CartNotFound:
+        return {}
+
+
+# ---------------------------------------------------------------- parsing
+def _text(data: dict, field: str, *, required: bool = True, limit: int = 200, name: str = "") -> str:
+    value = data.get(field)
+    name = name or field
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text.", extra={"field": name})
+    value = " ".join(value.split())
+    if required and not value:
+        raise InvalidInput(f"{name} is required.", extra={"field": name})
+    if len(value) > limit:
+        raise InvalidInput(f"{name} is longer than {limit} characters.", extra={"field": name})
+    return value
+
+
+def checkout_parse(body) -> CheckoutInput:
+    """A checkout body → CheckoutInput; anything malformed is InvalidInput naming the field (400), before anything
+    has happened."""
+    if not isinstance(body, dict):
+        raise InvalidInput("The checkout must be a JSON object.")
+    cart_token = _text(body, "cart_token", limit=100)
+    email = _text(body, "email", limit=254)
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidInput("Enter a valid e-mail address.", extra={"field": "email"}) from None
+    raw = body.get("shipping_address")
+    if not isinstance(raw, dict):
+        raise InvalidInput("shipping_address is required.", extra={"field": "shipping_address"})
+
+    def part(field, **kw):
+        return _text(raw, field, name=f"shipping_address.{field}", **kw)
+
+    address = Address(name=part("name"), line1=part("line1"), line2=part("line2", required=False),
+                      city=part("city", limit=100), postal_code=part("postal_code", limit=20),
+                      country=part("country", limit=2).upper())
+    if not address.country.isascii() or not address.country.isalpha() or len(address.country) != 2:
+        raise InvalidInput("country must be a two-letter code such as US or DE.",
+                           extra={"field": "shipping_address.country"})
+    payment = payment_services.payment_details_parse(body.get("payment"))
+    return CheckoutInput(cart_token=cart_token, email=email, address=address, payment=payment,
+                         expected_total=_amount(body.get("expected_total"), "expected_total"))
+
+
+def _amount(value, field: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or len(str(value)) > 20:
+        raise InvalidInput(f"{field} must be a decimal amount such as \"12.50\".", extra={"field": field})
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0 or amount > MAX_TOTAL:
+        raise InvalidInput(f"{field} must be a decimal amount such as \"12.50\".", extra={"field": field})
+    return amount
+
+
+# ---------------------------------------------------------------- the use case
+def checkout_place(*, data: CheckoutInput, customer: int | None, urls: ReturnUrls | None = None,
+                   on_reserved=lambda number: None) -> PlacedOrder:
+    """Price, reserve, create, charge, confirm. ``on_reserved(number)`` runs inside the transaction that creates
+    the order (the Idempotency-Key is tied to it there)."""
+    cart = cart_services.cart_get(token=data.cart_token, user_id=customer, fresh=True)  # never trusted: re-priced
+    total = _priced(cart, data.expected_total)
+    number = _reserve_and_create(data, cart, customer, total, on_reserved)
+    token = order_access_token(number)
+    if total == 0:
+        return _paid(number, token, data.cart_token, note="nothing to pay")
+    charge = payment_services.payment_charge(order_reference=number, amount=total, currency=cart.currency,
+                                             card=data.payment, idempotency_key=f"order-{number}",
+                                             email=data.email, urls=urls and _with_order(urls, number))
+    if charge.outcome == "succeeded":
+        return _paid(number, token, data.cart_token, note="payment succeeded")
+    if charge.outcome == "declined":
+        order_cancel(number=number, note=f"payment declined: {charge.code}")
+        raise PaymentDeclined(charge.message or "Your card was declined.", extra={
+            "number": number, "decline_code": charge.code, "retryable": charge.retryable})
+    if charge.outcome == "unknown":  # no answer: compensation asks the gateway (services' subscribers)
+        with transaction.atomic():
+            outbox.publish(PAYMENT_UNKNOWN, {"number": number})
+    return PlacedOrder(order=order_view(number=number), access_token=token, redirect_url=charge.redirect_url)
+
+
+def _priced(cart: Cart, expected: Decimal | None) -> Decimal:
+    if not cart.lines:
+        raise CartEmpty("Your cart is empty.")
+    gone = next((line for line in cart.lines if line.unit_price is None), None)
+    if gone is not None:
+        raise ItemUnavailable(f"{gone.name} is no longer sold; remove it from your cart.", extra={"sku": gone.sku})
+    total = cart.subtotal  # prices just read from the catalogue; shipping is free
+    if expected is not None and expected != total:
+        raise PriceChanged(f"Prices changed since you looked: the total is now {total:.2f}.",
+                           extra={"total": f"{total:.2f}", "currency": cart.currency})
+    return total
+
+
+def _reserve_and_create(data: CheckoutInput, cart: Cart, customer: int | None, total: Decimal, on_reserved) -> str:
+    """One transaction: the stock is held (all lines or none, InsufficientStock otherwise), the order and its lines
+    exist as PENDING_PAYMENT, and ``on_reserved`` has run. Returns the order's number."""
+    for _ in range(5):
+        number = order_new_number()
+        try:
+            with transaction.atomic():
+                inventory_services.stock_reserve(reference=number,
+                                                 lines={line.sku: line.quantity for line in cart.lines})
+                order = Order.objects.create(
+                    number=number, email=data.email, user_id=customer, currency=cart.currency,
+                    subtotal=cart.subtotal, total=total, shipping_address=data.address.__dict__,
+                    access_token_hash=order_token_hash(order_access_token(number)))
+                OrderLine.objects.bulk_create(
+                    OrderLine(order=order, sku=line.sku, name=line.name, unit_price=line.unit_price,
+                              quantity=line.quantity, line_total=line.line_total) for line in cart.lines)
+                OrderEvent.objects.create(order=order, status=Status.PENDING_PAYMENT, note="checkout")
+                on_reserved(number)
+            return number
+        except IntegrityError:  # an order number already taken (rare): draw another
+            continue
+    raise RuntimeError("could not draw a free order number")
+
+
+def _paid(number: str, token: str, cart_token: str, *, note: str) -> PlacedOrder:
+    order = order_confirm(number=number, note=note)
+    _empty_cart(number, cart_token)
+    return PlacedOrder(order=order, access_token=token)
+
+
+def _empty_cart(number: str, cart_token: str) -> None:
+    """After the money has moved nothing may fail the checkout: a cart Redis cannot empty now is emptied later,
+    through the outbox."""
+    try:
+        cart_services.cart_clear(token=cart_token)
+    except Exception:
+        logger.warning("order %s: cart not emptied now; the outbox will", number, exc_info=True)
+        with transaction.atomic():
+            outbox.publish(CART_CLEAR, {"token": cart_token})
+
+
+# ---------------------------------------------------------------- back from the provider's payment page
+def checkout_returned(*, number: str, cart_token: str | None) -> OrderView:
+    """The shopper is back from Stripe's page: Stripe is asked what happened (its webhook may be on its way too;
+    whichever comes first confirms the order, once). A paid order's cart is emptied."""
+    charge = payment_services.payment_settle(order_reference=number)
+    order = order_confirm(number=number, note="paid on Stripe's page") if charge and charge.succeeded \
+        else order_view(number=number)
+    if cart_token and order.status == Status.PAID:
+        _empty_cart(number, cart_token)
+    return order
+
+
+def checkout_payment_url(*, number: str) -> str:
+    """Where the shopper can still pay an order waiting for payment on the provider's page ("" if nowhere)."""
+    charge = payment_services.payment_settle(order_reference=number)
+    return charge.redirect_url if charge else ""
+
+
+def _with_order(urls: ReturnUrls, number: str) -> ReturnUrls:
+    return ReturnUrls(success_url=urls.success_url.replace("{number}", number),
+                      cancel_url=urls.cancel_url.replace("{number}", number))
+
