@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -78,6 +79,36 @@ def test_a_server_left_by_a_killed_holder_is_adopted_and_stopped(services):
     assert _answers(services)
     assert services.release() is True  # the dead lease does not keep them alive
     assert not _answers(services)
+
+
+def test_a_killed_server_is_seen_down_and_restarts_with_its_data(services):
+    """What the launcher's supervisor relies on: `running` notices a kill at once, `restart` brings the server back
+    (PostgreSQL after crash recovery; Redis from its snapshot)."""
+    services.acquire()
+    redis.Redis.from_url(services.urls.redis_url).set("cart:t:kept", "1")
+    redis.Redis.from_url(services.urls.redis_url).save()
+    for server, pid_of in (("Redis", services._redis_pid), ("PostgreSQL", services._postgres_pid)):
+        os.kill(pid_of(), signal.SIGKILL)
+        _until(lambda s=server: not services.running(s), f"{server} to be seen down", 10)
+        _until(lambda s=server: _restarted(services, s), f"{server} to restart", 20)
+    assert _answers(services)
+    assert redis.Redis.from_url(services.urls.redis_url).get("cart:t:kept") == b"1"
+    assert services.release() is True
+
+
+def _restarted(services: EmbeddedServices, server: str) -> bool:
+    try:
+        services.restart(server)
+    except RuntimeError:  # PostgreSQL: until the killed server's zombie is reaped (the launcher retries likewise)
+        return False
+    return services.running(server)
+
+
+def _until(condition, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
 
 
 def test_a_child_that_will_not_stop_is_killed_with_its_own_processes():
