@@ -4,8 +4,10 @@
     python -m store.launcher serve   production-like: DEBUG off, gunicorn with workers from the core count
     python -m store.launcher exec -- CMD ...   CMD with the services leased (make test uses it)
 
-Embedded PostgreSQL/Redis are leased only for what DATABASE_URL / REDIS_URL leave unset. Ctrl-C (SIGINT) or
-SIGTERM stops every process this started, then gives the lease back (stopping the servers if no one else uses them).
+Embedded PostgreSQL/Redis are leased only for what DATABASE_URL / REDIS_URL leave unset. Under run and serve, a
+Celery worker, Celery beat or embedded server that dies is restarted, 1 s, 2 s, 4 s … 30 s after its death; only the
+web server's exit ends the shop. Ctrl-C (SIGINT) or SIGTERM stops every process this started, then gives the lease
+back (stopping the servers if no one else uses them).
 """
 
 from __future__ import annotations
@@ -21,47 +23,125 @@ import sys
 import time
 from pathlib import Path
 
-from store.embedded import ROOT, services_for
+from store.embedded import ROOT, EmbeddedServices, services_for
 
 PYTHON = sys.executable
 
 
 def _say(msg: str) -> None:
-    print(f"[store] {msg}", flush=True)
+    print(f"[store] {msg}", file=sys.stderr, flush=True)
+
+
+BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0  # seconds before a restart: 1, 2, 4 … 30
+BACKOFF_RESET_AFTER = 60.0  # a start that lasted this long was a good one: the next crash waits BACKOFF_FIRST again
+
+
+class Backoff:
+    def __init__(self) -> None:
+        self.delay = BACKOFF_FIRST
+        self.started_at = time.monotonic()
+
+    def started(self) -> None:
+        self.started_at = time.monotonic()
+
+    def next_delay(self) -> float:
+        if time.monotonic() - self.started_at >= BACKOFF_RESET_AFTER:
+            self.delay = BACKOFF_FIRST
+        delay, self.delay = self.delay, min(2 * self.delay, BACKOFF_MAX)
+        return delay
+
+
+class Child:
+    """A process the launcher started. The web server is ``essential``: its exit ends the shop; the others restart."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict, *, essential: bool) -> None:
+        self.name, self.cmd, self.env, self.essential = name, cmd, env, essential
+        self.backoff = Backoff()
+        self.start()
+
+    def start(self) -> None:
+        self.backoff.started()
+        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env)
+
+    def failure(self) -> str | None:
+        """None while it runs, else how it ended."""
+        code = self.proc.poll()
+        return None if code is None else f"exited with code {code}"
+
+
+class EmbeddedServer:
+    """An embedded PostgreSQL or Redis: a daemon, not our child, so watched through its pid file."""
+
+    essential = False
+
+    def __init__(self, services: EmbeddedServices, server: str) -> None:
+        self.services, self.server, self.name = services, server, f"embedded {server}"
+        self.backoff = Backoff()
+
+    def start(self) -> None:
+        self.backoff.started()
+        self.services.restart(self.server)
+
+    def failure(self) -> str | None:
+        return None if self.services.running(self.server) else "is down"
 
 
 class Supervisor:
     def __init__(self) -> None:
-        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.children: list[Child] = []
+        self.servers: list[EmbeddedServer] = []
         self.stopping = False
 
-    def start(self, name: str, cmd: list[str], env: dict) -> None:
-        self.children.append((name, subprocess.Popen(cmd, cwd=ROOT, env=env)))
+    def start(self, name: str, cmd: list[str], env: dict, *, essential: bool = False) -> None:
+        self.children.append(Child(name, cmd, env, essential=essential))
+
+    def watch(self, services: EmbeddedServices) -> None:
+        self.servers = [EmbeddedServer(services, server) for server in services.SERVERS]
 
     def wait(self) -> int:
-        """Block until a child exits or we are told to stop; returns the exit status to leave with."""
+        """Restart what dies, after a backoff, until the essential child exits or we are told to stop; returns the
+        exit status to leave with."""
+        restart_at: dict[Child | EmbeddedServer, float] = {}
         while not self.stopping:
-            for name, proc in self.children:
-                if proc.poll() is not None:
-                    _say(f"{name} exited with {proc.returncode}; stopping the rest")
-                    return proc.returncode or 1
+            for kept in [*self.servers, *self.children]:  # the servers first: the children need them
+                if kept in restart_at:
+                    if time.monotonic() >= restart_at[kept]:
+                        del restart_at[kept]
+                        self._restart(kept)
+                    continue
+                failure = kept.failure()
+                if failure is None:
+                    continue
+                if kept.essential:
+                    _say(f"{kept.name} {failure}; stopping the rest")
+                    return kept.proc.returncode or 1
+                delay = kept.backoff.next_delay()
+                _say(f"{kept.name} {failure}; restarting in {delay:g} s")
+                restart_at[kept] = time.monotonic() + delay
             time.sleep(0.5)
         return 0
 
+    @staticmethod
+    def _restart(kept: Child | EmbeddedServer) -> None:
+        try:
+            kept.start()
+        except Exception as exc:  # still down, so the next round logs it and tries again, later
+            _say(f"{kept.name} did not restart: {exc}")
+
     def stop(self, grace: float = 20) -> None:
-        for _, proc in self.children:
-            if proc.poll() is None:
-                proc.terminate()
+        for child in self.children:
+            if child.proc.poll() is None:
+                child.proc.terminate()
         deadline = time.monotonic() + grace
-        for name, proc in self.children:
+        for child in self.children:
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _say(f"{name} did not stop in time; killing it and its processes")
-                for pid in [*descendants(proc.pid), proc.pid]:  # gunicorn's or Celery's workers too: no orphans
+                _say(f"{child.name} did not stop in time; killing it and its processes")
+                for pid in [*descendants(child.proc.pid), child.proc.pid]:  # gunicorn's or Celery's workers too
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
-                proc.wait()
+                child.proc.wait()
 
 
 def descendants(pid: int) -> list[int]:
@@ -80,7 +160,7 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _environment(mode: str) -> tuple[dict, object | None]:
+def _environment(mode: str) -> tuple[dict, EmbeddedServices | None]:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="store.settings", PYTHONUNBUFFERED="1")
     services = None
     if not (env.get("DATABASE_URL") and env.get("REDIS_URL")):
@@ -150,10 +230,10 @@ def _serve(mode: str, sup: Supervisor, env: dict) -> None:
                                  "--queues", "celery,checkout"], env)
     sup.start("celery beat", [*celery, "beat", "--loglevel", "WARNING"], env)
     if mode == "run":
-        sup.start("web", [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], env)
+        sup.start("web", [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], env, essential=True)
     else:
         _manage(env, "collectstatic", "--noinput", "-v", "0")
-        sup.start("web", gunicorn_command(env, port), env)
+        sup.start("web", gunicorn_command(env, port), env, essential=True)
     _say(f"the store is on http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
 
 
@@ -179,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
             status = subprocess.run(command, cwd=ROOT, env=env).returncode
         else:
             _serve(args.mode, sup, env)
+            if services is not None:
+                sup.watch(services)
             status = sup.wait()
     except subprocess.CalledProcessError as exc:
         _say(f"{' '.join(map(str, exc.cmd[1:3]))} failed with {exc.returncode}")

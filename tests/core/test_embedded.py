@@ -118,7 +118,7 @@ def test_a_child_that_will_not_stop_is_killed_with_its_own_processes():
                 "subprocess.Popen(['sleep', '60']); print('ready', flush=True); time.sleep(60)")
     sup = Supervisor()
     sup.start("stubborn", [sys.executable, "-c", stubborn], dict(os.environ))
-    proc = sup.children[0][1]
+    proc = sup.children[0].proc
     deadline = time.monotonic() + 10
     while not descendants(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)  # until its own child (a gunicorn or Celery worker, in real life) exists
