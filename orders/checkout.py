@@ -159,8 +159,8 @@ def _answer(outcome) -> CheckoutAnswer:
     except ApplicationError as exc:
         result = exc
     if isinstance(result, ApplicationError):
-        return CheckoutAnswer(status=result.status, body=result.as_dict(),
-                              retry_after=getattr(result, "retry_after", None))
+        retry_after = getattr(result, "retry_after", None) or (5 if result.status in (429, 503) else None)
+        return CheckoutAnswer(status=result.status, body=result.as_dict(), retry_after=retry_after)
     body = order_body(result.order, access_token=result.access_token)
     if result.order.status == Status.PENDING_PAYMENT:
         body["status"] = "processing"
@@ -172,13 +172,19 @@ def _answer(outcome) -> CheckoutAnswer:
 
 
 def _answer_for_order(number: str) -> CheckoutAnswer:
-    """What a key whose first request is gone answers: its order as it stands now."""
+    """What a key whose first request is gone answers: its order, settled first if its payment was left undecided
+    (the gateway is asked, as compensation would: paid → confirmed, declined → cancelled)."""
     order = order_view(number=number)
+    charge = None
+    if order.status == Status.PENDING_PAYMENT:
+        charge = payment_services.payment_settle(order_reference=number)
+        if charge is not None and charge.succeeded:
+            order = order_confirm(number=number, note="payment confirmed by the gateway")
+        elif charge is None or charge.outcome == "declined":
+            order = order_cancel(number=number, note="payment declined" if charge else "never charged")
     if order.status == Status.CANCELLED:
         return _answer(PaymentDeclined("The payment did not go through; the order was cancelled.",
                                        extra={"number": number}))
-    charge = payment_services.payment_settle(order_reference=number) if order.status == Status.PENDING_PAYMENT \
-        else None
     return _answer(PlacedOrder(order=order, access_token=order_access_token(number),
                                redirect_url=charge.redirect_url if charge else ""))
 
