@@ -20,6 +20,7 @@ import logging
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -291,7 +292,7 @@ def checkout_place(*, data: CheckoutInput, customer: int | None, urls: ReturnUrl
         return _paid(number, token, data.cart_token, note="nothing to pay")
     charge = payment_services.payment_charge(order_reference=number, amount=total, currency=cart.currency,
                                              card=data.payment, idempotency_key=f"order-{number}",
-                                             email=data.email, urls=urls and _with_order(urls, number))
+                                             email=data.email, urls=_with_order(urls or _SHOP_PAGES, number))
     if charge.outcome == "succeeded":
         return _paid(number, token, data.cart_token, note="payment succeeded")
     if charge.outcome == "declined":
@@ -374,6 +375,11 @@ def checkout_payment_url(*, number: str) -> str:
     """Where the shopper can still pay an order waiting for payment on the provider's page ("" if nowhere)."""
     charge = payment_services.payment_settle(order_reference=number)
     return charge.redirect_url if charge else ""
+
+
+# Where Stripe's page sends a shopper back when the checkout came through the API (the page passes its own).
+_SHOP_PAGES = ReturnUrls(success_url=f"{settings.STORE_URL}/checkout/return/?number={{number}}",
+                         cancel_url=f"{settings.STORE_URL}/checkout/cancel/?number={{number}}")
 
 
 def _with_order(urls: ReturnUrls, number: str) -> ReturnUrls:

@@ -93,11 +93,14 @@ def checkout_return(request):
     """Stripe's hosted page sends the shopper back here after paying: Stripe is asked at once (its webhook may be
     on its way too; whichever comes first confirms the order, once), then the order page."""
     number = request.GET.get("number", "")
-    placed = _owned(request, number)
-    if placed is None:
-        raise Http404("No such order.")
-    answer = checkout_use_case.checkout_returned(number=number, cart_token=_cart_token(request))
-    return redirect(f"/orders/{answer.number}/")
+    if _owned(request, number) is None:  # (asking Stripe is harmless; showing the order is the owner's)
+        try:
+            order = checkout_use_case.checkout_returned(number=number, cart_token=None)
+        except ApplicationError as exc:
+            raise Http404(exc.message) from exc
+        return render(request, "orders/returned.html", {"order": order})
+    order = checkout_use_case.checkout_returned(number=number, cart_token=_cart_token(request))
+    return redirect(f"/orders/{order.number}/")
 
 
 def checkout_cancel(request):
