@@ -49,8 +49,8 @@ def checkout(request):
             ratelimit.check(request, "checkout")
         except ApplicationError as exc:
             return render(request, "429.html", {"retry_after": exc.retry_after}, status=429)
-        urls = ReturnUrls(success_url=request.build_absolute_uri("/checkout/return/?number={number}"),
-                          cancel_url=request.build_absolute_uri("/checkout/cancel/?number={number}"))
+        urls = ReturnUrls(success_url=request.build_absolute_uri("/checkout/return/") + "?number={number}",
+                          cancel_url=request.build_absolute_uri("/checkout/cancel/") + "?number={number}")
         answer = checkout_use_case.checkout_submit(
             key=form.cleaned_data["idempotency_key"], body=form.as_checkout_body(token or ""),
             user_id=_user_id(request), urls=urls)

@@ -56,3 +56,16 @@ def staff_client(client, django_user_model):
     user = django_user_model.objects.create_superuser("staff", "staff@example.com", "pw-for-tests-only")
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def stripe_api(settings):
+    """Stripe configured, talking to a local fake of its API (tests/payments/fake_stripe.py)."""
+    from tests.payments.fake_stripe import KEY, WEBHOOK_SECRET, FakeStripe
+
+    with FakeStripe(KEY) as fake:
+        settings.STRIPE_SECRET_KEY = KEY
+        settings.STRIPE_PUBLISHABLE_KEY = "pk_test_fake_key_for_tests"
+        settings.STRIPE_API_BASE = fake.url
+        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+        yield fake

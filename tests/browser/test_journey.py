@@ -8,6 +8,7 @@ import pytest
 
 from orders.models import Order
 from tests.factories import make_product
+from tests.payments.fake_stripe import WEBHOOK_SECRET
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -70,3 +71,32 @@ def test_a_declined_card_is_explained_and_nothing_is_sold(page, live_server, sho
     fill_checkout(page, "4242 4242 4242 4242")  # the shopper tries another card: a new checkout, not a replay
     page.wait_for_url("**/orders/**")
     assert Order.objects.filter(status="paid").count() == 1
+
+
+def test_a_shopper_pays_on_stripes_page_and_comes_back_to_a_paid_order(page, live_server, shop, stripe_api):
+    """With Stripe configured the page has no card field: the shopper pays on Stripe's hosted page (the local
+    fake's), whose webhook and redirect both reach the shop; the order is paid once."""
+    from playwright.sync_api import expect
+
+    stripe_api.webhook_url = live_server.url + "/payments/stripe/webhook/"
+    stripe_api.webhook_secret = WEBHOOK_SECRET
+    page.goto(live_server.url + f"/p/{shop.slug}/")
+    page.get_by_role("button", name="Add to cart").click()
+    page.get_by_role("link", name="Check out").click()
+    expect(page.get_by_label("Card number")).to_have_count(0)
+    page.get_by_label("Email").fill("ada@example.com")
+    page.get_by_label("Full name").fill("Ada Lovelace")
+    page.get_by_label("Address").fill("1 Analytical Way")
+    page.get_by_label("City").fill("London")
+    page.get_by_label("Postal code").fill("N1 7AA")
+    page.get_by_label("Country").fill("GB")
+    page.get_by_role("button", name="Continue to payment").click()
+    page.wait_for_url(f"{stripe_api.url}/pay/**")
+    expect(page.get_by_role("heading", name="Pay 12900 USD")).to_be_visible()
+    page.get_by_role("button", name="Pay").click()
+    page.wait_for_url("**/orders/**")
+    number = Order.objects.get().number
+    expect(page.get_by_role("heading", name=f"Order {number}")).to_be_visible()
+    expect(page.get_by_text("Your payment was received")).to_be_visible()
+    expect(page.locator("[data-cart-count]")).to_have_text("0")
+    assert [s for s, _ in Order.objects.get().events.values_list("status", "at")] == ["pending_payment", "paid"]

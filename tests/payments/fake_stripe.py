@@ -27,6 +27,9 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+KEY = "sk_test_fake_key_for_tests"
+WEBHOOK_SECRET = "whsec_test_secret"
+
 
 def _nest(pairs) -> dict:
     """Stripe's form encoding (a[b]=c) back into nested dicts."""

@@ -13,20 +13,9 @@ from orders.models import Order
 from payments.models import Payment, WebhookEvent
 from store.core import outbox
 from tests.orders.helpers import body, cart_with, checkout
-from tests.payments.fake_stripe import FakeStripe
+from tests.payments.fake_stripe import KEY, WEBHOOK_SECRET
 
 pytestmark = pytest.mark.django_db
-KEY = "sk_test_fake_key_for_tests"
-WEBHOOK_SECRET = "whsec_test_secret"
-
-
-@pytest.fixture
-def stripe_api(settings):
-    with FakeStripe(KEY) as fake:
-        settings.STRIPE_SECRET_KEY = KEY
-        settings.STRIPE_API_BASE = fake.url
-        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-        yield fake
 
 
 def pay_with(pm: str) -> dict:

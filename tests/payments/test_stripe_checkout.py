@@ -20,7 +20,7 @@ from payments.types import PaymentInFlight
 from store.core import outbox
 from tests.factories import make_product
 from tests.orders.helpers import body, checkout
-from tests.payments.test_stripe import pay_with, signed, stripe_api  # noqa: F401 (fixture)
+from tests.payments.test_stripe import pay_with, signed
 
 pytestmark = pytest.mark.django_db
 ADDRESS = {"email": "ada@example.com", "name": "Ada Lovelace", "line1": "1 Analytical Way", "city": "London",
@@ -55,7 +55,7 @@ def session_event(event_id: str, session: dict, kind: str = "checkout.session.co
     return {"id": event_id, "object": "event", "type": kind, "data": {"object": session}}
 
 
-def test_the_page_sends_the_shopper_to_stripe_and_never_asks_for_a_card(stripe_api):  # noqa: F811
+def test_the_page_sends_the_shopper_to_stripe_and_never_asks_for_a_card(stripe_api):
     shopper, sku, page, fields = shopper_with(2, stock=5)
     assert b"card_number" not in page.content and b"Continue to payment" in page.content
     number, _session_id = to_stripe(shopper, {**fields, "card_number": "4242424242424242"}, stripe_api)
@@ -67,7 +67,7 @@ def test_the_page_sends_the_shopper_to_stripe_and_never_asks_for_a_card(stripe_a
 
 
 def test_paying_on_stripe_then_returning_confirms_once_and_the_late_webhook_changes_nothing(client,
-                                                                                          stripe_api):  # noqa: F811
+                                                                                          stripe_api):
     shopper, sku, _, fields = shopper_with(1, stock=3)
     number, session_id = to_stripe(shopper, fields, stripe_api)
     paid = stripe_api.pay_session(session_id)
@@ -83,7 +83,7 @@ def test_paying_on_stripe_then_returning_confirms_once_and_the_late_webhook_chan
     assert levels(sku) == (2, 0) and len(stripe_api.intents) == 1
 
 
-def test_the_webhook_first_then_the_return_confirms_once(client, stripe_api):  # noqa: F811
+def test_the_webhook_first_then_the_return_confirms_once(client, stripe_api):
     shopper, sku, _, fields = shopper_with(1, stock=3)
     number, session_id = to_stripe(shopper, fields, stripe_api)
     paid = stripe_api.pay_session(session_id)
@@ -96,7 +96,7 @@ def test_the_webhook_first_then_the_return_confirms_once(client, stripe_api):  #
     assert levels(sku) == (2, 0)
 
 
-def test_an_abandoned_payment_page_expires_with_its_reservation(stripe_api):  # noqa: F811
+def test_an_abandoned_payment_page_expires_with_its_reservation(stripe_api):
     shopper, sku, _, fields = shopper_with(1, stock=3)
     number, session_id = to_stripe(shopper, fields, stripe_api)
     Reservation.objects.filter(reference=number).update(
@@ -109,7 +109,7 @@ def test_an_abandoned_payment_page_expires_with_its_reservation(stripe_api):  # 
     assert Payment.objects.get(order_reference=number).state == "failed"
 
 
-def test_paid_just_before_the_expiry_is_kept_when_stock_remains(stripe_api):  # noqa: F811
+def test_paid_just_before_the_expiry_is_kept_when_stock_remains(stripe_api):
     shopper, sku, _, fields = shopper_with(1, stock=3)
     number, session_id = to_stripe(shopper, fields, stripe_api)
     stripe_api.pay_session(session_id)  # paid; neither the webhook nor the shopper has told the shop yet
@@ -121,7 +121,7 @@ def test_paid_just_before_the_expiry_is_kept_when_stock_remains(stripe_api):  # 
     assert inventory_services.stock_invariant_violations() == []
 
 
-def test_a_shopper_who_gives_up_on_stripe_can_go_back_or_cancel_and_only_they_can(stripe_api):  # noqa: F811
+def test_a_shopper_who_gives_up_on_stripe_can_go_back_or_cancel_and_only_they_can(stripe_api):
     shopper, sku, _, fields = shopper_with(1, stock=3)
     number, session_id = to_stripe(shopper, fields, stripe_api)
     page = shopper.get(f"/checkout/cancel/?number={number}")
@@ -135,7 +135,7 @@ def test_a_shopper_who_gives_up_on_stripe_can_go_back_or_cancel_and_only_they_ca
     assert cart_services.cart_get(token=shopper.session[cart_services.SESSION_KEY]).lines  # their cart is intact
 
 
-def test_the_api_returns_where_to_pay_and_the_same_key_returns_it_again(client, stripe_api):  # noqa: F811
+def test_the_api_returns_where_to_pay_and_the_same_key_returns_it_again(client, stripe_api):
     sku = make_product(stock=3, price="12.50").variants[0].sku
     token = cart_services.cart_create().token
     cart_services.cart_add(token=token, sku=sku, quantity=1)
@@ -148,7 +148,7 @@ def test_the_api_returns_where_to_pay_and_the_same_key_returns_it_again(client, 
     assert len(stripe_api.sessions) == 1
 
 
-def test_zero_decimal_currencies_go_to_stripe_in_whole_units(stripe_api, settings):  # noqa: F811
+def test_zero_decimal_currencies_go_to_stripe_in_whole_units(stripe_api, settings):
     settings.STORE_CURRENCY = "JPY"
     shopper, _, _, fields = shopper_with(2, stock=3, price="1200.00")
     to_stripe(shopper, fields, stripe_api)
@@ -166,7 +166,7 @@ def new_cart(stock=3, price="25.00"):
     return token, sku
 
 
-def test_a_lost_answer_is_settled_by_retrieving_never_by_charging_again(client, stripe_api):  # noqa: F811
+def test_a_lost_answer_is_settled_by_retrieving_never_by_charging_again(client, stripe_api):
     token, sku = new_cart()
     number = checkout(client, body(token, payment=pay_with("pm_card_lost_answer"))).json()["number"]
     subscribers.order_settle_payment({"number": number})
@@ -176,7 +176,7 @@ def test_a_lost_answer_is_settled_by_retrieving_never_by_charging_again(client, 
     assert any(r["path"] == "/v1/payment_intents/search" for r in stripe_api.requests)
 
 
-def test_an_intent_waiting_for_3d_secure_settles_when_stripe_says_so(client, stripe_api):  # noqa: F811
+def test_an_intent_waiting_for_3d_secure_settles_when_stripe_says_so(client, stripe_api):
     token, sku = new_cart()
     answer = checkout(client, body(token, payment=pay_with("pm_card_threeDSecure")))
     assert answer.status_code == 202 and answer.json()["status"] == "processing"
@@ -190,7 +190,7 @@ def test_an_intent_waiting_for_3d_secure_settles_when_stripe_says_so(client, str
 
 
 def test_an_intent_never_authenticated_is_cancelled_at_stripe_when_its_reservation_expires(client,
-                                                                                           stripe_api):  # noqa: F811
+                                                                                           stripe_api):
     token, sku = new_cart()
     number = checkout(client, body(token, payment=pay_with("pm_card_threeDSecure"))).json()["number"]
     intent = Payment.objects.get(order_reference=number).gateway_reference
@@ -200,7 +200,7 @@ def test_an_intent_never_authenticated_is_cancelled_at_stripe_when_its_reservati
 
 
 def test_staff_cannot_cancel_while_stripe_is_processing_and_money_that_arrives_is_refunded(client,
-                                                                                           stripe_api):  # noqa: F811
+                                                                                           stripe_api):
     token, sku = new_cart(price="30.00")
     number = checkout(client, body(token, payment=pay_with("pm_card_processing"))).json()["number"]
     with pytest.raises(PaymentInFlight):
@@ -212,7 +212,7 @@ def test_staff_cannot_cancel_while_stripe_is_processing_and_money_that_arrives_i
     assert [r["amount"] for r in stripe_api.refunds] == [3000]
 
 
-def test_a_success_reported_after_the_order_was_cancelled_is_refunded(client, stripe_api):  # noqa: F811
+def test_a_success_reported_after_the_order_was_cancelled_is_refunded(client, stripe_api):
     token, _sku = new_cart(price="30.00")
     number = checkout(client, body(token, payment=pay_with("pm_card_threeDSecure"))).json()["number"]
     payment = Payment.objects.get(order_reference=number)
