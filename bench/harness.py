@@ -51,7 +51,8 @@ class ServedStore:
     def __init__(self, *, port: int | None = None, extra_env: dict | None = None):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PORT": str(self.port), "BENCH_VIEWS": "1", "RATE_LIMITS": "off", **(extra_env or {})}
+        self.env = {**os.environ, "PORT": str(self.port), "BENCH_VIEWS": "1", "RATE_LIMITS": "off",
+                    "PAYMENTS_TEST_MODE": "1", **(extra_env or {})}  # the test gateway pays for the load
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self):
