@@ -280,3 +280,52 @@ def test_the_receipts_link_opens_the_order_for_a_guest(client):
     page = Client().get(link[link.index("/orders/"):].rstrip(".,)"))
     assert page.status_code == 200 and number.encode() in page.content
     assert b"Pending payment" in page.content and b"Pendingpayment" not in page.content
+
+
+# ---------------------------------------------------------------- bad input: a 400 naming the field, nothing done
+@pytest.mark.parametrize(("change", "field"), [
+    ({"cart_token": 12}, "cart_token"),
+    ({"cart_token": "x" * 5000}, "cart_token"),
+    ({"email": ["a@b.c"]}, "email"),
+    ({"email": "not-an-email"}, "email"),
+    ({"shipping_address": "London"}, "shipping_address"),
+    ({"shipping_address": {"name": "A", "line1": "B", "city": "C", "postal_code": "D", "country": "GBR"}},
+     "shipping_address.country"),
+    ({"shipping_address": {"name": None, "line1": "B", "city": "C", "postal_code": "D", "country": "GB"}},
+     "shipping_address.name"),
+    ({"shipping_address": {"name": "A" * 10_000, "line1": "B", "city": "C", "postal_code": "D", "country": "GB"}},
+     "shipping_address.name"),
+    ({"shipping_address": {"name": "A", "line1": "B", "city": "C", "postal_code": {"x": 1}, "country": "GB"}},
+     "shipping_address.postal_code"),
+    ({"payment": None}, "payment"),
+    ({"payment": {"method": ["card"]}}, "payment.method"),
+    ({"payment": {"method": "card", "card_number": 4242424242424242}}, "payment.card_number"),
+    ({"payment": {"method": "card", "card_number": "4242" * 1000}}, "payment.card_number"),
+    ({"payment": {"method": "stripe", "payment_method": "pm_x"}}, "payment.method"),
+    ({"expected_total": "NaN"}, "expected_total"),
+    ({"expected_total": "Infinity"}, "expected_total"),
+    ({"expected_total": "-1"}, "expected_total"),
+    ({"expected_total": "1e999999"}, "expected_total"),
+    ({"expected_total": True}, "expected_total"),
+    ({"expected_total": {"amount": 1}}, "expected_total"),
+])
+def test_a_malformed_checkout_is_a_400_naming_the_field_and_nothing_happens(client, change, field):
+    token, sku = cart_with(1, stock=3)
+    response = checkout(client, {**body(token), **change})
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field and response.json()["message"]
+    assert not Order.objects.exists() and not CheckoutRequest.objects.exists() and levels(sku) == (3, 0)
+
+
+@pytest.mark.parametrize("raw", ["[]", "null", "\"text\"", "{\"cart_token\": \"x\"", "1e999999", "{" * 5000])
+def test_a_body_that_is_not_a_checkout_object_is_a_400(client, raw):
+    response = checkout(client, raw)
+    assert response.status_code == 400 and response.json()["code"]
+    assert not CheckoutRequest.objects.exists()
+
+
+@pytest.mark.parametrize("key", ["k" * 256, "bad\nkey", "tab\tkey"])
+def test_a_malformed_idempotency_key_is_a_400(client, key):
+    token, _ = cart_with()
+    response = checkout(client, body(token), key=key)
+    assert response.status_code == 400 and response.json()["field"] == "Idempotency-Key"
