@@ -10,13 +10,29 @@ from store.core import ratelimit
 
 from . import checkout, services
 
+# The checkout's body and answers, for the OpenAPI schema (orders/checkout.py parses and checks the body itself).
 CheckoutBody = inline_serializer("CheckoutRequest", {
-    "cart_token": serializers.CharField(),
-    "email": serializers.EmailField(),
-    "shipping_address": serializers.DictField(),
-    "payment": serializers.DictField(),
-    "expected_total": serializers.DecimalField(max_digits=12, decimal_places=2, required=False),
+    "cart_token": serializers.CharField(max_length=100),
+    "email": serializers.EmailField(max_length=254),
+    "shipping_address": inline_serializer("ShippingAddress", {
+        "name": serializers.CharField(max_length=200), "line1": serializers.CharField(max_length=200),
+        "line2": serializers.CharField(max_length=200, required=False, allow_blank=True),
+        "city": serializers.CharField(max_length=100), "postal_code": serializers.CharField(max_length=20),
+        "country": serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166 two-letter code, e.g. GB"),
+    }),
+    "payment": inline_serializer("Payment", {
+        "method": serializers.ChoiceField(
+            choices=["stripe_checkout", "stripe", "card"],
+            help_text="stripe_checkout: pay on Stripe's hosted page (the answer's next_action); stripe: a Stripe.js "
+                      "PaymentMethod; card: the test gateway, only in test mode (else 400 test_payments_disabled)"),
+        "card_number": serializers.CharField(required=False, max_length=40, help_text="method card only"),
+        "payment_method": serializers.CharField(required=False, max_length=255, help_text="method stripe: pm_…"),
+    }),
+    "expected_total": serializers.DecimalField(max_digits=12, decimal_places=2, required=False, min_value=0,
+                                               help_text="the total the shopper saw; 409 price_changed otherwise"),
 })
+Error = inline_serializer("Error", {"code": serializers.CharField(), "message": serializers.CharField(),
+                                    "field": serializers.CharField(required=False)})
 
 
 def _response(answer) -> Response:
@@ -28,7 +44,8 @@ class CheckoutApi(APIView):
     @extend_schema(
         request=CheckoutBody,
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True)],
-        responses={201: dict, 202: dict, 402: dict, 409: dict, 422: dict},
+        responses={201: dict, 202: dict, 400: Error, 402: Error, 404: Error, 409: Error, 422: Error, 429: Error,
+                   503: Error},
     )
     def post(self, request):
         ratelimit.check(request, "checkout")
