@@ -60,6 +60,24 @@ class OrderLine(models.Model):
         return f"{self.quantity} x {self.sku}"
 
 
+class OrderRefund(models.Model):
+    """A refund's bookkeeping on the order, by the refund's key: written in the transaction that puts its units back
+    on the shelf, so a refund whose process died after the money moved is finished by sending it again, and its
+    units go back once."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    key = models.CharField(max_length=100, unique=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    restocked = models.JSONField(default=dict, blank=True)  # SKU -> units put back by this refund
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.order.number}: refund {self.amount} ({self.key})"
+
+
 class OrderEvent(models.Model):
     """The order's history: every status it entered, when, and why."""
 

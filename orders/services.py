@@ -24,7 +24,7 @@ from payments.types import PaymentInFlight
 from store.core import outbox
 from store.core.exceptions import ApplicationError
 
-from .models import Order, OrderEvent
+from .models import Order, OrderEvent, OrderRefund
 from .types import (
     OrderLineView,
     OrderNotFound,
@@ -197,37 +197,53 @@ def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = 
     those named in ``lines`` (SKU -> quantity), or, with ``restock`` and no ``lines``, every unit not yet returned.
     A line never gives back more than was sold on it minus what earlier refunds returned: naming more, a SKU not
     on the order or a quantity below one is refused (RestockRefused, RestockInvalid) before any money moves.
-    Idempotent for the same ``key`` (units are put back by the call that refunds the money, once). The payment
-    provider is asked with no lock held (payments.services.payment_refund); the order's row is locked before, to
-    check it can be refunded and what is left to return, and after, to record it and put the units back."""
+
+    Once per ``key``: the provider makes the refund once (payments.services.payment_refund), and the order's side
+    of it (units back, status, history) is recorded once, as an OrderRefund in one transaction. Sending a refund
+    again finishes whatever a crash left undone and changes nothing else. The provider is asked with no lock held;
+    the order's row is locked before, to check what can be refunded and returned, and after, to record it."""
+    key = key or f"refund-{number}-{amount if amount is not None else 'all'}"
+    paid_back = payment_services.payment_refund_amount(idempotency_key=key)
     with transaction.atomic():
         order = _locked(number)
-        if order.status not in REFUNDABLE:
-            raise TransitionRefused(f"Order {number} is {order.status}; only a paid order can be refunded.")
-        if lines:
-            _restock_check(order, lines)
-    refunded = payment_services.payment_refund(
-        order_reference=number, amount=amount, reason=note,
-        idempotency_key=key or f"refund-{number}-{amount if amount is not None else 'all'}")
+        if OrderRefund.objects.filter(key=key).exists():
+            return _view(order)  # this refund is done, on both sides
+        if not paid_back:  # (a refund already made is finished below, whatever the order says now)
+            if order.status not in REFUNDABLE:
+                raise TransitionRefused(f"Order {number} is {order.status}; only a paid order can be refunded.")
+            if lines:
+                _restock_check(order, lines)
+    if not paid_back:
+        payment_services.payment_refund(order_reference=number, amount=amount, reason=note, idempotency_key=key)
+        paid_back = payment_services.payment_refund_amount(idempotency_key=key)
     with transaction.atomic():
         order = _locked(number)
+        if OrderRefund.objects.filter(key=key).exists():
+            return _view(order)  # a concurrent send of the same refund recorded it
         # Checked again under this lock, which every refund's bookkeeping takes: a concurrent refund may have put
         # back the units named here while the money moved. The money is back with the shopper by now and cannot be
         # refused, so the refund is recorded all the same; its units are clamped to what is left (the other refund
         # already put them on the shelf, so restocking them again would create stock from nothing) and the order's
         # history says which units were not put back, for staff to see.
-        short = _restock(order, lines) if refunded and (restock or lines) else {}
+        before = {line.pk: line.returned_quantity for line in order.lines.all()}
+        short = _restock(order, lines) if restock or lines else {}
+        restocked: dict[str, int] = {}
+        for line in order.lines.all():
+            if line.returned_quantity != before[line.pk]:
+                restocked[line.sku] = restocked.get(line.sku, 0) + line.returned_quantity - before[line.pk]
+        OrderRefund.objects.create(order=order, key=key, amount=paid_back, restocked=restocked)
         shortfall = "; ".join(f"{sku} x{units}" for sku, units in short.items())
-        event_note = note or f"refunded {refunded}"
+        event_note = note or f"refunded {paid_back}"
         if shortfall:
             event_note = f"{event_note}; not put back (already returned by another refund): {shortfall}"
         left = sum((p.amount - p.refunded_amount for p in payment_services.payment_summaries(order_reference=number)
                     if p.state in ("succeeded", "partially_refunded", "refunded")), Decimal("0.00"))
         target = Status.REFUNDED if left <= 0 else Status.PARTIALLY_REFUNDED
         # (a Stripe webhook may have recorded the full refund on the order meanwhile: nothing more to record then)
-        if refunded and (order.status != target or target == Status.PARTIALLY_REFUNDED):
+        if target in ALLOWED.get(order.status, set()) and (order.status != target or
+                                                           target == Status.PARTIALLY_REFUNDED):
             _transition(order, target, event_note)
-        elif shortfall:
+        else:
             OrderEvent.objects.create(order=order, status=order.status, note=event_note[:255])
         return _view(order)
 

@@ -176,6 +176,12 @@ def payment_refund(*, order_reference: str, amount: Decimal | None = None, reaso
     return _refund_settle(refund.pk, reference)
 
 
+def payment_refund_amount(*, idempotency_key: str) -> Decimal:
+    """What the refund sent with this key has given back (0 until the provider has made it)."""
+    refund = Refund.objects.filter(idempotency_key=idempotency_key, state=Refund.State.SUCCEEDED).first()
+    return refund.amount if refund else Decimal("0.00")
+
+
 def _refund_claim(order_reference: str, amount: Decimal | None, reason: str, key: str) -> Refund | None:
     """Under the payment's lock: the pending refund to send (a new one, or one a retry finishes), or None when this
     key has already refunded."""

@@ -187,3 +187,33 @@ def test_a_refusal_from_the_service_is_a_form_error(paid, staff_client, monkeypa
     monkeypatch.setattr(services, "order_refund", refused)  # another refund took them after the form was read
     response = staff_client.post(url, {"amount": "10.00", "reason": "late", "key": key, field: "1"})
     assert response.status_code == 200 and f"Only 0 of {sku}".encode() in response.content
+
+
+class _ProcessDied(BaseException):
+    """Nothing after this point runs, as after a SIGKILL."""
+
+
+def test_a_refund_whose_process_died_after_the_money_moved_is_finished_by_sending_it_again(client, monkeypatch):
+    from orders.models import OrderRefund
+    from payments import services as payment_services
+
+    token, sku = cart_with(3, stock=5, price="10.00")
+    number = checkout(client, body(token)).json()["number"]
+    real = payment_services.payment_refund
+
+    def refund_then_die(**kwargs):
+        real(**kwargs)
+        raise _ProcessDied
+
+    monkeypatch.setattr(payment_services, "payment_refund", refund_then_die)
+    with pytest.raises(_ProcessDied):
+        services.order_refund(number=number, amount=Decimal("10.00"), lines={sku: 1}, key="r-died")
+    monkeypatch.undo()
+    assert inventory_services.stock_levels(sku=sku).on_hand == 2  # money back, unit not yet on the shelf
+    for _ in range(2):  # sent again (staff double-submit too): finished once
+        services.order_refund(number=number, amount=Decimal("10.00"), lines={sku: 1}, key="r-died")
+    assert inventory_services.stock_levels(sku=sku).on_hand == 3
+    assert OrderRefund.objects.get(key="r-died").restocked == {sku: 1}
+    assert Payment.objects.get(order_reference=number).refunded_amount == Decimal("10.00")
+    assert Order.objects.get(number=number).status == "partially_refunded"
+    assert inventory_services.stock_invariant_violations() == []
