@@ -17,7 +17,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from store.core import cache as cache_versions
@@ -287,37 +286,78 @@ _RESERVE_SQL = f"""
 
 
 def _end(*, reference: str, to_state: str, reason: str = "") -> ReservationResult:
-    """Commit or release every active line of ``reference`` (shared by both; they differ in the deltas)."""
-    with transaction.atomic():
-        rows = list(Reservation.objects.select_for_update().filter(reference=reference).order_by("sku"))
-        if not rows:
-            raise UnknownReservation(reference)
-        active = [r for r in rows if r.state == Reservation.State.ACTIVE]
-        if not active:
-            ended = rows[0].state
-            if to_state == Reservation.State.COMMITTED and ended == Reservation.State.RELEASED:
-                raise ReservationReleased(reference)
-            return _result(reference, rows, changed=False)  # committed twice, released twice, released after commit
-        committing = to_state == Reservation.State.COMMITTED
-        locked = _lock(r.sku for r in active)
-        now = timezone.now()
-        for r in active:
-            on_hand_delta = -r.quantity if committing else 0
-            StockLevel.objects.filter(pk=locked[r.sku].pk).update(
-                on_hand=F("on_hand") + on_hand_delta, reserved=F("reserved") - r.quantity, updated_at=now)
-            r.state = to_state
-        Reservation.objects.filter(pk__in=[r.pk for r in active]).update(state=to_state, updated_at=now)
-        StockMovement.objects.bulk_create(
-            StockMovement(sku=r.sku, kind=Kind.COMMIT if committing else Kind.RELEASE, reference=reference,
-                          on_hand_delta=-r.quantity if committing else 0, reserved_delta=-r.quantity,
-                          reason=reason[:255])
-            for r in active
-        )
-        if not committing:  # a commit takes units off both on_hand and reserved: what a shopper can buy is unchanged
-            _changed({r.sku: locked[r.sku].available + r.quantity for r in active})
-            released = {r.sku: r.quantity for r in active}
-            transaction.on_commit(lambda: _gate_give_back(released))
-    return _result(reference, rows, changed=True)
+    """Commit or release every active line of ``reference`` (shared by both; they differ in the deltas), in one
+    statement (_END_SQL): the stock rows are locked only while it runs, and nothing is half-done if it fails."""
+    committing = to_state == Reservation.State.COMMITTED
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_END_SQL, {"reference": reference, "to_state": to_state, "now": now, "reason": reason[:255],
+                                  "kind": Kind.COMMIT if committing else Kind.RELEASE,
+                                  "commits": int(committing)})
+        lines = cursor.fetchall()  # (sku, quantity, state before, expires_at, available after or None if unmoved)
+    if not lines:
+        raise UnknownReservation(reference)
+    active = [line for line in lines if line[2] == Reservation.State.ACTIVE]
+    moved = {sku: available for sku, _, _, _, available in lines if available is not None}
+    if active and len(moved) < len(active):  # a stock row is missing: the statement changed nothing
+        raise UnknownSku(next(line[0] for line in active if line[0] not in moved))
+    if not active:
+        if committing and lines[0][2] == Reservation.State.RELEASED:
+            raise ReservationReleased(reference)
+        # committed twice, released twice, released after commit
+        return _ended(reference, [(sku, quantity, state, expires) for sku, quantity, state, expires, _ in lines],
+                      changed=False)
+    if not committing:  # a commit takes units off both on_hand and reserved: what a shopper can buy is unchanged
+        released = {sku: quantity for sku, quantity, _, _, available in lines if available is not None}
+        _changed(moved)
+        transaction.on_commit(lambda: _gate_give_back(released))
+    return _ended(reference, [(sku, quantity, to_state if available is not None else state, expires)
+                              for sku, quantity, state, expires, available in lines], changed=True)
+
+
+def _ended(reference: str, lines: list[tuple[str, int, str, object]], *, changed: bool) -> ReservationResult:
+    states = {state for _, _, state, _ in lines}
+    return ReservationResult(
+        reference=reference, state=states.pop() if len(states) == 1 else Reservation.State.ACTIVE, changed=changed,
+        lines=tuple(ReservationLine(sku=sku, quantity=quantity) for sku, quantity, _, _ in lines),
+        expires_at=min((expires for _, _, _, expires in lines), default=None),
+    )
+
+
+# Ends a reservation (commit or release) in one statement, so the hot SKU's row is locked only while it runs.
+# `held` locks the reference's reservation rows (a second end of the same reference waits here, then reads their
+# state as the first left it); `locked` locks the stock rows of its active lines in SKU order, as every stock
+# change does, so it cannot deadlock with a checkout. `moved` runs only once all of them are locked (its
+# condition has no column of its own: a one-time filter, evaluated before it touches a row), and moves nothing if
+# a SKU has lost its stock row; each moved line then ends its reservation (`ended`) and writes its ledger row
+# (`ledger`). The database's constraints (0 <= reserved <= on_hand) check the levels again.
+_END_SQL = f"""
+    WITH held AS MATERIALIZED (
+        SELECT r.id, r.sku, r.quantity, r.state, r.expires_at FROM {Reservation._meta.db_table} r
+        WHERE r.reference = %(reference)s ORDER BY r.sku FOR UPDATE
+    ), active AS MATERIALIZED (
+        SELECT * FROM held WHERE state = 'active'
+    ), locked AS MATERIALIZED (
+        SELECT s.sku FROM {StockLevel._meta.db_table} s
+        WHERE s.sku IN (SELECT sku FROM active) ORDER BY s.sku FOR UPDATE
+    ), moved AS (
+        UPDATE {StockLevel._meta.db_table} s
+        SET on_hand = s.on_hand - a.quantity * %(commits)s, reserved = s.reserved - a.quantity, updated_at = %(now)s
+        FROM active a
+        WHERE s.sku = a.sku AND (SELECT count(*) FROM locked) = (SELECT count(*) FROM active)
+        RETURNING a.id, s.sku, a.quantity, s.on_hand - s.reserved AS available
+    ), ended AS (
+        UPDATE {Reservation._meta.db_table} r SET state = %(to_state)s, updated_at = %(now)s
+        FROM moved m WHERE r.id = m.id
+    ), ledger AS (
+        INSERT INTO {StockMovement._meta.db_table}
+            (sku, kind, on_hand_delta, reserved_delta, reference, reason, user_id, created_at)
+        SELECT sku, %(kind)s, -quantity * %(commits)s, -quantity, %(reference)s, %(reason)s, NULL, %(now)s
+        FROM moved
+    )
+    SELECT h.sku, h.quantity, h.state, h.expires_at, m.available FROM held h LEFT JOIN moved m USING (sku)
+    ORDER BY h.sku
+"""  # noqa: S608
 
 
 def stock_commit(*, reference: str) -> ReservationResult:
