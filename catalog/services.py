@@ -201,10 +201,15 @@ _PRODUCTS_OF_SKUS_SQL = f"""
 """  # noqa: S608 (table names from our models; the SKUs are a bound parameter)
 
 
-def catalog_stock_changed(*, available: dict[str, int]) -> None:
+def catalog_stock_changed(*, available: dict[str, int], before: dict[str, int] | None = None) -> None:
     """Subscriber of inventory's ``stock.changed``: the product pages of these SKUs show fresh availability; the
     in-stock flag (and so the listings) is recomputed only for a product whose SKU crossed zero. The common case,
-    a unit reserved while more remain, costs one query and one Redis increment."""
+    a unit reserved while more remain (``before`` says no SKU crossed zero), costs no query: the pages are found
+    from the SKUs' cached names (variant_prices), and bumped in one Redis round trip."""
+    if before is not None and all((before.get(sku, 0) > 0) == (units > 0) for sku, units in available.items()):
+        pages = {f"p:{info.product_slug}" for info in variant_prices(skus=available).values()}
+        transaction.on_commit(lambda: _bump(*pages))
+        return
     with connection.cursor() as cursor:  # every reservation lands here: one plain query, no ORM compile
         cursor.execute(_PRODUCTS_OF_SKUS_SQL, [list(available)])
         rows = cursor.fetchall()

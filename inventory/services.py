@@ -40,7 +40,7 @@ from .types import (
 )
 
 logger = logging.getLogger(__name__)
-STOCK_CHANGED = "stock.changed"  # in-process, after commit: {"available": {sku: units a shopper can buy}}
+STOCK_CHANGED = "stock.changed"  # in-process, after commit: {"available": {sku: units a shopper can buy}, "before"}
 RESERVATION_EXPIRED = "reservation.expired"  # outbox: {"reference", "lines": [{"sku", "quantity"}]}
 MAX_QUANTITY = 1_000_000
 Kind = StockMovement.Kind
@@ -79,13 +79,14 @@ def availability_scope(sku: str) -> str:
     return f"stock:{sku}"
 
 
-def _changed(available: Mapping[str, int]) -> None:
+def _changed(available: Mapping[str, int], before: Mapping[str, int]) -> None:
     """After commit: make copies of the old availability stale, then announce what shoppers can now buy of each
-    changed SKU (subscribers need no query for it). Nothing here runs while the stock rows are locked: a Redis round
-    trip inside the hot SKU's lock would lengthen every reservation's hold on it."""
+    changed SKU, and what they could before (subscribers need no query for it: whether a SKU sold out or came back
+    is in the event). Nothing here runs while the stock rows are locked: a Redis round trip inside the hot SKU's
+    lock would lengthen every reservation's hold on it."""
     scopes = [availability_scope(sku) for sku in available]
     transaction.on_commit(lambda: cache_versions.bump(scopes))
-    events.publish(STOCK_CHANGED, available=dict(available))
+    events.publish(STOCK_CHANGED, available=dict(available), before={sku: before[sku] for sku in available})
 
 
 # ---------------------------------------------------------------- levels, receipts and adjustments
@@ -111,7 +112,7 @@ def stock_levels_ensure(*, initial_on_hand: Mapping[str, int], reason: str = "in
             for sku in missing if wanted[sku]
         )
         if missing:
-            _changed({sku: wanted[sku] for sku in missing})
+            _changed({sku: wanted[sku] for sku in missing}, dict.fromkeys(missing, 0))
     return missing
 
 
@@ -129,7 +130,7 @@ def stock_adjust(*, sku: str, delta: int, reason: str = "", user_id: int | None 
         level.save(update_fields=["on_hand", "updated_at"])
         StockMovement.objects.create(sku=sku, kind=kind, on_hand_delta=delta, reason=reason[:255],
                                      user_id=user_id, reference=reference[:64])
-        _changed({sku: level.on_hand - level.reserved})
+        _changed({sku: level.on_hand - level.reserved}, {sku: level.on_hand - delta - level.reserved})
         transaction.on_commit(lambda: _gate_give_back({sku: delta}))  # a delivery during a sale adds tokens
     return _as_levels(level)
 
@@ -237,7 +238,8 @@ def stock_reserve(*, reference: str, lines: Mapping[str, int] | Iterable[Reserva
                 refusal = (UnknownSku(sku) if sku not in available
                            else InsufficientStock(sku, available[sku], wanted[sku]))
             else:
-                _changed({sku: units - wanted[sku] for sku, units, _, _ in rows})
+                _changed({sku: units - wanted[sku] for sku, units, _, _ in rows},
+                         {sku: units for sku, units, _, _ in rows})
         if claimed and (refusal is not None or existing):
             Reservation.objects.filter(reference=reference, sku__in=claimed).delete()
     if refusal is not None:
@@ -309,7 +311,7 @@ def _end(*, reference: str, to_state: str, reason: str = "") -> ReservationResul
                       changed=False)
     if not committing:  # a commit takes units off both on_hand and reserved: what a shopper can buy is unchanged
         released = {sku: quantity for sku, quantity, _, _, available in lines if available is not None}
-        _changed(moved)
+        _changed(moved, {sku: moved[sku] - quantity for sku, quantity in released.items()})
         transaction.on_commit(lambda: _gate_give_back(released))
     return _ended(reference, [(sku, quantity, to_state if available is not None else state, expires)
                               for sku, quantity, state, expires, available in lines], changed=True)
