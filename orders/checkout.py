@@ -45,15 +45,18 @@ from .services import (
     order_cancel,
     order_confirm,
     order_new_number,
+    order_refund_late_payment,
     order_token_hash,
     order_view,
 )
 from .types import (
     Address,
+    CartChanged,
     CartEmpty,
     CheckoutAnswer,
     CheckoutInput,
     ItemUnavailable,
+    OrderCancelled,
     OrderView,
     PaymentDeclined,
     PlacedOrder,
@@ -81,7 +84,7 @@ def checkout_submit(*, key: str | None, body, user_id: int | None, urls: ReturnU
     except ApplicationError as exc:
         return _answer(exc)  # nothing happened: nothing to remember
     try:
-        return _submit(key, owner, body, data, user_id, urls)
+        return _revealed(_submit(key, owner, body, data, user_id, urls))
     finally:
         if not queued:
             queue.checkout_slot_give()
@@ -90,7 +93,9 @@ def checkout_submit(*, key: str | None, body, user_id: int | None, urls: ReturnU
 def checkout_run_queued(*, ticket: str) -> int:
     """Run one checkout that waited in line (the `checkout` Celery task); its answer is kept for the poll."""
     job = queue.checkout_job(ticket=ticket)
-    if job is None:
+    if job is None:  # expired before its turn: out of the line
+        queue.checkout_answered(ticket=ticket, answer=CheckoutAnswer(status=404, body={
+            "code": "checkout_expired", "message": "This checkout waited too long; please check out again."}))
         return 404
     urls = ReturnUrls(**job["urls"]) if job.get("urls") else None
     answer = checkout_submit(key=job["key"], body=job["body"], user_id=job["user_id"], urls=urls, queued=True)
@@ -100,8 +105,8 @@ def checkout_run_queued(*, ticket: str) -> int:
 
 def checkout_poll(*, ticket: str) -> CheckoutAnswer:
     """A queued checkout's place in line, then its answer (from its key, if the line lost it)."""
-    return queue.checkout_poll(ticket=ticket, stored_answer=lambda job: idempotency.stored_answer(
-        owner=job["owner"], key=job["key"], from_order=_answer_for_order))
+    return _revealed(queue.checkout_poll(ticket=ticket, stored_answer=lambda job: idempotency.stored_answer(
+        owner=job["owner"], key=job["key"], from_order=_order_as_it_stands)))
 
 
 def _submit(key: str, owner: str, body, data: CheckoutInput, user_id: int | None,
@@ -130,12 +135,13 @@ def _submit(key: str, owner: str, body, data: CheckoutInput, user_id: int | None
 def _run(claim: idempotency.Claim, data: CheckoutInput, user_id: int | None, urls: ReturnUrls | None,
          admission: _Admission) -> CheckoutAnswer:
     try:
-        answer = _answer(lambda: checkout_place(data=data, customer=user_id, urls=urls,
+        answer = _answer(lambda: checkout_place(data=data, customer=user_id, urls=urls, admitted=admission.lines,
                                                 on_reserved=lambda number: (claim.attach(number), admission.keep())))
     except BaseException:
         # Before an order existed nothing happened: the key may run again. After, the key answers from its order.
         with contextlib.suppress(Exception):
             claim.give_back()
+        with contextlib.suppress(Exception):
             claim.unlock()
         raise
     return claim.finish(answer)
@@ -151,6 +157,17 @@ def _replay_without_admission(owner: str, key: str, request_hash: str, refusal: 
 
     return refuse(claim) if claim.fresh else idempotency.replay(claim, from_order=_answer_for_order,
                                                                 run_again=refuse)
+
+
+def _revealed(answer: CheckoutAnswer) -> CheckoutAnswer:
+    """A stored answer keeps no secret (orders keep only its hash): the order's link is derived again for the one
+    whose key it is."""
+    number = answer.body.get("number")
+    if answer.status not in (201, 202) or not number or "access_token" in answer.body:
+        return answer
+    token = order_access_token(number)
+    return CheckoutAnswer(status=answer.status, retry_after=answer.retry_after,
+                          body={**answer.body, "access_token": token, "url": f"/orders/{number}/?token={token}"})
 
 
 def _answer(outcome) -> CheckoutAnswer:
@@ -183,16 +200,20 @@ def _answer_for_order(number: str) -> CheckoutAnswer:
             order = order_confirm(number=number, note="payment confirmed by the gateway")
         elif charge is None or charge.outcome == "declined":
             order = order_cancel(number=number, note="payment declined" if charge else "never charged")
+    return _order_as_it_stands(number, order, redirect_url=charge.redirect_url if charge else "")
+
+
+def _order_as_it_stands(number: str, order: OrderView | None = None, *, redirect_url: str = "") -> CheckoutAnswer:
+    order = order or order_view(number=number)
     if order.status == Status.CANCELLED:
         return _answer(PaymentDeclined("The payment did not go through; the order was cancelled.",
                                        extra={"number": number}))
-    return _answer(PlacedOrder(order=order, access_token=order_access_token(number),
-                               redirect_url=charge.redirect_url if charge else ""))
+    return _answer(PlacedOrder(order=order, access_token=order_access_token(number), redirect_url=redirect_url))
 
 
 class _Admission:
-    def __init__(self, taken: Mapping[str, int]):
-        self.taken, self.kept = dict(taken), False
+    def __init__(self, lines: Mapping[str, int], taken: Mapping[str, int]):
+        self.lines, self.taken, self.kept = dict(lines), dict(taken), False
 
     def keep(self) -> None:
         """The reservation holds the units now: its release gives the tokens back, not this."""
@@ -203,7 +224,7 @@ class _Admission:
 def _admission(lines: Mapping[str, int]):
     """The flash-sale gate, before PostgreSQL: a hot SKU without tokens is InsufficientStock at once. Whatever
     happens inside, tokens not taken over by a reservation go back."""
-    admission = _Admission(inventory_services.gate_admit(lines=lines) if lines else {})
+    admission = _Admission(lines, inventory_services.gate_admit(lines=lines) if lines else {})
     try:
         yield admission
     finally:
@@ -281,11 +302,12 @@ def _amount(value, field: str) -> Decimal | None:
 
 # ---------------------------------------------------------------- the use case
 def checkout_place(*, data: CheckoutInput, customer: int | None, urls: ReturnUrls | None = None,
-                   on_reserved=lambda number: None) -> PlacedOrder:
-    """Price, reserve, create, charge, confirm. ``on_reserved(number)`` runs inside the transaction that creates
-    the order (the Idempotency-Key is tied to it there)."""
+                   admitted: Mapping[str, int] | None = None, on_reserved=lambda number: None) -> PlacedOrder:
+    """Price, reserve, create, charge, confirm. ``admitted``: the quantities the flash-sale gate let in (the cart
+    must still hold exactly those). ``on_reserved(number)`` runs inside the transaction that creates the order
+    (the Idempotency-Key is tied to it there)."""
     cart = cart_services.cart_get(token=data.cart_token, user_id=customer, fresh=True)  # never trusted: re-priced
-    total = _priced(cart, data.expected_total)
+    total = _priced(cart, data.expected_total, admitted)
     number = _reserve_and_create(data, cart, customer, total, on_reserved)
     token = order_access_token(number)
     if total == 0:
@@ -294,7 +316,13 @@ def checkout_place(*, data: CheckoutInput, customer: int | None, urls: ReturnUrl
                                              card=data.payment, idempotency_key=f"order-{number}",
                                              email=data.email, urls=_with_order(urls or _SHOP_PAGES, number))
     if charge.outcome == "succeeded":
-        return _paid(number, token, data.cart_token, note="payment succeeded")
+        placed = _paid(number, token, data.cart_token, note="payment succeeded")
+        if placed.order.status != Status.PAID:  # cancelled while the money moved: it goes back at once
+            if placed.order.status == Status.CANCELLED:
+                order_refund_late_payment(number=number)
+            raise OrderCancelled("The order was cancelled while it was being paid; the payment has been refunded.",
+                                 extra={"number": number})
+        return placed
     if charge.outcome == "declined":
         order_cancel(number=number, note=f"payment declined: {charge.code}")
         raise PaymentDeclined(charge.message or "Your card was declined.", extra={
@@ -305,9 +333,11 @@ def checkout_place(*, data: CheckoutInput, customer: int | None, urls: ReturnUrl
     return PlacedOrder(order=order_view(number=number), access_token=token, redirect_url=charge.redirect_url)
 
 
-def _priced(cart: Cart, expected: Decimal | None) -> Decimal:
+def _priced(cart: Cart, expected: Decimal | None, admitted: Mapping[str, int] | None) -> Decimal:
     if not cart.lines:
         raise CartEmpty("Your cart is empty.")
+    if admitted is not None and {line.sku: line.quantity for line in cart.lines} != dict(admitted):
+        raise CartChanged("Your cart changed while you were checking out; please review it and try again.")
     gone = next((line for line in cart.lines if line.unit_price is None), None)
     if gone is not None:
         raise ItemUnavailable(f"{gone.name} is no longer sold; remove it from your cart.", extra={"sku": gone.sku})
@@ -315,6 +345,9 @@ def _priced(cart: Cart, expected: Decimal | None) -> Decimal:
     if expected is not None and expected != total:
         raise PriceChanged(f"Prices changed since you looked: the total is now {total:.2f}.",
                            extra={"total": f"{total:.2f}", "currency": cart.currency})
+    if not payment_services.payment_amount_exact(amount=total, currency=cart.currency):
+        raise InvalidInput(f"{total} cannot be paid in {cart.currency}, which has no such fractions; the shop's "
+                           "prices need correcting.", extra={"field": "total"})
     return total
 
 
@@ -335,6 +368,9 @@ def _reserve_and_create(data: CheckoutInput, cart: Cart, customer: int | None, t
                     OrderLine(order=order, sku=line.sku, name=line.name, unit_price=line.unit_price,
                               quantity=line.quantity, line_total=line.line_total) for line in cart.lines)
                 OrderEvent.objects.create(order=order, status=Status.PENDING_PAYMENT, note="checkout")
+                if total:
+                    payment_services.payment_start(order_reference=number, amount=total, currency=cart.currency,
+                                                   card=data.payment, idempotency_key=f"order-{number}")
                 on_reserved(number)
             return number
         except IntegrityError:  # an order number already taken (rare): draw another

@@ -36,6 +36,7 @@ LOCK_BASE = 0x4B4559 << 32  # advisory lock ids of checkout claims: this + the c
 WAIT_S = 10  # how long a repeat waits for a first request still running
 REMEMBER_S = 24 * 3600  # how long Redis remembers a claimed key (see ``remembered``)
 FINAL = frozenset({201, 400, 402, 404, 409, 422})  # answers that stay true for the key; others are not stored
+SECRET_FIELDS = ("access_token", "url")  # an answer's parts that carry the order's secret
 
 
 def key_checked(key: str | None) -> str:
@@ -87,11 +88,13 @@ class Claim:
         CheckoutRequest.objects.filter(pk=self.id).update(order_number=number)
 
     def finish(self, answer: CheckoutAnswer) -> CheckoutAnswer:
-        """Store a final answer (anything else, and the key answers from its order, or may run again), unlock."""
+        """Store a final answer (anything else, and the key answers from its order, or may run again), unlock. The
+        order's secret is not stored with it (orders keep only its hash): a replay derives it again."""
         try:
             if answer.status in FINAL:
+                stored = {k: v for k, v in answer.body.items() if k not in SECRET_FIELDS}
                 CheckoutRequest.objects.filter(pk=self.id).update(
-                    response_status=answer.status, response_body=answer.body, completed_at=timezone.now())
+                    response_status=answer.status, response_body=stored, completed_at=timezone.now())
             elif answer.status in (429, 503):
                 self.give_back()
         finally:
@@ -151,9 +154,12 @@ def replay(found: Claim, *, from_order: Callable[[str], CheckoutAnswer],
         if request.response_status is not None:
             return CheckoutAnswer(status=request.response_status, body=request.response_body)
         if found.try_lock():  # no request is running with this key
-            if request.order_number:
-                return found.finish(from_order(request.order_number))
-            return run_again(found)
+            try:
+                if request.order_number:
+                    return found.finish(from_order(request.order_number))
+                return run_again(found)
+            finally:
+                found.unlock()  # (finish has unlocked already on the way out, unless the answer raised)
         if time.monotonic() > deadline:
             raise IdempotencyInProgress("A checkout with this Idempotency-Key is still in progress; retry shortly.")
         time.sleep(0.05)  # the first request with this key is still running: wait for its answer

@@ -15,6 +15,7 @@ import secrets
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from inventory import services as inventory_services
@@ -24,7 +25,7 @@ from payments.types import PaymentInFlight
 from store.core import outbox
 from store.core.exceptions import ApplicationError
 
-from .models import Order, OrderEvent, OrderRefund
+from .models import Order, OrderEvent, OrderLine, OrderRefund
 from .types import (
     OrderLineView,
     OrderNotFound,
@@ -84,14 +85,20 @@ def _locked(number: str) -> Order:
     return order
 
 
-def _view(order: Order) -> OrderView:
+def _view(order: Order, *, lines=None, history=None) -> OrderView:
+    """An order as services hand it out; ``lines`` (sku, name, unit price, quantity, total) and ``history``
+    (status, at) when already read, else from its relations."""
+    if lines is None:
+        lines = ((line.sku, line.name, line.unit_price, line.quantity, line.line_total) for line in order.lines.all())
+    if history is None:
+        history = ((event.status, event.at) for event in order.events.all())
     return OrderView(
         number=order.number, status=order.status, email=order.email, currency=order.currency,
         subtotal=order.subtotal, shipping=order.shipping, total=order.total,
         shipping_address=order.shipping_address, user_id=order.user_id, created_at=order.created_at,
-        lines=tuple(OrderLineView(sku=line.sku, name=line.name, unit_price=line.unit_price, quantity=line.quantity,
-                                  line_total=line.line_total) for line in order.lines.all()),
-        history=tuple((event.status, event.at) for event in order.events.all()),
+        lines=tuple(OrderLineView(sku=sku, name=name, unit_price=unit_price, quantity=quantity, line_total=total)
+                    for sku, name, unit_price, quantity, total in lines),
+        history=tuple(history),
     )
 
 
@@ -121,29 +128,84 @@ def order_view(*, number: str) -> OrderView:
 def order_confirm(*, number: str, note: str = "") -> OrderView:
     """The order is paid: it becomes PAID and its reserved units leave the shelf, in one transaction; the
     confirmation e-mail follows through the outbox. Idempotent. If the reservation had already expired, the units
-    are reserved again; if they are gone by then, the money is refunded and the order cancelled."""
-    with transaction.atomic():
-        order = _locked(number)
-        if order.status != Status.PENDING_PAYMENT:
-            return _view(order)
-        try:
-            inventory_services.stock_commit(reference=number)
-            fillable = True
-        except (ReservationReleased, UnknownReservation):
-            fillable = _reserve_again(order)
-        if fillable:
-            _transition(order, Status.PAID, note)
-            outbox.publish(ORDER_PAID, {"number": number})
-            return _view(order)
-    return _refund_unfillable(number)
+    are reserved again; if they are gone by then, the money is refunded and the order cancelled.
 
-
-def _reserve_again(order: Order) -> bool:
-    reference = f"{order.number}-R"
+    The order's row is locked first, as every transition of it is; the stock rows last, so that a sale's hot SKU is
+    held only by the stock commit's one statement and the COMMIT, not by the order's bookkeeping."""
     try:
         with transaction.atomic():
-            inventory_services.stock_reserve(reference=reference,
-                                             lines={line.sku: line.quantity for line in order.lines.all()})
+            order = _transition_if(number, Status.PENDING_PAYMENT, Status.PAID, note)
+            if order is None:  # paid already, cancelled meanwhile, ...: the order as it is
+                return order_view(number=number)
+            outbox.publish(ORDER_PAID, {"number": number})
+            try:
+                inventory_services.stock_commit(reference=number)
+            except (ReservationReleased, UnknownReservation):
+                if not _reserve_again(number, order.lines):
+                    raise _Unfillable from None  # the order stays as it was: refunded below
+            return order
+    except _Unfillable:
+        return _refund_unfillable(number)
+
+
+class _Unfillable(Exception):
+    """A paid order whose units are gone: its transition to PAID is rolled back, and the money goes back."""
+
+
+def _transition_if(number: str, current: str, to: str, note: str = "") -> OrderView | None:
+    """``_transition`` by number, in one statement: the order becomes ``to`` if it is still ``current`` (else None:
+    it has moved on, or there is no such order), the change is recorded in its history, and its view is read back
+    in the same statement."""
+    if to not in ALLOWED.get(current, set()):
+        raise TransitionRefused(f"An order that is {Status(current).label.lower()} cannot become "
+                                f"{Status(to).label.lower()}.", extra={"number": number, "status": current})
+    now = timezone.now()
+    order = next(iter(Order.objects.raw(_TRANSITION_SQL, {"number": number, "current": current, "to": to,
+                                                          "note": note[:255], "now": now})), None)
+    if order is None:
+        return None
+    return _view(order, lines=zip(order.line_skus, order.line_names, order.line_prices, order.line_quantities,
+                                  order.line_totals, strict=True),
+                 history=[*zip(order.event_statuses, order.event_times, strict=True), (to, now)])
+
+
+# A compare-and-set transition. `moved` changes the order only if it is still in the expected status; its row lock
+# is the one _locked takes, so it waits for a transition in flight and then matches nothing if that one moved the
+# order on. `recorded` writes the history row. The SELECT reads the rest of the view: the lines, and the history
+# before this statement (a statement does not see its own inserts; the caller adds the new entry).
+_TRANSITION_SQL = f"""
+    WITH moved AS (
+        UPDATE {Order._meta.db_table} SET status = %(to)s, updated_at = %(now)s
+        WHERE number = %(number)s AND status = %(current)s
+        RETURNING *
+    ), recorded AS (
+        INSERT INTO {OrderEvent._meta.db_table} (order_id, status, note, at)
+        SELECT id, %(to)s, %(note)s, %(now)s FROM moved
+    )
+    SELECT moved.*, lines.*, events.* FROM moved,
+        LATERAL (SELECT coalesce(array_agg(sku ORDER BY id), '{{}}') AS line_skus,
+                        coalesce(array_agg(name ORDER BY id), '{{}}') AS line_names,
+                        coalesce(array_agg(unit_price ORDER BY id), '{{}}') AS line_prices,
+                        coalesce(array_agg(quantity ORDER BY id), '{{}}') AS line_quantities,
+                        coalesce(array_agg(line_total ORDER BY id), '{{}}') AS line_totals
+                 FROM {OrderLine._meta.db_table} WHERE order_id = moved.id) AS lines,
+        LATERAL (SELECT coalesce(array_agg(status ORDER BY at, id), '{{}}') AS event_statuses,
+                        coalesce(array_agg(at ORDER BY at, id), '{{}}') AS event_times
+                 FROM {OrderEvent._meta.db_table} WHERE order_id = moved.id) AS events
+"""  # noqa: S608 (table names from our models; every value is a bound parameter)
+
+
+def order_refund_late_payment(*, number: str) -> None:
+    """Money that arrived for an order already cancelled goes back in full, once (no cancelled order keeps money)."""
+    payment_services.payment_refund(order_reference=number, reason="paid after the order was cancelled",
+                                    idempotency_key=f"refund-{number}-late")
+
+
+def _reserve_again(number: str, lines: tuple[OrderLineView, ...]) -> bool:
+    reference = f"{number}-R"
+    try:
+        with transaction.atomic():
+            inventory_services.stock_reserve(reference=reference, lines={line.sku: line.quantity for line in lines})
             inventory_services.stock_commit(reference=reference)
     except ApplicationError:
         return False

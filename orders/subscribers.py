@@ -21,6 +21,7 @@ from .services import (
     order_confirm,
     order_get,
     order_mark_refunded,
+    order_refund_late_payment,
 )
 
 
@@ -60,8 +61,7 @@ def order_payment_succeeded(payload: dict) -> None:
     if status == Status.PENDING_PAYMENT:
         order_confirm(number=number, note="payment confirmed by Stripe")
     elif status == Status.CANCELLED:
-        payment_services.payment_refund(order_reference=number, reason="paid after the order was cancelled",
-                                        idempotency_key=f"refund-{number}-late")
+        order_refund_late_payment(number=number)
 
 
 def order_clear_cart(payload: dict) -> None:

@@ -135,3 +135,15 @@ class PaymentDeclined(ApplicationError):
 
     code = "payment_declined"
     status = 402
+
+
+class CartChanged(ApplicationError):
+    code = "cart_changed"
+    status = 409
+
+
+class OrderCancelled(ApplicationError):
+    """The order was cancelled while its payment was being taken: the money was given back."""
+
+    code = "order_cancelled"
+    status = 409

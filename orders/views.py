@@ -74,6 +74,8 @@ def checkout(request):
             data["expected_total"] = answer.body["total"]
         form.data = data
         token, cart = _cart(request)
+    if cart is None:  # (a POST without a cart, e.g. its session expired)
+        return redirect("cart:page")
     return render(request, "orders/checkout.html", {"form": form, "cart": cart, "methods": methods})
 
 

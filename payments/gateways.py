@@ -217,6 +217,9 @@ class StripeCheckoutGateway(StripeGateway):
     name = "stripe_checkout"
     # Stripe accepts a session expiry from 30 minutes to a day ahead; the shop expires it sooner itself (void).
     SESSION_MINUTES = 30
+    # A session whose id was lost has expired at Stripe by then (a payment made on it before arrives by webhook, and
+    # one for an order already settled as unpaid is refunded).
+    SESSION_LIFETIME_MAX = timedelta(minutes=SESSION_MINUTES + 5)
 
     def charge(self, *, amount: Decimal, currency: str, card: CardDetails, idempotency_key: str,
                order_reference: str = "", email: str = "", urls: ReturnUrls | None = None, **_) -> GatewayAnswer:
@@ -247,15 +250,17 @@ class StripeCheckoutGateway(StripeGateway):
                                  redirect_url=session.url or "")
         return GatewayAnswer(outcome="unknown", reference=intent_id, session=session.id)  # paid, money on its way
 
-    def lookup(self, *, session: str = "", **_) -> GatewayAnswer:
-        if not session:  # the session was never made (its answer was lost): nothing can have been paid on it
+    def lookup(self, *, session: str = "", created_at=None, **_) -> GatewayAnswer:
+        if not session:  # its answer was lost: once it has expired at Stripe it can no longer have been paid
+            if created_at is not None and timezone.now() - created_at > self.SESSION_LIFETIME_MAX:
+                return GatewayAnswer(outcome="declined", code="expired", message="The payment page expired.")
             return GatewayAnswer(outcome="unknown")
         answer = self._session_answer(self.client.v1.checkout.sessions.retrieve(session))
         return GatewayAnswer(**{**answer.__dict__, "outcome": "unknown"}) if answer.outcome == "redirect" else answer
 
-    def void(self, *, idempotency_key: str, session: str = "", **_) -> GatewayAnswer:
+    def void(self, *, idempotency_key: str, session: str = "", created_at=None, **_) -> GatewayAnswer:
         if not session:
-            return GatewayAnswer(outcome="unknown")
+            return self.lookup(session=session, created_at=created_at)
         try:
             expired = self.client.v1.checkout.sessions.expire(session,
                                                              options={"idempotency_key": f"{idempotency_key}-void"})

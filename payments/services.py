@@ -18,7 +18,7 @@ from django.db.models import Sum
 from store.core import outbox
 from store.core.exceptions import InvalidInput
 
-from .gateways import from_minor_units, gateway_for, luhn_ok
+from .gateways import from_minor_units, gateway_for, luhn_ok, to_minor_units
 from .models import Payment, Refund, WebhookEvent
 from .types import (
     CardDetails,
@@ -82,21 +82,36 @@ def _result(payment: Payment, *, code: str = "", message: str = "", retryable: b
                         redirect_url=payment.redirect_url if outcome == "redirect" else "")
 
 
+def payment_amount_exact(*, amount: Decimal, currency: str) -> bool:
+    """Whether the amount can be charged exactly in the currency's smallest unit (no 1200.50 JPY)."""
+    return from_minor_units(to_minor_units(amount, currency), currency) == amount
+
+
+def payment_start(*, order_reference: str, amount: Decimal, currency: str, card: CardDetails,
+                  idempotency_key: str) -> None:
+    """Record the charge about to be made, PENDING, inside the caller's transaction (the one that creates the
+    order): from then on anyone settling or cancelling the order finds it, and can void it before it is sent."""
+    Payment.objects.create(order_reference=order_reference, amount=amount, currency=currency, gateway=card.method,
+                           idempotency_key=idempotency_key, card_last4=card.card_number[-4:],
+                           payment_method=card.payment_method)
+
+
 def payment_charge(*, order_reference: str, amount: Decimal, currency: str, card: CardDetails,
                    idempotency_key: str, email: str = "", urls: ReturnUrls | None = None) -> ChargeResult:
-    """Take ``amount`` for the order, once. Call it outside any transaction or lock. With Stripe Checkout the
-    answer is "redirect": the shopper pays on Stripe's page (``redirect_url``), and the webhook or the return page
-    settles it (``payment_settle``)."""
-    try:
-        with transaction.atomic():
-            payment = Payment.objects.create(
-                order_reference=order_reference, amount=amount, currency=currency, gateway=card.method,
-                idempotency_key=idempotency_key, card_last4=card.card_number[-4:],
-                payment_method=card.payment_method)
-    except IntegrityError:
+    """Take ``amount`` for the order, once (recorded by ``payment_start`` first, or here). Call it outside any
+    transaction or lock. With Stripe Checkout the answer is "redirect": the shopper pays on Stripe's page
+    (``redirect_url``), and the webhook or the return page settles it (``payment_settle``)."""
+    payment = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if payment is None:
+        try:
+            with transaction.atomic():
+                payment_start(order_reference=order_reference, amount=amount, currency=currency, card=card,
+                              idempotency_key=idempotency_key)
+        except IntegrityError:
+            pass  # a concurrent call recorded it
         payment = Payment.objects.get(idempotency_key=idempotency_key)
-        if payment.state != Payment.State.PENDING:
-            return _result(payment)  # answered before: the same answer, no second charge
+    if payment.state != Payment.State.PENDING:
+        return _result(payment)  # answered before (or voided): the same answer, no second charge
     gateway = gateway_for(card.method)
     try:
         answer = gateway.charge(amount=amount, currency=currency, card=card, idempotency_key=idempotency_key,
@@ -277,9 +292,12 @@ def payment_webhook(*, payload: bytes, signature: str) -> str:
         except IntegrityError:
             return "duplicate"
         if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
-            _apply_outcome(_stripe_payment(intent_id=obj.get("id", ""), metadata=obj.get("metadata")),
-                           succeeded=kind == "payment_intent.succeeded", intent_id=obj.get("id", ""),
-                           error=obj.get("last_payment_error") or {})
+            payment = _stripe_payment(intent_id=obj.get("id", ""), metadata=obj.get("metadata"))
+            # On Stripe's hosted page a declined card is one attempt: the shopper may try another card there, so
+            # only the session's own end (completed, expired, async failure) decides a Checkout payment.
+            if not (payment and payment.gateway == "stripe_checkout" and kind.endswith("failed")):
+                _apply_outcome(payment, succeeded=kind == "payment_intent.succeeded", intent_id=obj.get("id", ""),
+                               error=obj.get("last_payment_error") or {})
         elif kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
             if obj.get("payment_status") in ("paid", "no_payment_required"):
                 _apply_outcome(_stripe_payment(session_id=obj.get("id", ""), metadata=obj.get("metadata")),

@@ -199,7 +199,7 @@ REST_FRAMEWORK = {
     # The browsable API is a developer's aid: served with DEBUG on; production answers JSON without negotiating.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
                                  *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else [])],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],  # the API speaks JSON only
+    "DEFAULT_PARSER_CLASSES": ["store.core.parsers.JSONParser"],  # the API speaks JSON only (DRF's parser)
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -100,5 +100,5 @@ def _json_body(request):
         raise exceptions.UnsupportedMediaType(content_type)
     try:
         return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise exceptions.ParseError(f"JSON parse error - {exc}") from None

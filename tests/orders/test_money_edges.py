@@ -17,6 +17,7 @@ from cart import services as cart_services
 from inventory import services as inventory_services
 from orders import services
 from orders.models import CheckoutRequest, Order
+from payments import services as payment_services
 from payments.gateways import TestGateway, currency_exponent, to_minor_units
 from payments.models import Payment, SandboxCharge
 from payments.types import CardDetails
@@ -317,7 +318,8 @@ def test_a_malformed_checkout_is_a_400_naming_the_field_and_nothing_happens(clie
     assert not Order.objects.exists() and not CheckoutRequest.objects.exists() and levels(sku) == (3, 0)
 
 
-@pytest.mark.parametrize("raw", ["[]", "null", "\"text\"", "{\"cart_token\": \"x\"", "1e999999", "{" * 5000])
+@pytest.mark.parametrize("raw", ["[]", "null", "\"text\"", "{\"cart_token\": \"x\"", "1e999999", "{" * 5000,
+                                 "[" * 100_000])
 def test_a_body_that_is_not_a_checkout_object_is_a_400(client, raw):
     response = checkout(client, raw)
     assert response.status_code == 400 and response.json()["code"]
@@ -329,3 +331,54 @@ def test_a_malformed_idempotency_key_is_a_400(client, key):
     token, _ = cart_with()
     response = checkout(client, body(token), key=key)
     assert response.status_code == 400 and response.json()["field"] == "Idempotency-Key"
+
+
+# ---------------------------------------------------------------- races a reviewer found
+def test_staff_cancelling_before_the_charge_is_sent_voids_it_no_money_moves(client, monkeypatch):
+    real = payment_services.payment_charge
+
+    def cancelled_first(**kwargs):
+        services.order_cancel(number=kwargs["order_reference"], note="staff were quicker")
+        return real(**kwargs)
+
+    monkeypatch.setattr(payment_services, "payment_charge", cancelled_first)
+    token, sku = cart_with(1, stock=3)
+    response = checkout(client, body(token))
+    assert response.status_code == 402 and Order.objects.get().status == "cancelled"
+    assert not SandboxCharge.objects.filter(outcome="succeeded").exists() and levels(sku) == (3, 0)
+
+
+def test_staff_cancelling_while_the_money_moves_leaves_no_money_with_a_cancelled_order(client, after_charge):
+    token, sku = cart_with(1, stock=3, price="20.00")
+    after_charge(lambda: services.order_cancel(number=Order.objects.get().number, note="staff"))
+    response = checkout(client, body(token))
+    assert response.status_code == 409 and response.json()["code"] == "order_cancelled"
+    payment = Payment.objects.get()
+    assert payment.refunded_amount == payment.amount == Decimal("20.00") and levels(sku) == (3, 0)
+    assert inventory_services.stock_invariant_violations() == []
+
+
+def test_a_cart_changed_between_the_gate_and_the_reservation_is_refused_and_gives_its_tokens_back(client,
+                                                                                                 monkeypatch):
+    from inventory import gate
+    from orders import idempotency
+
+    token, sku = cart_with(3, stock=10)
+    inventory_services.flash_sale_start(sku=sku)
+    real = idempotency.claim
+
+    def claim_after_another_tab_changed_the_cart(**kwargs):
+        cart_services.cart_set_quantity(token=token, sku=sku, quantity=1)
+        return real(**kwargs)
+
+    monkeypatch.setattr(idempotency, "claim", claim_after_another_tab_changed_the_cart)
+    response = checkout(client, body(token))
+    assert response.status_code == 409 and response.json()["code"] == "cart_changed"
+    assert gate.tokens(sku) == 10 and levels(sku) == (10, 0) and not Order.objects.exists()
+
+
+def test_a_checkout_page_post_without_a_cart_goes_back_to_the_cart(client):
+    response = client.post("/checkout/", {"email": "a@example.com", "name": "A", "line1": "B", "city": "C",
+                                          "postal_code": "D", "country": "GB", "card_number": "4242424242424242",
+                                          "idempotency_key": "page-x"})
+    assert response.status_code == 302 and response["Location"] == "/cart/"
