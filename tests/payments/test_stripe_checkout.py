@@ -227,3 +227,29 @@ def test_a_success_reported_after_the_order_was_cancelled_is_refunded(client, st
     assert Order.objects.get(number=number).status == "cancelled"
     assert Payment.objects.get(pk=payment.pk).refunded_amount == Decimal("30.00")
     assert [r["amount"] for r in stripe_api.refunds] == [3000]  # no cancelled order keeps money
+
+
+def test_a_card_declined_on_stripes_page_leaves_the_order_payable_there(client, stripe_api):
+    shopper, sku, _, fields = shopper_with(1, stock=3)
+    number, session_id = to_stripe(shopper, fields, stripe_api)
+    key = Payment.objects.get(order_reference=number).idempotency_key
+    declined = {"id": "evt_declined_try", "object": "event", "type": "payment_intent.payment_failed",
+                "data": {"object": {"id": "pi_first_try", "object": "payment_intent", "metadata": {
+                    "idempotency_key": key}, "last_payment_error": {"code": "card_declined"}}}}
+    signed(client, declined)
+    outbox.relay_pending()
+    assert Order.objects.get(number=number).status == "pending_payment" and levels(sku) == (3, 1)
+    stripe_api.pay_session(session_id)  # another card, on the same page
+    shopper.get(f"/checkout/return/?number={number}")
+    assert Order.objects.get(number=number).status == "paid" and levels(sku) == (2, 0)
+
+
+def test_a_session_whose_id_was_lost_settles_as_expired_once_it_must_have_expired(client, stripe_api):
+    from payments.gateways import StripeCheckoutGateway
+
+    shopper, sku, _, fields = shopper_with(1, stock=3)
+    number, _ = to_stripe(shopper, fields, stripe_api)
+    too_old = Payment.objects.get(order_reference=number).created_at - StripeCheckoutGateway.SESSION_LIFETIME_MAX
+    Payment.objects.filter(order_reference=number).update(checkout_session="", redirect_url="", created_at=too_old)
+    subscribers.order_reservation_expired({"reference": number})
+    assert Order.objects.get(number=number).status == "cancelled" and levels(sku) == (3, 0)
