@@ -382,3 +382,37 @@ def test_a_checkout_page_post_without_a_cart_goes_back_to_the_cart(client):
                                           "postal_code": "D", "country": "GB", "card_number": "4242424242424242",
                                           "idempotency_key": "page-x"})
     assert response.status_code == 302 and response["Location"] == "/cart/"
+
+
+def test_a_replay_whose_answer_fails_does_not_keep_the_key_locked(client, after_charge, monkeypatch):
+    from django.db import connections
+
+    from orders import checkout as checkout_module
+    from orders import idempotency
+
+    token, _ = cart_with(1, stock=3)
+
+    def die():
+        raise ProcessDied
+
+    after_charge(die)
+    with pytest.raises(ProcessDied):
+        checkout(client, body(token), key="k-replay-fails")
+    after_charge(lambda: None)
+
+    def broken(**kwargs):
+        raise RuntimeError("the database hiccuped")
+
+    monkeypatch.setattr(checkout_module, "order_confirm", broken)
+    with pytest.raises(RuntimeError):
+        checkout(client, body(token), key="k-replay-fails")
+    claim = CheckoutRequest.objects.get(key="k-replay-fails")
+    other = connections.create_connection("default")  # another worker's session
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [idempotency.LOCK_BASE + claim.pk])
+            assert cursor.fetchone()[0] is True  # nobody holds the key now
+    finally:
+        other.close()
+    monkeypatch.undo()
+    assert checkout(client, body(token), key="k-replay-fails").status_code == 201
