@@ -358,8 +358,6 @@ def _reserve_and_create(data: CheckoutInput, cart: Cart, customer: int | None, t
         number = order_new_number()
         try:
             with transaction.atomic():
-                inventory_services.stock_reserve(reference=number,
-                                                 lines={line.sku: line.quantity for line in cart.lines})
                 order = Order.objects.create(
                     number=number, email=data.email, user_id=customer, currency=cart.currency,
                     subtotal=cart.subtotal, total=total, shipping_address=data.address.__dict__,
@@ -371,6 +369,9 @@ def _reserve_and_create(data: CheckoutInput, cart: Cart, customer: int | None, t
                 if total:
                     payment_services.payment_start(order_reference=number, amount=total, currency=cart.currency,
                                                    card=data.payment, idempotency_key=f"order-{number}")
+                # The stock last: a sale's hot SKU stays locked only from here to the COMMIT.
+                inventory_services.stock_reserve(reference=number,
+                                                 lines={line.sku: line.quantity for line in cart.lines})
                 on_reserved(number)
             return number
         except IntegrityError:  # an order number already taken (rare): draw another
