@@ -1,27 +1,13 @@
 """The whole journey in a real browser (Debian's Chromium driven by Playwright) against a live server:
 search -> product -> add to cart -> checkout -> confirmation -> order page, and a declined card."""
 
-import os
-import shutil
-
 import pytest
 
 from orders.models import Order
 from tests.factories import make_product
 from tests.payments.fake_stripe import WEBHOOK_SECRET
 
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM, reason="no Chromium here (apt-get install chromium; .ci/run installs it)"),
-]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": CHROMIUM,
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync"]}
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
