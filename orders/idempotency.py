@@ -22,8 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import connection
-from django.utils import timezone
+from django.db import connection, transaction
 from django_redis import get_redis_connection
 
 from store.core.exceptions import InvalidInput
@@ -93,8 +92,10 @@ class Claim:
         try:
             if answer.status in FINAL:
                 stored = {k: v for k, v in answer.body.items() if k not in SECRET_FIELDS}
-                CheckoutRequest.objects.filter(pk=self.id).update(
-                    response_status=answer.status, response_body=stored, completed_at=timezone.now())
+                with connection.cursor() as cursor:
+                    cursor.execute(_FINISH_SQL, {"status": answer.status, "body": json.dumps(stored), "id": self.id,
+                                                 "lock": LOCK_BASE + self.id, "locked": self.locked})
+                    self.locked = self.locked and cursor.fetchone() is None  # unlocked by the statement
             elif answer.status in (429, 503):
                 self.give_back()
         finally:
@@ -116,6 +117,17 @@ class Claim:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_BASE + self.id])
             self.locked = cursor.fetchone()[0]
         return self.locked
+
+
+# Stores the answer and lets go of the claim's lock in one statement. The lock goes while the UPDATE still holds
+# the row, before the COMMIT: a repeat that takes the lock in that moment reads the row under its row lock
+# (_read_settled), so it waits for this COMMIT and finds the answer.
+_FINISH_SQL = f"""
+    UPDATE {CheckoutRequest._meta.db_table}
+    SET response_status = %(status)s, response_body = %(body)s::jsonb, completed_at = now()
+    WHERE id = %(id)s
+    RETURNING CASE WHEN %(locked)s THEN pg_advisory_unlock(%(lock)s) END
+"""  # noqa: S608 (our table's name; every value is a bound parameter)
 
 
 def claim(*, owner: str, key: str, request_hash: str) -> Claim:
@@ -155,6 +167,12 @@ def replay(found: Claim, *, from_order: Callable[[str], CheckoutAnswer],
             return CheckoutAnswer(status=request.response_status, body=request.response_body)
         if found.try_lock():  # no request is running with this key
             try:
+                request = _read_settled(found.id)
+                if request is None:  # given back as its lock went
+                    raise IdempotencyInProgress("A checkout with this Idempotency-Key is still in progress; retry "
+                                                "shortly.")
+                if request.response_status is not None:  # answered as its lock went
+                    return CheckoutAnswer(status=request.response_status, body=request.response_body)
                 if request.order_number:
                     return found.finish(from_order(request.order_number))
                 return run_again(found)
@@ -163,6 +181,14 @@ def replay(found: Claim, *, from_order: Callable[[str], CheckoutAnswer],
         if time.monotonic() > deadline:
             raise IdempotencyInProgress("A checkout with this Idempotency-Key is still in progress; retry shortly.")
         time.sleep(0.05)  # the first request with this key is still running: wait for its answer
+
+
+def _read_settled(claim_id: int) -> CheckoutRequest | None:
+    """The claim as the request that held its lock left it: read under its row lock, so a finish that has let go
+    of the lock but not yet committed (_FINISH_SQL) is waited for. (Read without it, an answer committed between
+    the first read and the lock would be missed, and the checkout run a second time.)"""
+    with transaction.atomic():
+        return CheckoutRequest.objects.select_for_update().filter(pk=claim_id).first()
 
 
 def stored_answer(*, owner: str, key: str, from_order: Callable[[str], CheckoutAnswer]) -> CheckoutAnswer | None:
