@@ -38,3 +38,10 @@ def browser_type_launch_args(browser_type_launch_args, chromium):
     return {**browser_type_launch_args, "executable_path": chromium,
             "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync"]}
+
+
+@pytest.fixture(autouse=True)
+def _storefront(settings):
+    """The shop as a shopper meets it (DEBUG off), without the rate limits a quick journey would trip."""
+    settings.RATE_LIMITS = {}
+    settings.DEBUG = False
