@@ -12,7 +12,7 @@ import logging
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
 from store.core import outbox
@@ -127,16 +127,28 @@ def _record(payment: Payment, answer) -> ChargeResult:
     if answer.outcome in ("unknown", "redirect"):
         found = {"gateway_reference": answer.reference, "checkout_session": answer.session,
                  "redirect_url": answer.redirect_url}
-        Payment.objects.filter(pk=payment.pk, state=Payment.State.PENDING).update(
-            **{field: value for field, value in found.items() if value})
+        changes = {field: value for field, value in found.items() if value}
     else:
-        state = Payment.State.SUCCEEDED if answer.outcome == "succeeded" else Payment.State.FAILED
-        Payment.objects.filter(pk=payment.pk, state=Payment.State.PENDING).update(
-            state=state, gateway_reference=answer.reference or payment.gateway_reference,
-            checkout_session=answer.session or payment.checkout_session, failure_code=answer.code,
-            failure_message=answer.message[:255], redirect_url="")
-    payment.refresh_from_db()
-    return _result(payment, retryable=answer.retryable)
+        changes = {"state": Payment.State.SUCCEEDED if answer.outcome == "succeeded" else Payment.State.FAILED,
+                   "gateway_reference": answer.reference or payment.gateway_reference,
+                   "checkout_session": answer.session or payment.checkout_session, "failure_code": answer.code,
+                   "failure_message": answer.message[:255], "redirect_url": ""}
+    recorded = _update_pending(payment.pk, changes) if changes else None
+    if recorded is None:  # nothing to record, or no longer pending: the payment as it stands
+        payment.refresh_from_db()
+        recorded = payment
+    return _result(recorded, retryable=answer.retryable)
+
+
+def _update_pending(payment_id: int, changes: dict) -> Payment | None:
+    """Apply ``changes`` to the payment if it is still pending and return it as stored, in one statement (UPDATE
+    ... RETURNING, not an UPDATE and a read); None if it was not pending any more."""
+    fields = [Payment._meta.get_field(name) for name in changes]
+    assignments = ", ".join(f"{field.column} = %s" for field in fields)
+    values = [field.get_db_prep_save(changes[field.name], connection) for field in fields]
+    sql = (f"UPDATE {Payment._meta.db_table} SET {assignments} WHERE id = %s AND state = %s "  # noqa: S608
+           "RETURNING *")  # (columns from our model; every value is a bound parameter)
+    return next(iter(Payment.objects.raw(sql, [*values, payment_id, Payment.State.PENDING])), None)
 
 
 def payment_settle(*, order_reference: str, abandon: bool = False) -> ChargeResult | None:
