@@ -87,3 +87,29 @@ def test_a_shopper_pays_on_stripes_page_and_comes_back_to_a_paid_order(page, liv
     expect(page.get_by_text("Your payment was received")).to_be_visible()
     expect(page.locator("[data-cart-count]")).to_have_text("0")
     assert [s for s, _ in Order.objects.get().events.values_list("status", "at")] == ["pending_payment", "paid"]
+
+
+def test_a_checkout_that_waits_in_line_lands_on_the_paid_order_once_its_turn_comes(page, live_server, shop,
+                                                                                    settings):
+    """Past CHECKOUT_QUEUE_AFTER checkouts in flight (0 here: every one) the shopper waits on "you're in line",
+    which reloads itself; no Celery worker runs in the tests, so the line's job is run here once the page shows."""
+    from orders.checkout import checkout_run_queued
+
+    settings.CHECKOUT_QUEUE_AFTER = 0
+    page.goto(live_server.url + f"/p/{shop.slug}/")
+    page.get_by_role("button", name="Add to cart").click()
+    page.get_by_role("link", name="Check out").click()
+    fill_checkout(page, "4242 4242 4242 4242")
+    line_url = re.compile(re.escape(live_server.url) + r"/checkout/line/([\w-]+)/$")
+    expect(page).to_have_url(line_url)
+    expect(page.get_by_role("heading", name="You're in line")).to_be_visible()
+    expect(page.get_by_text("You are number 1;")).to_be_visible()
+    assert not Order.objects.exists()  # nothing is placed while it waits
+
+    assert checkout_run_queued(ticket=line_url.match(page.url).group(1)) == 201
+    expect(page).to_have_url(re.compile(r"/orders/[^/]+/$"))  # by the line page's own reload
+    number = Order.objects.get().number
+    expect(page.get_by_role("heading", name=f"Order {number}")).to_be_visible()
+    expect(page.get_by_text("Your payment was received")).to_be_visible()
+    expect(page.locator("[data-cart-count]")).to_have_text("0")
+    assert Order.objects.get().status == "paid"
