@@ -16,6 +16,7 @@ Errors are ApplicationErrors carrying their HTTP status; ``_answer`` turns a res
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -23,7 +24,8 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from cart import services as cart_services
 from cart.types import Cart, CartNotFound
@@ -358,14 +360,7 @@ def _reserve_and_create(data: CheckoutInput, cart: Cart, customer: int | None, t
         number = order_new_number()
         try:
             with transaction.atomic():
-                order = Order.objects.create(
-                    number=number, email=data.email, user_id=customer, currency=cart.currency,
-                    subtotal=cart.subtotal, total=total, shipping_address=data.address.__dict__,
-                    access_token_hash=order_token_hash(order_access_token(number)))
-                OrderLine.objects.bulk_create(
-                    OrderLine(order=order, sku=line.sku, name=line.name, unit_price=line.unit_price,
-                              quantity=line.quantity, line_total=line.line_total) for line in cart.lines)
-                OrderEvent.objects.create(order=order, status=Status.PENDING_PAYMENT, note="checkout")
+                _create_order(number, data, cart, customer, total)
                 if total:
                     payment_services.payment_start(order_reference=number, amount=total, currency=cart.currency,
                                                    card=data.payment, idempotency_key=f"order-{number}")
@@ -377,6 +372,43 @@ def _reserve_and_create(data: CheckoutInput, cart: Cart, customer: int | None, t
         except IntegrityError:  # an order number already taken (rare): draw another
             continue
     raise RuntimeError("could not draw a free order number")
+
+
+def _create_order(number: str, data: CheckoutInput, cart: Cart, customer: int | None, total: Decimal) -> None:
+    """The order as PENDING_PAYMENT, its lines and its first history row, in one statement (a number already taken
+    is an IntegrityError)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CREATE_ORDER_SQL, {
+            "number": number, "email": data.email, "user_id": customer, "status": Status.PENDING_PAYMENT,
+            "currency": cart.currency, "subtotal": cart.subtotal, "total": total,
+            "address": json.dumps(data.address.__dict__), "token_hash": order_token_hash(order_access_token(number)),
+            "now": timezone.now(), "skus": [line.sku for line in cart.lines],
+            "names": [line.name for line in cart.lines], "prices": [line.unit_price for line in cart.lines],
+            "quantities": [line.quantity for line in cart.lines], "totals": [line.line_total for line in cart.lines]})
+
+
+# `placed` inserts the order; `lines` its lines, in the cart's order (their ids ascend in it, and lines are shown by
+# id); the last INSERT its first history row. Columns that have a default in the models are given here, since SQL
+# does not know Django's defaults (shipping 0: shipping is free; nothing returned yet).
+_CREATE_ORDER_SQL = f"""
+    WITH placed AS (
+        INSERT INTO {Order._meta.db_table} (number, email, user_id, status, currency, subtotal, shipping, total,
+                                            shipping_address, access_token_hash, created_at, updated_at)
+        VALUES (%(number)s, %(email)s, %(user_id)s, %(status)s, %(currency)s, %(subtotal)s, 0, %(total)s,
+                %(address)s::jsonb, %(token_hash)s, %(now)s, %(now)s)
+        RETURNING id
+    ), lines AS (
+        INSERT INTO {OrderLine._meta.db_table}
+            (order_id, sku, name, unit_price, quantity, line_total, returned_quantity)
+        SELECT placed.id, line.sku, line.name, line.unit_price, line.quantity, line.line_total, 0
+        FROM placed, unnest(%(skus)s::varchar[], %(names)s::varchar[], %(prices)s::numeric[],
+                            %(quantities)s::integer[], %(totals)s::numeric[])
+                     WITH ORDINALITY AS line(sku, name, unit_price, quantity, line_total, position)
+        ORDER BY line.position
+    )
+    INSERT INTO {OrderEvent._meta.db_table} (order_id, status, note, at)
+    SELECT id, %(status)s, 'checkout', %(now)s FROM placed
+"""  # noqa: S608 (table names from our models; every value is a bound parameter)
 
 
 def _paid(number: str, token: str, cart_token: str, *, note: str) -> PlacedOrder:
