@@ -38,6 +38,18 @@ def levels(sku):
     return got.on_hand, got.reserved
 
 
+def die_after_the_charge(client, after_charge, data: dict, key: str) -> None:
+    """A checkout whose process dies right after the gateway took the money (the key stays claimed, the order
+    pending, the payment unrecorded)."""
+    def die():
+        raise ProcessDied
+
+    after_charge(die)
+    with pytest.raises(ProcessDied):
+        checkout(client, data, key=key)
+    after_charge(lambda: None)
+
+
 @pytest.fixture
 def after_charge(monkeypatch):
     """Run ``then`` right after the test gateway really charged (or declined)."""
@@ -104,14 +116,7 @@ def test_a_503_before_anything_happened_is_not_stored_the_same_key_may_try_again
 
 def test_a_key_whose_request_died_after_the_charge_answers_with_its_paid_order(client, after_charge):
     token, sku = cart_with(1, stock=3)
-
-    def die():
-        raise ProcessDied
-
-    after_charge(die)
-    with pytest.raises(ProcessDied):
-        checkout(client, body(token), key="k-died-paid")
-    after_charge(lambda: None)
+    die_after_the_charge(client, after_charge, body(token), "k-died-paid")
     again = checkout(client, body(token), key="k-died-paid")
     assert again.status_code == 201, again.json()
     assert again.json()["number"] == Order.objects.get().number and again.json()["status"] == "paid"
@@ -391,14 +396,7 @@ def test_a_replay_whose_answer_fails_does_not_keep_the_key_locked(client, after_
     from orders import idempotency
 
     token, _ = cart_with(1, stock=3)
-
-    def die():
-        raise ProcessDied
-
-    after_charge(die)
-    with pytest.raises(ProcessDied):
-        checkout(client, body(token), key="k-replay-fails")
-    after_charge(lambda: None)
+    die_after_the_charge(client, after_charge, body(token), "k-replay-fails")
 
     def broken(**kwargs):
         raise RuntimeError("the database hiccuped")
