@@ -187,6 +187,9 @@ def _answer(outcome) -> CheckoutAnswer:
         if result.redirect_url:
             body["status"] = "requires_payment"
             body["next_action"] = {"type": "redirect_to_url", "url": result.redirect_url}
+        elif result.client_secret:  # Stripe.js finishes it (handleNextAction); the webhook then confirms
+            body["status"] = "requires_action"
+            body["next_action"] = {"type": "use_stripe_sdk", "client_secret": result.client_secret}
         return CheckoutAnswer(status=202, body=body)
     return CheckoutAnswer(status=201, body=body)
 
@@ -332,7 +335,8 @@ def checkout_place(*, data: CheckoutInput, customer: int | None, urls: ReturnUrl
     if charge.outcome == "unknown":  # no answer: compensation asks the gateway (services' subscribers)
         with transaction.atomic():
             outbox.publish(PAYMENT_UNKNOWN, {"number": number})
-    return PlacedOrder(order=order_view(number=number), access_token=token, redirect_url=charge.redirect_url)
+    return PlacedOrder(order=order_view(number=number), access_token=token, redirect_url=charge.redirect_url,
+                       client_secret=charge.client_secret)
 
 
 def _priced(cart: Cart, expected: Decimal | None, admitted: Mapping[str, int] | None) -> Decimal:

@@ -114,6 +114,7 @@ class PlacedOrder:
     order: OrderView
     access_token: str
     redirect_url: str = ""
+    client_secret: str = ""  # Stripe.js must finish the payment first (3-D Secure)
 
 
 class CartEmpty(InvalidInput):

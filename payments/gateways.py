@@ -48,6 +48,7 @@ class GatewayAnswer:
     retryable: bool = False
     session: str = ""  # Stripe Checkout: the hosted page's session (cs_…)
     redirect_url: str = ""
+    client_secret: str = ""  # a PaymentIntent that needs the shopper (3-D Secure): for Stripe.js to finish it
 
 
 # Stripe's amounts are integers in the currency's smallest unit; how many decimals that is, per Stripe's own list
@@ -174,7 +175,9 @@ class StripeGateway:
                                  code=(error and (getattr(error, "decline_code", None) or error.code)) or
                                  ("canceled" if intent.status == "canceled" else "card_declined"),
                                  message=(error and error.message) or "Your card was declined.")
-        return GatewayAnswer(outcome="unknown", reference=intent.id)  # processing, requires_action: Stripe decides
+        # processing, requires_action: Stripe decides (for 3-D Secure, once the shopper's Stripe.js has acted)
+        return GatewayAnswer(outcome="unknown", reference=intent.id,
+                             client_secret=(intent.client_secret or "") if intent.status == "requires_action" else "")
 
     def _find_intent(self, *, reference: str, idempotency_key: str):
         if reference:

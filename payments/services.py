@@ -72,14 +72,16 @@ def payment_details_parse(data) -> CardDetails:
     return CardDetails(method="stripe_checkout")
 
 
-def _result(payment: Payment, *, code: str = "", message: str = "", retryable: bool = False) -> ChargeResult:
+def _result(payment: Payment, *, code: str = "", message: str = "", retryable: bool = False,
+            client_secret: str = "") -> ChargeResult:
     outcome = {Payment.State.SUCCEEDED: "succeeded", Payment.State.FAILED: "declined",
                Payment.State.PENDING: "redirect" if payment.redirect_url else "unknown"}.get(payment.state,
                                                                                           "succeeded")
     return ChargeResult(order_reference=payment.order_reference, outcome=outcome, amount=payment.amount,
                         currency=payment.currency, code=code or payment.failure_code,
                         message=message or payment.failure_message, retryable=retryable,
-                        redirect_url=payment.redirect_url if outcome == "redirect" else "")
+                        redirect_url=payment.redirect_url if outcome == "redirect" else "",
+                        client_secret=client_secret if outcome == "unknown" else "")
 
 
 def payment_amount_exact(*, amount: Decimal, currency: str) -> bool:
@@ -137,7 +139,7 @@ def _record(payment: Payment, answer) -> ChargeResult:
     if recorded is None:  # nothing to record, or no longer pending: the payment as it stands
         payment.refresh_from_db()
         recorded = payment
-    return _result(recorded, retryable=answer.retryable)
+    return _result(recorded, retryable=answer.retryable, client_secret=getattr(answer, "client_secret", ""))
 
 
 def _update_pending(payment_id: int, changes: dict) -> Payment | None:

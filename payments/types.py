@@ -39,6 +39,7 @@ class ChargeResult:
     message: str = ""
     retryable: bool = False
     redirect_url: str = ""
+    client_secret: str = ""  # the shopper must act in Stripe.js first (3-D Secure); never stored
 
     @property
     def succeeded(self) -> bool:

@@ -75,6 +75,7 @@ class FakeStripe:
                   "status": {"pm_card_threeDSecure": "requires_action",
                              "pm_card_processing": "processing"}.get(pm, "succeeded"),
                   "last_payment_error": None}
+        intent["client_secret"] = f"{intent['id']}_secret_{secrets.token_hex(6)}"
         if pm == "pm_card_chargeDeclined":
             intent["status"] = "requires_payment_method"
             error = {"type": "card_error", "code": "card_declined", "decline_code": "generic_decline",

@@ -179,7 +179,9 @@ def test_a_lost_answer_is_settled_by_retrieving_never_by_charging_again(client, 
 def test_an_intent_waiting_for_3d_secure_settles_when_stripe_says_so(client, stripe_api):
     token, sku = new_cart()
     answer = checkout(client, body(token, payment=pay_with("pm_card_threeDSecure")))
-    assert answer.status_code == 202 and answer.json()["status"] == "processing"
+    assert answer.status_code == 202 and answer.json()["status"] == "requires_action"
+    intent = stripe_api.intents[Payment.objects.get().gateway_reference]
+    assert answer.json()["next_action"] == {"type": "use_stripe_sdk", "client_secret": intent["client_secret"]}
     number = answer.json()["number"]
     with pytest.raises(RuntimeError):  # still undecided: the outbox tries again later
         subscribers.order_settle_payment({"number": number})
