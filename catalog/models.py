@@ -52,6 +52,7 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("activate_product", "Can show or hide products")]
         indexes = [
             GinIndex(fields=["search_document"], name="product_search_idx"),
             GinIndex(fields=["attribute_values"], name="product_attribute_values_idx"),

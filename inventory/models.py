@@ -14,6 +14,7 @@ class StockLevel(models.Model):
 
     class Meta:
         ordering = ["sku"]
+        permissions = [("adjust_stock", "Can receive and adjust stock")]
         constraints = [
             models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_not_negative"),
             models.CheckConstraint(condition=Q(on_hand__gte=F("reserved")), name="stock_reserved_within_on_hand"),
@@ -74,6 +75,7 @@ class Reservation(models.Model):
 
     class Meta:
         ordering = ["-created_at", "reference", "sku"]
+        permissions = [("release_reservation", "Can release reservations")]
         constraints = [
             models.UniqueConstraint(fields=["reference", "sku"], name="reservation_one_row_per_sku"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_quantity_positive"),
@@ -97,6 +99,7 @@ class FlashSale(models.Model):
 
     class Meta:
         ordering = ["-starts_at"]
+        permissions = [("run_flash_sale", "Can start and stop flash sales")]
 
     def __str__(self):
         return f"flash sale of {self.sku} from {self.starts_at:%Y-%m-%d %H:%M}"

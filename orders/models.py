@@ -29,6 +29,12 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # What staff may do to an order beyond looking at it: each moves money or stock (see orders/admin.py).
+        permissions = [
+            ("cancel_order", "Can cancel orders"),
+            ("refund_order", "Can refund orders"),
+            ("ship_order", "Can mark orders shipped"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0) & Q(subtotal__gte=0), name="order_totals_not_negative"),
         ]
