@@ -1,4 +1,5 @@
-"""Staff admin for the catalogue: products with their variants (and live stock) and images inline."""
+"""Staff admin for the catalogue: products with their variants (and live stock) and images inline. Showing or
+hiding a product needs catalog.activate_product, on the list's actions and on the product's own form alike."""
 
 from django.contrib import admin
 from django.utils.html import format_html
@@ -68,7 +69,16 @@ class ProductAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ["make_active", "make_inactive"]
 
+    def has_activate_permission(self, request):
+        return request.user.has_perm("catalog.activate_product")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if self.has_activate_permission(request) else [*fields, "is_active"]
+
     def save_model(self, request, obj, form, change):
+        if not change and not self.has_activate_permission(request):
+            obj.is_active = False  # someone who may not show products can add one, hidden until a manager shows it
         previous = form.initial.get("category") if change else None
         obj._previous_category_ids = [previous] if previous and previous != obj.category_id else []
         super().save_model(request, obj, form, change)
@@ -86,13 +96,13 @@ class ProductAdmin(admin.ModelAdmin):
         super().delete_model(request, obj)
         services.catalog_invalidate(products=[(slug, category_id)], skus=skus)
 
-    @admin.action(description="Show the selected products to shoppers")
+    @admin.action(description="Show the selected products to shoppers", permissions=["activate"])
     def make_active(self, request, queryset):
         ids = list(queryset.values_list("id", flat=True))
         queryset.update(is_active=True)
         services.product_refresh(product_ids=ids)
 
-    @admin.action(description="Hide the selected products from shoppers")
+    @admin.action(description="Hide the selected products from shoppers", permissions=["activate"])
     def make_inactive(self, request, queryset):
         ids = list(queryset.values_list("id", flat=True))
         queryset.update(is_active=False)

@@ -1,5 +1,7 @@
 """Staff views of stock: levels (search, low-stock filter, receive/adjust with a reason), the read-only ledger,
-and live reservations. Every change goes through inventory's services and is recorded with the staff user."""
+and live reservations. Every change goes through inventory's services and is recorded with the staff user, and
+needs its own permission (inventory.adjust_stock, inventory.release_reservation, inventory.run_flash_sale): staff
+who may only view see the stock and nothing to press."""
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -50,6 +52,17 @@ class StockLevelAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_adjust_permission(self, request):
+        return request.user.has_perm("inventory.adjust_stock")
+
+    def get_list_display(self, request):
+        fields = super().get_list_display(request)
+        return fields if self.has_adjust_permission(request) else [f for f in fields if f != "adjust_link"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if self.has_adjust_permission(request) else [f for f in fields if f != "adjust_link"]
+
     @admin.display(description="")
     def adjust_link(self, level):
         url = reverse("admin:inventory_stocklevel_adjust", args=[level.pk])
@@ -71,7 +84,7 @@ class StockLevelAdmin(admin.ModelAdmin):
                      name="inventory_stocklevel_adjust"), *super().get_urls()]
 
     def adjust_view(self, request, pk):
-        if not request.user.has_perm("inventory.change_stocklevel"):
+        if not self.has_adjust_permission(request):
             raise PermissionDenied
         level = get_object_or_404(StockLevel, pk=pk)
         form = StockAdjustmentForm(request.POST or None)
@@ -121,14 +134,14 @@ class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["release_selected"]
 
     def has_release_permission(self, request):
-        return request.user.has_perm("inventory.change_reservation")
+        return request.user.has_perm("inventory.release_reservation")
 
-    @admin.action(description="Release the selected reservations (their units become available)",
-                  permissions=["release"])
+    @admin.action(description="Release the selected reservations (their units become available; their orders "
+                              "are settled)", permissions=["release"])
     def release_selected(self, request, queryset):
         references = sorted(set(queryset.filter(state=Reservation.State.ACTIVE).values_list("reference", flat=True)))
         for reference in references:
-            services.stock_release(reference=reference, reason=f"released by staff {request.user}")
+            services.reservation_release(reference=reference, reason=f"released by staff {request.user}")
         self.message_user(request, f"Released {len(references)} reservation(s).", messages.SUCCESS)
 
 
@@ -140,6 +153,17 @@ class FlashSaleAdmin(admin.ModelAdmin):
     list_filter = ["active"]
     search_fields = ["=sku"]
     form = FlashSaleForm
+
+    # Saving or deleting a sale opens or shuts its gate, so one permission (inventory.run_flash_sale) decides all
+    # three, in place of Django's add/change/delete_flashsale.
+    def has_add_permission(self, request):
+        return request.user.has_perm("inventory.run_flash_sale")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("inventory.run_flash_sale")
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm("inventory.run_flash_sale")
 
     @admin.display(description="tokens in the gate")
     def tokens(self, sale):

@@ -397,12 +397,27 @@ def reservations_release_expired(*, now=None, limit: int = 500) -> list[str]:
                 continue
             result = stock_release(reference=reference, reason="reservation expired")
             if result.changed:
-                outbox.publish(RESERVATION_EXPIRED, {
-                    "reference": reference,
-                    "lines": [{"sku": line.sku, "quantity": line.quantity} for line in result.lines],
-                })
+                _announce_ended(result)
                 released.append(reference)
     return released
+
+
+def reservation_release(*, reference: str, reason: str) -> ReservationResult:
+    """Staff end a hold before its expiry: release it and announce ``reservation.expired`` as the expiry sweep
+    does, so the order side settles the order it held units for (asks the gateway, then confirms or cancels)
+    instead of leaving it pending with no stock behind it. Idempotent: a hold already ended announces nothing."""
+    with transaction.atomic():
+        result = stock_release(reference=reference, reason=reason)
+        if result.changed:
+            _announce_ended(result)
+    return result
+
+
+def _announce_ended(result: ReservationResult) -> None:
+    outbox.publish(RESERVATION_EXPIRED, {
+        "reference": result.reference,
+        "lines": [{"sku": line.sku, "quantity": line.quantity} for line in result.lines],
+    })
 
 
 # ---------------------------------------------------------------- audit

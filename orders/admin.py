@@ -1,5 +1,6 @@
 """Staff admin for orders: filters, search, lines, history and payments on the order, and cancel / refund /
-mark shipped actions, all through orders' services."""
+mark shipped actions, all through orders' services. Each action needs its own permission (orders.cancel_order,
+orders.refund_order, orders.ship_order): staff who may only view see the orders and nothing to press."""
 
 import uuid
 
@@ -59,6 +60,19 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("orders.cancel_order")
+
+    def has_refund_permission(self, request):
+        return request.user.has_perm("orders.refund_order")
+
+    def has_ship_permission(self, request):
+        return request.user.has_perm("orders.ship_order")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if self.has_refund_permission(request) else [f for f in fields if f != "refund_link"]
+
     @admin.display(description="payments")
     def payments(self, order):
         rows = payment_services.payment_summaries(order_reference=order.number)
@@ -76,7 +90,7 @@ class OrderAdmin(admin.ModelAdmin):
                 *super().get_urls()]
 
     def refund_view(self, request, pk):
-        if not request.user.has_perm("orders.change_order"):
+        if not self.has_refund_permission(request):
             raise PermissionDenied
         order = get_object_or_404(Order, pk=pk)
         # The most each line can put back is read now; order_refund checks it again, under the order's lock.
@@ -112,17 +126,17 @@ class OrderAdmin(admin.ModelAdmin):
         if count:
             self.message_user(request, f"{done}: {count} order(s).", messages.SUCCESS)
 
-    @admin.action(description="Cancel (releases stock; refunds and restocks if paid)")
+    @admin.action(description="Cancel (releases stock; refunds and restocks if paid)", permissions=["cancel"])
     def cancel(self, request, queryset):
         self._each(request, queryset, lambda n: services.order_cancel(number=n, note=f"cancelled by {request.user}"),
                    "Cancelled")
 
-    @admin.action(description="Refund in full and put the units back in stock")
+    @admin.action(description="Refund in full and put the units back in stock", permissions=["refund"])
     def refund_in_full_with_restock(self, request, queryset):
         self._each(request, queryset, lambda n: services.order_refund(
             number=n, restock=True, note=f"refunded by {request.user}"), "Refunded")
 
-    @admin.action(description="Mark as shipped")
+    @admin.action(description="Mark as shipped", permissions=["ship"])
     def mark_shipped(self, request, queryset):
         self._each(request, queryset, lambda n: services.order_fulfil(number=n), "Marked shipped")
 

@@ -81,7 +81,7 @@ class OrderDetailApi(APIView):
     def get(self, request, number):
         order = services.order_get(number=number, token=request.query_params.get("token", ""),
                                    user_id=request.user.pk if request.user.is_authenticated else None,
-                                   is_staff=request.user.is_staff)
+                                   is_staff=request.user.has_perm("orders.view_order"))
         return Response(services.order_body(order))
 
 

@@ -162,7 +162,7 @@ def order_page(request, number):
     token = request.GET.get("token") or request.session.get(TOKENS_SESSION_KEY, {}).get(number, "")
     try:
         order = services.order_get(number=number, token=token, user_id=_user_id(request),
-                                   is_staff=request.user.is_staff)
+                                   is_staff=request.user.has_perm("orders.view_order"))
     except ApplicationError as exc:
         raise Http404(exc.message) from exc
     return render(request, "orders/order.html", {"order": order})
