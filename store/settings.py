@@ -109,18 +109,33 @@ if not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL is not set (make run / make test / manage.py start an embedded Redis)")
 
 
-def _redis_db(url: str, db: int) -> str:
-    """The same server, another logical database (cache 0, Celery 1), unless the URL names one itself."""
+# Under pytest (which sets PYTEST_VERSION for itself and for every process its tests start) the suite uses Redis
+# databases of its own on whatever server REDIS_URL names, never the shop's (its cache, carts and Celery queues): a
+# run cannot flush or purge data it did not create. tests/conftest.py refuses to start if they hold any.
+TESTING = "PYTEST_VERSION" in os.environ
+TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))  # the tests' cache, carts, gates, limits...
+TEST_BROKER_DB = TEST_REDIS_DB - 1  # ...and the tests' Celery queues
+
+
+def _redis_db(url: str, db: int, *, replace: bool = False) -> str:
+    """The same server, another logical database (cache 0, Celery 1), unless the URL names one itself and
+    ``replace`` is off."""
     if url.startswith("unix://"):
-        return url if "db=" in url else f"{url}{'&' if '?' in url else '?'}db={db}"
-    path = url.split("://", 1)[1].split("?", 1)[0]
-    return url if "/" in path and path.rsplit("/", 1)[1] else f"{url.rstrip('/')}/{db}"
+        if "db=" not in url:
+            return f"{url}{'&' if '?' in url else '?'}db={db}"
+        return re.sub(r"(?<=[?&])db=\d*", f"db={db}", url) if replace else url
+    base, _, query = url.partition("?")
+    scheme, _, path = base.partition("://")
+    server, _, named = path.partition("/")
+    if named.strip("/") and not replace:
+        return url
+    return f"{scheme}://{server}/{db}" + (f"?{query}" if query else "")
 
 
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": _redis_db(REDIS_URL, 0),
+        "LOCATION": _redis_db(REDIS_URL, TEST_REDIS_DB, replace=True) if TESTING else _redis_db(REDIS_URL, 0),
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "store"),
         "TIMEOUT": 3600,
         "OPTIONS": {
@@ -135,13 +150,14 @@ CACHES = {
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 
-def _celery_broker(url: str) -> str:
+def _celery_broker(url: str, db: int, *, replace: bool = False) -> str:
     if url.startswith("unix://"):
-        return "redis+socket://" + url[len("unix://"):].split("?", 1)[0] + "?virtual_host=1"
-    return _redis_db(url, 1)
+        return "redis+socket://" + url[len("unix://"):].split("?", 1)[0] + f"?virtual_host={db}"
+    return _redis_db(url, db, replace=replace)
 
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or _celery_broker(REDIS_URL)
+CELERY_BROKER_URL = (_celery_broker(REDIS_URL, TEST_BROKER_DB, replace=True) if TESTING  # never a real broker
+                     else os.environ.get("CELERY_BROKER_URL") or _celery_broker(REDIS_URL, 1))
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
