@@ -6,14 +6,10 @@ from django.contrib.auth.forms import UserCreationForm
 
 
 class SignUpForm(UserCreationForm):
-    email = forms.EmailField(help_text="Receipts and password resets go here.")
+    # No "this address already has an account" error: that would tell anyone which addresses have accounts.
+    # services.account_sign_up writes to the address instead.
+    email = forms.EmailField(help_text="Receipts and password resets go here. We'll send a link to confirm it.")
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username", "email")
-
-    def clean_email(self):
-        email = self.cleaned_data["email"].strip()
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this e-mail address already exists; try logging in.")
-        return email

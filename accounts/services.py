@@ -1,9 +1,29 @@
-"""Accounts' use cases: what happens to a shopper's cart when they sign up or log in."""
+"""Accounts' use cases: signing up by e-mail, and what happens to a shopper's cart when they sign up or log in."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+
 from cart import services as cart_services
 from cart.types import CartUnavailable
+
+
+class ActivationTokenGenerator(PasswordResetTokenGenerator):
+    """Like a password-reset token (void once the account signs in), but never valid as one."""
+
+    key_salt = "accounts.services.ActivationTokenGenerator"
+
+
+activation_tokens = ActivationTokenGenerator()
 
 
 def account_signed_in(*, user_id: int, guest_cart_token: str | None) -> tuple[str | None, list[str]]:
@@ -13,3 +33,52 @@ def account_signed_in(*, user_id: int, guest_cart_token: str | None) -> tuple[st
         return cart_services.cart_merge_on_login(guest_token=guest_cart_token, user_id=user_id)
     except CartUnavailable:
         return guest_cart_token, []
+
+
+def account_sign_up(*, username: str, email: str, password: str) -> None:
+    """Someone asked for an account with this address. A new address gets an inactive account and a link that
+    activates it; an address that already has an account gets a note saying someone tried, with how to log in or
+    reset the password. The caller answers the same either way, and both ways cost one password hash and one
+    e-mail, so neither the page nor its timing tells which addresses have accounts."""
+    user_model = get_user_model()
+    password_hash = make_password(password)  # hashed on both paths: the slow step must not tell them apart
+    with transaction.atomic():
+        existing = user_model.objects.filter(email__iexact=email).order_by("pk").first()
+        if existing is not None and existing.is_active:
+            transaction.on_commit(lambda: _send(existing, "already_registered", login_url=_url("accounts:login"),
+                                                reset_url=_url("accounts:password_reset")))
+            return
+        if existing is not None:  # signed up but never confirmed: the same account's link again
+            user = existing
+        else:
+            user = user_model(username=username, email=email, password=password_hash, is_active=False)
+            user.full_clean()
+            user.save()
+    link = _url("accounts:activate", uidb64=urlsafe_base64_encode(force_bytes(user.pk)),
+                token=activation_tokens.make_token(user))
+    transaction.on_commit(lambda: _send(user, "activate", activate_url=link))
+
+
+def account_pending_activation(*, uidb64: str, token: str):
+    """The inactive account an activation link is for, or None if the link is wrong, used or expired."""
+    try:
+        user = get_user_model().objects.get(pk=force_str(urlsafe_base64_decode(uidb64)), is_active=False)
+    except (TypeError, ValueError, OverflowError, get_user_model().DoesNotExist):
+        return None
+    return user if activation_tokens.check_token(user, token) else None
+
+
+def account_activate(*, user) -> None:
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+
+
+def _url(name: str, **kwargs) -> str:
+    return settings.STORE_URL + reverse(name, kwargs=kwargs or None)
+
+
+def _send(user, template: str, **context) -> None:
+    context = {"user": user, "store_name": settings.STORE_NAME, **context}
+    subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
+    body = render_to_string(f"accounts/email/{template}.txt", context)
+    send_mail(subject, body, None, [user.email])

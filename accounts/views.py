@@ -1,7 +1,15 @@
-"""Shopper accounts: sign up, log in (merging the guest cart), log out, password reset, the account page."""
+"""Shopper accounts: sign up, log in (merging the guest cart), log out, password reset, the account page.
+
+Every form a stranger can post to here is rate limited (RATE_LIMITS login, login_account, signup, password_reset,
+password_reset_email): over a limit the answer is a 429 page with Retry-After and nothing else happens — no
+password is checked, no e-mail is sent. Sign-up and password reset answer the same whether or not the address has
+an account. A ``next`` parameter is followed only to this shop's own host.
+"""
+
+import functools
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -10,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from cart import services as cart_services
 from store.core import ratelimit
-from store.core.exceptions import ApplicationError
+from store.core.ratelimit import RateLimited
 
 from . import services
 from .forms import SignUpForm
@@ -26,35 +34,89 @@ def _after_sign_in(request, user):
         messages.info(request, note)
 
 
+def _too_many_requests(request, exc: RateLimited):
+    response = render(request, "429.html", {"retry_after": exc.retry_after}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def limit_log_in(view):
+    """A log-in form's view (the shop's and the admin's, which share the limits: they sign in the same accounts).
+    Each POST counts against ``login`` for the client and ``login_account`` for the account name tried, wherever it
+    comes from; over either the answer is 429 before any password is checked."""
+
+    @functools.wraps(view)
+    def limited(request, *args, **kwargs):
+        if request.method == "POST":
+            try:
+                ratelimit.check(request, "login", name=request.POST.get(get_user_model().USERNAME_FIELD, ""))
+            except RateLimited as exc:
+                return _too_many_requests(request, exc)
+        return view(request, *args, **kwargs)
+
+    return limited
+
+
 class LoginView(auth_views.LoginView):
+    # Django's LoginView follows ``next`` only to this host (RedirectURLMixin.get_redirect_url).
     template_name = "registration/login.html"
     redirect_authenticated_user = True
-
-    def post(self, request, *args, **kwargs):
-        try:
-            ratelimit.check(request, "login")
-        except ApplicationError as exc:
-            response = render(request, "429.html", {"retry_after": exc.retry_after}, status=429)
-            response["Retry-After"] = str(exc.retry_after)
-            return response
-        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         _after_sign_in(self.request, form.get_user())
         return redirect(self.get_success_url())
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    # Django's PasswordResetView answers "check your e-mail" whether or not the address has an account.
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        try:
+            ratelimit.check(request, "password_reset", name=request.POST.get("email", ""),
+                            name_group="password_reset_email")
+        except RateLimited as exc:
+            return _too_many_requests(request, exc)
+        return super().post(request, *args, **kwargs)
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request):
+    """A new account is confirmed by a link sent to its address; an address that already has an account gets a
+    note saying so instead. Either way the page says "check your e-mail", so it tells no one which addresses have
+    accounts (services.account_sign_up)."""
     if request.user.is_authenticated:
         return redirect("accounts:home")
+    if request.method == "POST":
+        try:
+            ratelimit.check(request, "signup")
+        except RateLimited as exc:
+            return _too_many_requests(request, exc)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        _after_sign_in(request, user)
-        messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
-        return redirect(request.GET.get("next") or "accounts:home")
+        services.account_sign_up(username=form.cleaned_data["username"], email=form.cleaned_data["email"],
+                                 password=form.cleaned_data["password1"])
+        return redirect("accounts:signup_sent")
     return render(request, "registration/signup.html", {"form": form})
+
+
+def signup_sent(request):
+    return render(request, "registration/signup_sent.html")
+
+
+@require_http_methods(["GET", "POST"])
+def activate(request, uidb64, token):
+    """The link in the sign-up e-mail. GET only shows a button (mail scanners follow links); POST activates the
+    account and signs it in, keeping the cart filled as a guest."""
+    user = services.account_pending_activation(uidb64=uidb64, token=token)
+    if user is None:
+        return render(request, "registration/activate.html", {"valid": False}, status=400)
+    if request.method == "GET":
+        return render(request, "registration/activate.html", {"valid": True})
+    services.account_activate(user=user)
+    _after_sign_in(request, user)
+    messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
+    return redirect("accounts:home")
 
 
 @login_required
@@ -62,8 +124,10 @@ def home(request):
     return render(request, "accounts/home.html")
 
 
+login_page = limit_log_in(LoginView.as_view())
+# Django's LogoutView follows ``next`` only to this host, else goes to next_page.
 logout = auth_views.LogoutView.as_view(next_page="/")
-password_reset = auth_views.PasswordResetView.as_view(success_url=reverse_lazy("accounts:password_reset_done"))
+password_reset = PasswordResetView.as_view()
 password_reset_done = auth_views.PasswordResetDoneView.as_view()
 password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
     success_url=reverse_lazy("accounts:password_reset_complete"))

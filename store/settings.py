@@ -236,15 +236,20 @@ CATALOG_PAGE_SIZE = 24
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "600"))
 LOW_STOCK_THRESHOLD = 5
 RESERVATION_MINUTES = int(os.environ.get("RESERVATION_MINUTES", "15"))  # how long checkout may hold stock unpaid
-RATE_GROUPS = ("cart", "checkout", "cart_account", "checkout_account", "global")
+RATE_GROUPS = ("cart", "checkout", "cart_account", "checkout_account", "global", "login", "login_account", "signup",
+               "password_reset", "password_reset_email")
 
 
 def parse_rate_limits(value: str | None) -> dict[str, str]:
     """RATE_LIMITS="cart=60/m,checkout=10/m" -> limits over the defaults; "cart=off" disables one, "off" them all.
 
     cart, checkout: per client (IP address); cart_account, checkout_account: per signed-in account, on top;
-    global: the whole shop's requests per window, past which it sheds load with 503 (store/core/loadshed.py)."""
-    limits = {"cart": "120/m", "checkout": "20/m", "cart_account": "120/m", "checkout_account": "10/m"}
+    global: the whole shop's requests per window, past which it sheds load with 503 (store/core/loadshed.py);
+    login (the shop's and the admin's), signup, password_reset: per client; login_account: per account name tried,
+    password_reset_email: per e-mail address asked for, wherever the requests come from."""
+    limits = {"cart": "120/m", "checkout": "20/m", "cart_account": "120/m", "checkout_account": "10/m",
+              "login": "10/m", "login_account": "5/m", "signup": "5/m", "password_reset": "5/m",
+              "password_reset_email": "3/h"}
     if value is None or not value.strip():
         return limits
     if value.strip().lower() in {"off", "0", "false", "none"}:

@@ -2,10 +2,11 @@
 
 RATE_LIMITS="cart=60/m,checkout=10/m" sets the limit of a group per client (its IP address); "cart_account" and
 "checkout_account" limit a signed-in account as well, wherever it comes from (one account on many addresses);
-"off" disables them all (load tests). Every call counts against both, and the stricter one answers: RateLimited,
-which the API answers 429 with Retry-After and pages with a friendly 429 page. If Redis is down the limit is not
-enforced (fail open): refusing every shopper because a counter is unreachable would be worse than a burst. The
-shop-wide cap is store/core/loadshed.py.
+sign-in pages limit the account name or e-mail address tried the same way ("login_account", "password_reset_email"),
+so guessing one account's password from many addresses is still slow; "off" disables them all (load tests). Every
+call counts against both, and the stricter one answers: RateLimited, which the API answers 429 with Retry-After and
+pages with a friendly 429 page. If Redis is down the limit is not enforced (fail open): refusing every shopper
+because a counter is unreachable would be worse than a burst. The shop-wide cap is store/core/loadshed.py.
 """
 
 from __future__ import annotations
@@ -50,12 +51,18 @@ def _account(group, request) -> str:
     return f"user:{request.user.pk}"
 
 
-def check(request, group: str) -> None:
+def check(request, group: str, *, name: str | None = None, name_group: str | None = None) -> None:
     """Count one request of ``group`` for this client and, when signed in, this account; raise RateLimited when
-    either is over its limit."""
+    either is over its limit.
+
+    ``name``: the account name or e-mail address a signed-out request is about (log-in, password reset), counted
+    under ``name_group`` (default "<group>_account") instead of the signed-in account, case-insensitively."""
     limits = [(settings.RATE_LIMITS.get(group), group, _client)]
-    account_rate = settings.RATE_LIMITS.get(f"{group}_account")
-    if account_rate and has_session(request):  # (without a session cookie nobody is signed in: no lookup needed)
+    account_rate = settings.RATE_LIMITS.get(name_group or f"{group}_account")
+    if name is not None:
+        named = f"name:{name.strip().casefold()}"
+        limits.append((account_rate, name_group or f"{group}_account", lambda _group, _request: named))
+    elif account_rate and has_session(request):  # (without a session cookie nobody is signed in: no lookup needed)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             limits.append((account_rate, f"{group}_account", _account))

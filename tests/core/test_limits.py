@@ -93,11 +93,16 @@ def test_the_global_cap_is_off_unless_configured(settings):
 
 
 def test_rate_limit_settings_parse():
+    sign_in = {"login": "10/m", "login_account": "5/m", "signup": "5/m", "password_reset": "5/m",
+               "password_reset_email": "3/h"}
     assert parse_rate_limits("cart=60/m,checkout=10/m,global=1500/s") == {
-        "cart": "60/m", "checkout": "10/m", "cart_account": "120/m", "checkout_account": "10/m", "global": "1500/s"}
+        "cart": "60/m", "checkout": "10/m", "cart_account": "120/m", "checkout_account": "10/m", "global": "1500/s",
+        **sign_in}
     assert parse_rate_limits("off") == {}
     assert parse_rate_limits("cart=off,checkout_account=off,global=10/s") == {
-        "checkout": "20/m", "cart_account": "120/m", "global": "10/s"}
+        "checkout": "20/m", "cart_account": "120/m", "global": "10/s", **sign_in}
+    assert parse_rate_limits("login=off,login_account=30/h")["login_account"] == "30/h"
+    assert "login" not in parse_rate_limits("login=off")
     for bad in ("cart=lots", "carts=5/m", "global=0/s", "checkout=5/week"):
         with pytest.raises(ImproperlyConfigured):
             parse_rate_limits(bad)
