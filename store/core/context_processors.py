@@ -4,7 +4,7 @@ shopper's own bits (cart badge, greeting, messages), which store.core.pagecache 
 import functools
 
 from django.conf import settings
-from django.contrib.messages import get_messages
+from django.contrib.messages import WARNING, get_messages
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.urls import reverse
 from django.utils.html import escape, format_html, format_html_join
@@ -43,8 +43,9 @@ def personal(request) -> dict:
     greeting = ""
     if user is not None and user.is_authenticated:
         greeting = format_html('<span class="muted">Hi, {}</span>', user.get_short_name() or user.get_username())
-    items = format_html_join("", '<p class="message message-{}" role="status">{}</p>',
-                             ((escape(m.tags), m) for m in get_messages(request)))
+    items = format_html_join("", '<p class="message message-{}" role="{}">{}</p>',
+                             ((escape(m.tags), "alert" if m.level >= WARNING else "status", m)
+                              for m in get_messages(request)))
     if user is not None and user.is_authenticated:
         account_links = _link(request, "accounts:home", "Account")
     else:

@@ -74,3 +74,11 @@ def test_an_expired_cart_in_the_session_starts_afresh(client, product):
     client.post("/cart/add/", {"sku": product.variants[0].sku, "quantity": "1"})
     assert client.session["cart_token"] != "expired-token"
     assert services.cart_line_count(token=client.session["cart_token"]) == 1
+
+
+@pytest.mark.django_db
+def test_a_refusal_shown_at_the_top_of_the_page_reads_as_an_alert_not_a_confirmation(client):
+    sku = make_product(stock=1).variants[0].sku
+    client.post("/cart/add/", {"sku": sku, "quantity": "5"})
+    page = client.get("/cart/").content.decode()
+    assert 'role="alert"' in page and 'role="status"' not in page
