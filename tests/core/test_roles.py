@@ -282,3 +282,16 @@ def test_a_product_added_by_someone_who_may_not_show_products_starts_hidden(djan
     })
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Product.objects.get(slug="summit-pack").is_active is False
+
+
+def test_someone_who_may_edit_but_not_show_products_cannot_hide_one_from_its_form(django_user_model):
+    product = Product.objects.get(slug=make_product().slug)
+    user = django_user_model.objects.create_user("editor", is_staff=True, password="pw-for-tests-only")
+    user.user_permissions.add(Permission.objects.get(codename="change_product"))
+    client = Client()
+    client.force_login(user)
+    response = client.post(f"/admin/catalog/product/{product.pk}/change/", {
+        "name": "Renamed", "slug": product.slug, "description": "Big.", "category": product.category_id})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    product.refresh_from_db()
+    assert (product.name, product.is_active) == ("Renamed", True)
