@@ -16,11 +16,17 @@ OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def pytest_configure(config):
+    # Celery reads CELERY_BROKER_URL from the environment before its settings: the tests' broker (settings) wins.
+    os.environ.pop("CELERY_BROKER_URL", None)
     if os.environ.get("PYTEST_XDIST_WORKER") or getattr(config.option, "numprocesses", None) \
             or getattr(config.option, "dist", "no") != "no":
         pytest.exit("parallel runs (pytest -n / xdist) are not supported: the workers would share and empty one "
                     "another's Redis databases. Run without -n.", returncode=pytest.ExitCode.USAGE_ERROR)
-    db = django_settings.DATABASES["default"]
+    refuse_the_real_database(django_settings.DATABASES["default"])
+
+
+def refuse_the_real_database(db: dict) -> None:
+    """pytest-django creates (and drops) test_<name>, or TEST_DATABASE_NAME: never the database the shop uses."""
     if db["TEST"]["NAME"] == db["NAME"]:
         pytest.exit(f"the test database would be {db['NAME']!r}, the database DATABASE_URL names: pytest-django "
                     "drops and recreates it. Set TEST_DATABASE_NAME to another name.",
