@@ -1,7 +1,10 @@
-"""Accounts in a real browser against a live server: a shopper signs up, fills a cart, comes back as a guest and
-fills another, and logging in folds the guest's cart into the account's."""
+"""Accounts in a real browser against a live server: a shopper signs up (confirming by the e-mailed link), fills a
+cart, comes back as a guest and fills another, and logging in folds the guest's cart into the account's."""
+
+import re
 
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
 from tests.factories import make_product
@@ -30,6 +33,10 @@ def test_signing_up_then_logging_in_merges_the_guest_cart_into_the_accounts(page
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password confirmation").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    link = re.search(r"https?://\S+/account/\S+", mail.outbox[-1].body).group(0)  # the confirmation e-mail
+    page.goto(live_server.url + link[link.index("/account/"):])
+    page.get_by_role("button", name="Confirm and log in").click()
     expect(page).to_have_url(live_server.url + "/account/")
     expect(page.get_by_text("Welcome, ada! Your account is ready.")).to_be_visible()
     expect(page.get_by_text("Hi, ada")).to_be_visible()
