@@ -118,8 +118,9 @@ def _run_suite(sock: Path, tmp_path: Path, *args: str) -> subprocess.CompletedPr
 def test_the_suite_keeps_its_redis_data_in_databases_of_its_own():
     from django_redis import get_redis_connection
 
-    assert get_redis_connection("default").connection_pool.connection_kwargs["db"] == settings.TEST_REDIS_DB == 15
-    assert settings.CELERY_BROKER_URL.endswith(("/14", "virtual_host=14"))
+    assert get_redis_connection("default").connection_pool.connection_kwargs["db"] == settings.TEST_REDIS_DB
+    broker_db = settings.TEST_BROKER_DB
+    assert settings.CELERY_BROKER_URL.endswith((f"/{broker_db}", f"virtual_host={broker_db}"))
 
 
 def test_a_run_against_a_shared_redis_leaves_its_data_intact(shared_redis, tmp_path):
