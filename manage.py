@@ -11,7 +11,10 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store.settings")
-    os.environ.setdefault("DEBUG", "1")  # manage.py is the developer's tool; production serves through store.wsgi
+    if not os.environ.get("DATABASE_URL"):  # the developer's own embedded database: development settings
+        os.environ.setdefault("DEBUG", "1")
+    # Pointed at a real database, nothing is assumed: without SECRET_KEY (and DEBUG=1 set on purpose) settings
+    # refuse to load, so no production command ever runs with the development key.
     from store.embedded import attach_if_needed
 
     services = attach_if_needed()

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AccountsConfig(AppConfig):
@@ -6,13 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Shopper accounts"
     # No tables of its own: shoppers are django.contrib.auth users.
 
-    def ready(self):
-        # The admin's log-in form signs in the same accounts as the shop's, so it gets the same limits. AdminSite
-        # routes /admin/login/ to its ``login`` attribute when its URLs are first built, after ready().
-        from django.contrib import admin
 
-        from .views import limit_log_in
+class StoreAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with the shop's own default site (accounts/admin_site.py); named in INSTALLED_APPS."""
 
-        if not getattr(admin.site.login, "rate_limited", False):
-            admin.site.login = limit_log_in(admin.site.login)
-            admin.site.login.rate_limited = True
+    default = False  # (this module's default app is AccountsConfig)
+    default_site = "accounts.admin_site.StoreAdminSite"

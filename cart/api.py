@@ -6,7 +6,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from store.core import ratelimit
-from store.core.api import LeanApiView
 from store.core.requests import has_session
 
 from . import services
@@ -71,26 +70,19 @@ class CartCreateApi(APIView):
         return Response(_body(cart), status=status.HTTP_201_CREATED)
 
 
-class CartDetailApi(LeanApiView):
+class CartDetailApi(APIView):
     @extend_schema(responses=CartSerializer)
-    def get(self, request, token):  # documents the endpoint; lean_get answers it (every cart view reads it)
-        code, body = self.lean_get(request, None, token)
-        return Response(body, status=code)
-
-    def lean_get(self, request, data, token):
-        return status.HTTP_200_OK, _body(services.cart_get(token=token, user_id=_user_id(request)))
+    def get(self, request, token):
+        return Response(_body(services.cart_get(token=token, user_id=_user_id(request))))
 
 
-class CartLinesApi(LeanApiView):
+class CartLinesApi(APIView):
     @extend_schema(request=LineInput, responses={200: CartSerializer, 201: CartSerializer})
-    def post(self, request, token):  # documents the endpoint; lean_post answers it (the shop's hottest write)
-        code, body = self.lean_post(request, request.data, token)
-        return Response(body, status=code)
-
-    def lean_post(self, request, data, token):
+    def post(self, request, token):
         ratelimit.check(request, "cart")
+        data = request.data
         change = services.cart_add(token=token, sku=_sku(data), quantity=_quantity(data), user_id=_user_id(request))
-        return (status.HTTP_201_CREATED if change.created_line else 200), _body(change.cart)
+        return Response(_body(change.cart), status=status.HTTP_201_CREATED if change.created_line else 200)
 
 
 class CartLineApi(APIView):

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,7 +27,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.StoreAdminConfig",  # django.contrib.admin, with the shop's site (sign-in limits, names)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -57,7 +58,7 @@ MIDDLEWARE = [
     "store.core.guard.NulCharacterMiddleware",  # 400 for a NUL character anywhere (PostgreSQL cannot store one)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "store.core.csrf.CsrfViewMiddleware",  # Django's, writing its cookie from a template (see the module)
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -203,10 +204,14 @@ WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or DATA_DIR / "media")
 # No CDN in front of the shop by default: product images are served by the app (cached by browsers).
-SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG)  # production: a web server or CDN serves MEDIA_ROOT, unless asked
 
+# E-mail: files in DATA_DIR/mail unless EMAIL_URL names a server, e.g. smtp://user:pw@host:587/?tls=True or
+# smtps://user:pw@host:465 (dj-email-url's format; console:// prints them).
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = DATA_DIR / "mail"
+if os.environ.get("EMAIL_URL"):
+    globals().update(dj_email_url.parse(os.environ["EMAIL_URL"]))
 
 # ---------------------------------------------------------------- API
 REST_FRAMEWORK = {
@@ -308,7 +313,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("HTTPS", False):
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Browsers then refuse plain HTTP for the shop for this long (a year by default; HSTS_SECONDS=300 to try it out).
+    SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
+# Behind a proxy that terminates TLS: the header it sets to say the request came over HTTPS (e.g.
+# X-Forwarded-Proto). Only then is the header trusted: set anywhere else, any client could claim HTTPS.
+if os.environ.get("PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + os.environ["PROXY_SSL_HEADER"].upper().replace("-", "_"), "https")
 
 LOGGING = {
     "version": 1,

@@ -12,9 +12,6 @@ from orders import api as orders_api
 from payments import views as payment_views
 from store.core import views as core_views
 
-admin.site.site_header = f"{settings.STORE_NAME} — staff"
-admin.site.site_title = settings.STORE_NAME
-
 api_v1 = [  # the hottest first (Django tries them in order): cart writes, then the catalogue
     path("carts/<str:token>/lines/", cart_api.CartLinesApi.as_view(), name="cart-lines"),
     path("carts/<str:token>/lines/<str:sku>/", cart_api.CartLineApi.as_view(), name="cart-line"),

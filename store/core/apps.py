@@ -6,8 +6,3 @@ class CoreConfig(AppConfig):
     label = "core"
     verbose_name = "Store core"
     db_schema = "core"  # the outbox
-
-    def ready(self):
-        from store.core import fastrandom
-
-        fastrandom.install()  # CSRF tokens and session keys in one getrandom() call each (see the module)

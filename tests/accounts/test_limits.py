@@ -2,6 +2,7 @@
 per account name or address; over a limit the answer is 429 with Retry-After, and nothing is checked or sent."""
 
 import pytest
+from django.contrib.auth.backends import ModelBackend
 from django.core import mail
 from django.test import Client, TestCase
 
@@ -11,20 +12,22 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-enough-test-password-42"
 
 
+class CountingBackend(ModelBackend):
+    """Django's own backend, configured for these tests, counting the password checks a log-in form asks for."""
+
+    checks: list = []
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        self.checks.append(username)
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
 @pytest.fixture
-def password_checks(monkeypatch):
+def password_checks(settings):
     """Every password check a log-in form makes (django.contrib.auth.authenticate), counted."""
-    from django.contrib.auth.backends import ModelBackend
-
-    calls = []
-    original = ModelBackend.authenticate
-
-    def counted(self, request, username=None, password=None, **kwargs):
-        calls.append(username)
-        return original(self, request, username=username, password=password, **kwargs)
-
-    monkeypatch.setattr(ModelBackend, "authenticate", counted)
-    return calls
+    settings.AUTHENTICATION_BACKENDS = [f"{__name__}.CountingBackend"]
+    CountingBackend.checks = []
+    return CountingBackend.checks
 
 
 def assert_too_many(response):
