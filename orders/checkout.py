@@ -47,7 +47,6 @@ from .services import (
     order_cancel,
     order_confirm,
     order_new_number,
-    order_refund_late_payment,
     order_token_hash,
     order_view,
 )
@@ -319,12 +318,10 @@ def checkout_place(*, data: CheckoutInput, customer: int | None, urls: ReturnUrl
         return _paid(number, token, data.cart_token, note="nothing to pay")
     charge = payment_services.payment_charge(order_reference=number, amount=total, currency=cart.currency,
                                              card=data.payment, idempotency_key=f"order-{number}",
-                                             email=data.email, urls=_with_order(urls or _SHOP_PAGES, number))
+                                             email=data.email, urls=_return_urls(urls, number))
     if charge.outcome == "succeeded":
         placed = _paid(number, token, data.cart_token, note="payment succeeded")
-        if placed.order.status != Status.PAID:  # cancelled while the money moved: it goes back at once
-            if placed.order.status == Status.CANCELLED:
-                order_refund_late_payment(number=number)
+        if placed.order.status != Status.PAID:  # cancelled while the money moved (order_confirm gave it back)
             raise OrderCancelled("The order was cancelled while it was being paid; the payment has been refunded.",
                                  extra={"number": number})
         return placed
@@ -450,12 +447,11 @@ def checkout_payment_url(*, number: str) -> str:
     return charge.redirect_url if charge else ""
 
 
-# Where Stripe's page sends a shopper back when the checkout came through the API (the page passes its own).
-_SHOP_PAGES = ReturnUrls(success_url=f"{settings.STORE_URL}/checkout/return/?number={{number}}",
-                         cancel_url=f"{settings.STORE_URL}/checkout/cancel/?number={{number}}")
-
-
-def _with_order(urls: ReturnUrls, number: str) -> ReturnUrls:
+def _return_urls(urls: ReturnUrls | None, number: str) -> ReturnUrls:
+    """Where Stripe's page sends the shopper back: the page's own URLs, or (a checkout through the API) the shop's
+    return and cancel pages at STORE_URL; ``{number}`` in them becomes the order's."""
+    urls = urls or ReturnUrls(success_url=f"{settings.STORE_URL}/checkout/return/?number={{number}}",
+                              cancel_url=f"{settings.STORE_URL}/checkout/cancel/?number={{number}}")
     return ReturnUrls(success_url=urls.success_url.replace("{number}", number),
                       cancel_url=urls.cancel_url.replace("{number}", number))
 

@@ -128,24 +128,29 @@ def order_view(*, number: str) -> OrderView:
 def order_confirm(*, number: str, note: str = "") -> OrderView:
     """The order is paid: it becomes PAID and its reserved units leave the shelf, in one transaction; the
     confirmation e-mail follows through the outbox. Idempotent. If the reservation had already expired, the units
-    are reserved again; if they are gone by then, the money is refunded and the order cancelled.
+    are reserved again; if they are gone by then, the money is refunded and the order cancelled. If the order was
+    cancelled before the money arrived (staff, or the expiry, while the payment was in flight), the money goes back:
+    every path that learns of a payment confirms through here, so no cancelled order keeps money.
 
     The order's row is locked first, as every transition of it is; the stock rows last, so that a sale's hot SKU is
     held only by the stock commit's one statement and the COMMIT, not by the order's bookkeeping."""
     try:
         with transaction.atomic():
             order = _transition_if(number, Status.PENDING_PAYMENT, Status.PAID, note)
-            if order is None:  # paid already, cancelled meanwhile, ...: the order as it is
-                return order_view(number=number)
-            outbox.publish(ORDER_PAID, {"number": number})
-            try:
-                inventory_services.stock_commit(reference=number)
-            except (ReservationReleased, UnknownReservation):
-                if not _reserve_again(number, order.lines):
-                    raise _Unfillable from None  # the order stays as it was: refunded below
-            return order
+            if order is not None:
+                outbox.publish(ORDER_PAID, {"number": number})
+                try:
+                    inventory_services.stock_commit(reference=number)
+                except (ReservationReleased, UnknownReservation):
+                    if not _reserve_again(number, order.lines):
+                        raise _Unfillable from None  # the order stays as it was: refunded below
+                return order
     except _Unfillable:
         return _refund_unfillable(number)
+    order = order_view(number=number)  # paid already, or moved on meanwhile
+    if order.status == Status.CANCELLED:
+        _refund_late_payment(number)
+    return order
 
 
 class _Unfillable(Exception):
@@ -195,10 +200,13 @@ _TRANSITION_SQL = f"""
 """  # noqa: S608 (table names from our models; every value is a bound parameter)
 
 
-def order_refund_late_payment(*, number: str) -> None:
-    """Money that arrived for an order already cancelled goes back in full, once (no cancelled order keeps money)."""
-    payment_services.payment_refund(order_reference=number, reason="paid after the order was cancelled",
-                                    idempotency_key=f"refund-{number}-late")
+def _refund_late_payment(number: str) -> None:
+    """Money that arrived for an order already cancelled goes back in full, once (nothing to do if none was taken,
+    or it has gone back already)."""
+    if any(p.state in ("succeeded", "partially_refunded") and p.refunded_amount < p.amount
+           for p in payment_services.payment_summaries(order_reference=number)):
+        payment_services.payment_refund(order_reference=number, reason="paid after the order was cancelled",
+                                        idempotency_key=f"refund-{number}-late")
 
 
 def _reserve_again(number: str, lines: tuple[OrderLineView, ...]) -> bool:
@@ -287,12 +295,7 @@ def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = 
         # refused, so the refund is recorded all the same; its units are clamped to what is left (the other refund
         # already put them on the shelf, so restocking them again would create stock from nothing) and the order's
         # history says which units were not put back, for staff to see.
-        before = {line.pk: line.returned_quantity for line in order.lines.all()}
-        short = _restock(order, lines) if restock or lines else {}
-        restocked: dict[str, int] = {}
-        for line in order.lines.all():
-            if line.returned_quantity != before[line.pk]:
-                restocked[line.sku] = restocked.get(line.sku, 0) + line.returned_quantity - before[line.pk]
+        restocked, short = _restock(order, lines) if restock or lines else ({}, {})
         OrderRefund.objects.create(order=order, key=key, amount=paid_back, restocked=restocked)
         shortfall = "; ".join(f"{sku} x{units}" for sku, units in short.items())
         event_note = note or f"refunded {paid_back}"
@@ -331,11 +334,12 @@ def _restock_check(order: Order, lines: dict[str, int]) -> None:
                                  extra={"sku": sku, "asked": quantity, "returnable": left})
 
 
-def _restock(order: Order, lines: dict[str, int] | None) -> dict[str, int]:
+def _restock(order: Order, lines: dict[str, int] | None) -> tuple[dict[str, int], dict[str, int]]:
     """Under the order's row lock, in the transaction that records the refund: put back the units named (every unit
     not yet returned when ``lines`` is None), never more than a line has left, and count them on the line. Returns,
-    per SKU, the units named that were no longer there to put back."""
+    per SKU, the units put back and the units named that were no longer there to put back."""
     wanted = dict(lines) if lines is not None else None
+    restocked: dict[str, int] = {}
     # Stock rows are locked in SKU order, as stock_reserve locks them, so two refunds (or a refund and a checkout)
     # sharing SKUs never wait on each other in a circle.
     for line in sorted(order.lines.all(), key=lambda line: (line.sku, line.pk)):
@@ -348,7 +352,8 @@ def _restock(order: Order, lines: dict[str, int] | None) -> dict[str, int]:
             line.save(update_fields=["returned_quantity"])
             inventory_services.stock_return(sku=line.sku, quantity=units, reference=order.number,
                                             reason="refund with restock")
-    return {sku: units for sku, units in (wanted or {}).items() if units > 0}
+            restocked[line.sku] = restocked.get(line.sku, 0) + units
+    return restocked, {sku: units for sku, units in (wanted or {}).items() if units > 0}
 
 
 def order_mark_refunded(*, number: str, full: bool, note: str) -> None:

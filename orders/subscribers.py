@@ -21,7 +21,6 @@ from .services import (
     order_confirm,
     order_get,
     order_mark_refunded,
-    order_refund_late_payment,
 )
 
 
@@ -55,13 +54,9 @@ def _settle(number: str, *, abandon: bool) -> None:
 
 def order_payment_succeeded(payload: dict) -> None:
     """Subscriber of ``payment.succeeded`` (Stripe's webhook): confirm, whichever of it, the checkout and the
-    shopper's return is first. Money that arrives for an order already cancelled is given back in full."""
-    number = payload["order_reference"]
-    status = Order.objects.filter(number=number).values_list("status", flat=True).first()
-    if status == Status.PENDING_PAYMENT:
-        order_confirm(number=number, note="payment confirmed by Stripe")
-    elif status == Status.CANCELLED:
-        order_refund_late_payment(number=number)
+    shopper's return is first (order_confirm gives back money that arrives for an order already cancelled)."""
+    if Order.objects.filter(number=payload["order_reference"]).exists():
+        order_confirm(number=payload["order_reference"], note="payment confirmed by Stripe")
 
 
 def order_clear_cart(payload: dict) -> None:
