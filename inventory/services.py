@@ -189,13 +189,8 @@ def _lines(lines: Mapping[str, int] | Iterable[ReservationLine]) -> dict[str, in
 
 
 def _result(reference: str, rows: list[Reservation], *, changed: bool) -> ReservationResult:
-    states = {r.state for r in rows}
-    state = states.pop() if len(states) == 1 else Reservation.State.ACTIVE
-    return ReservationResult(
-        reference=reference, state=state, changed=changed,
-        lines=tuple(ReservationLine(sku=r.sku, quantity=r.quantity) for r in sorted(rows, key=lambda r: r.sku)),
-        expires_at=min((r.expires_at for r in rows), default=None),
-    )
+    return _ended(reference, [(r.sku, r.quantity, r.state, r.expires_at) for r in sorted(rows, key=lambda r: r.sku)],
+                  changed=changed)
 
 
 def stock_reserve(*, reference: str, lines: Mapping[str, int] | Iterable[ReservationLine],
@@ -318,6 +313,7 @@ def _end(*, reference: str, to_state: str, reason: str = "") -> ReservationResul
 
 
 def _ended(reference: str, lines: list[tuple[str, int, str, object]], *, changed: bool) -> ReservationResult:
+    """A reservation as services hand it out, from its lines in SKU order: (sku, quantity, state, expires_at)."""
     states = {state for _, _, state, _ in lines}
     return ReservationResult(
         reference=reference, state=states.pop() if len(states) == 1 else Reservation.State.ACTIVE, changed=changed,
