@@ -74,8 +74,8 @@ def _lock(skus: Iterable[str]) -> dict[str, StockLevel]:
 
 
 def availability_scope(sku: str) -> str:
-    """The cache scope (store.core.cache) of a SKU's availability: whatever keeps a copy of it checks this scope's
-    version, which every change bumps (the cart keeps one for its add-to-cart check)."""
+    """The cache scope (store.core.cache) of a SKU's availability, which every change bumps after it commits:
+    stock_availability_cached's entries and the catalogue's pages that show availability are built at it."""
     return f"stock:{sku}"
 
 
@@ -175,6 +175,26 @@ def stock_availability(*, skus: Iterable[str]) -> dict[str, int]:
     return {sku: available.get(sku, 0) for sku in skus}
 
 
+AVAILABILITY_CACHE_SECONDS = 3600  # an entry nobody reads lapses; one in use is checked against its scope every read
+_AVAILABLE_KEY = "inventory:available:"
+
+
+def stock_availability_cached(*, skus: Iterable[str]) -> dict[str, int]:
+    """stock_availability through the cache, for what shows availability on every view (the cart): each SKU's
+    figure is versioned by its availability_scope, so a change is never missed once it has committed, and SKUs
+    whose figures are current cost one Redis round trip and no SQL. The others are read in one query. A hint for
+    display and for the cart's checks, never a promise: stock_reserve alone decides."""
+    skus = list(dict.fromkeys(skus))
+
+    def build(keys: list[str]) -> dict[str, int]:
+        available = stock_availability(skus=[key.removeprefix(_AVAILABLE_KEY) for key in keys])
+        return {_AVAILABLE_KEY + sku: units for sku, units in available.items()}
+
+    found = cache_versions.versioned_many({_AVAILABLE_KEY + sku: (availability_scope(sku),) for sku in skus}, build,
+                                          timeout=AVAILABILITY_CACHE_SECONDS)
+    return {sku: found.get(_AVAILABLE_KEY + sku, 0) for sku in skus}
+
+
 # ---------------------------------------------------------------- reservations
 def _lines(lines: Mapping[str, int] | Iterable[ReservationLine]) -> dict[str, int]:
     pairs = lines.items() if isinstance(lines, Mapping) else ((line.sku, line.quantity) for line in lines)
@@ -200,11 +220,11 @@ def stock_reserve(*, reference: str, lines: Mapping[str, int] | Iterable[Reserva
     Raises InsufficientStock (naming the SKU and what is available) or UnknownSku, with nothing held. Reserving
     the same lines for the same reference again, even concurrently, returns the one reservation (changed=False).
 
-    This is the hottest write of a flash sale, so it is two SQL statements. First the reservation rows are
-    claimed (INSERT ... ON CONFLICT DO NOTHING): the unique (reference, sku) index makes a second call for the
-    same reference wait for the first and then see it. Then one statement locks the stock rows in SKU order (so
-    multi-line checkouts never deadlock), checks that every line fits, and only then adds to ``reserved`` and
-    writes the ledger; the database's constraint checks the result again. A refusal removes the claim."""
+    This is the hottest write of a flash sale, so it is one SQL statement (_RESERVE_SQL): it locks the stock rows
+    in SKU order (so multi-line checkouts never deadlock), checks that every line fits, and only then claims the
+    reservation rows (INSERT ... ON CONFLICT DO NOTHING: the unique (reference, sku) index makes a second call for
+    the same reference see the first), adds to ``reserved`` for the lines it claimed and writes the ledger; the
+    database's constraint checks the result again. A refusal leaves nothing written."""
     if not reference or len(reference) > 64:
         raise InvalidInput("A reservation needs a reference of 1 to 64 characters.")
     wanted = _lines(lines)
@@ -217,26 +237,26 @@ def stock_reserve(*, reference: str, lines: Mapping[str, int] | Iterable[Reserva
     # savepoint=False: every refusal is raised after the block with nothing of ours left written, so the caller's
     # transaction stays usable; a database error still aborts it (nothing half-written survives).
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, params)
-        claimed = [sku for (sku,) in cursor.fetchall()]
-        if len(claimed) < len(wanted):  # the reference already holds a reservation
-            existing = list(Reservation.objects.filter(reference=reference).exclude(sku__in=claimed))
-            if {r.sku: r.quantity for r in existing} != wanted:
+        cursor.execute(_RESERVE_SQL, params)
+        rows = cursor.fetchall()  # (sku, available before, fits, SKUs claimed) per stock row found
+        fits, claimed = rows[0][2], rows[0][3] or []
+        if not fits or len(claimed) < len(wanted):
+            # Refused, or the reference already holds reservation rows and nothing moved. (This statement's fresh
+            # snapshot sees rows a concurrent call committed while the one above waited for the stock rows.)
+            if claimed:
+                Reservation.objects.filter(reference=reference, sku__in=claimed).delete()
+            existing = list(Reservation.objects.filter(reference=reference))
+            if existing and {r.sku: r.quantity for r in existing} != wanted:
                 refusal = ReservationConflict(f"{reference!r} already holds a different reservation.",
                                               extra={"reference": reference})
-        else:
-            cursor.execute(_RESERVE_SQL, params)
-            rows = cursor.fetchall()
-            if rows[0][3] != len(wanted):
+            elif not existing:
                 available = {sku: units for sku, units, _, _ in rows if sku is not None}
-                sku = next(sku for sku in wanted if sku not in available or available[sku] < wanted[sku])
+                sku = next((sku for sku in wanted if available.get(sku, -1) < wanted[sku]), next(iter(wanted)))
                 refusal = (UnknownSku(sku) if sku not in available
                            else InsufficientStock(sku, available[sku], wanted[sku]))
-            else:
-                _changed({sku: units - wanted[sku] for sku, units, _, _ in rows},
-                         {sku: units for sku, units, _, _ in rows})
-        if claimed and (refusal is not None or existing):
-            Reservation.objects.filter(reference=reference, sku__in=claimed).delete()
+        else:
+            _changed({sku: units - wanted[sku] for sku, units, _, _ in rows},
+                     {sku: units for sku, units, _, _ in rows})
     if refusal is not None:
         raise refusal
     if existing:
@@ -247,16 +267,9 @@ def stock_reserve(*, reference: str, lines: Mapping[str, int] | Iterable[Reserva
 
 
 # Table names come from our own models; every value is a bound parameter.
-_CLAIM_SQL = f"""
-    INSERT INTO {Reservation._meta.db_table} (reference, sku, quantity, state, expires_at, created_at, updated_at)
-    SELECT %(reference)s, w.sku, w.quantity, 'active', %(expires)s, %(now)s, %(now)s
-    FROM unnest(%(skus)s::varchar[], %(quantities)s::integer[]) AS w(sku, quantity)
-    ORDER BY w.sku
-    ON CONFLICT (reference, sku) DO NOTHING
-    RETURNING sku
-"""  # noqa: S608
-# `locked` takes the row locks in SKU order and reads the rows as they are once locked; `moved` can only run
-# after the verdict over all of them, and updates nothing unless every line fits.
+# `locked` takes the row locks in SKU order and reads the rows as they are once locked; nothing is claimed unless
+# the verdict over all of them says every line fits; `moved` reserves only what was claimed, and only when every
+# line was (a reference that already holds rows claims fewer, and nothing moves).
 _RESERVE_SQL = f"""
     WITH want AS (
         SELECT * FROM unnest(%(skus)s::varchar[], %(quantities)s::integer[]) AS w(sku, quantity)
@@ -267,17 +280,25 @@ _RESERVE_SQL = f"""
         SELECT count(l.id) = cardinality(%(skus)s::varchar[])
                AND coalesce(bool_and(l.available >= w.quantity), false) AS fits
         FROM want w LEFT JOIN locked l USING (sku)
+    ), claimed AS (
+        INSERT INTO {Reservation._meta.db_table}
+            (reference, sku, quantity, state, expires_at, created_at, updated_at)
+        SELECT %(reference)s, w.sku, w.quantity, 'active', %(expires)s, %(now)s, %(now)s
+        FROM want w, verdict v WHERE v.fits
+        ORDER BY w.sku
+        ON CONFLICT (reference, sku) DO NOTHING
+        RETURNING sku, quantity
     ), moved AS (
-        UPDATE {StockLevel._meta.db_table} s SET reserved = s.reserved + w.quantity, updated_at = %(now)s
-        FROM want w, verdict v
-        WHERE s.sku = w.sku AND v.fits
-        RETURNING s.sku, w.quantity
+        UPDATE {StockLevel._meta.db_table} s SET reserved = s.reserved + c.quantity, updated_at = %(now)s
+        FROM claimed c
+        WHERE s.sku = c.sku AND (SELECT count(*) FROM claimed) = cardinality(%(skus)s::varchar[])
+        RETURNING s.sku, c.quantity
     ), ledger AS (
         INSERT INTO {StockMovement._meta.db_table}
             (sku, kind, on_hand_delta, reserved_delta, reference, reason, user_id, created_at)
         SELECT sku, 'reservation', 0, quantity, %(reference)s, '', NULL, %(now)s FROM moved
     )
-    SELECT l.sku, l.available, v.fits, (SELECT count(*) FROM moved)
+    SELECT l.sku, l.available, v.fits, (SELECT array_agg(sku) FROM claimed)
     FROM verdict v LEFT JOIN locked l ON true
 """  # noqa: S608
 

@@ -32,12 +32,12 @@ from cart.types import Cart, CartNotFound
 from inventory import services as inventory_services
 from inventory.types import InsufficientStock, SaleNotStarted
 from payments import services as payment_services
-from payments.types import ReturnUrls
+from payments.types import ReturnUrls, StartedPayment
 from store.core import outbox
 from store.core.exceptions import ApplicationError, InvalidInput
 
 from . import idempotency, queue
-from .models import Order, OrderEvent, OrderLine
+from .models import CheckoutRequest, Order, OrderEvent, OrderLine
 from .services import (
     CART_CLEAR,
     PAYMENT_UNKNOWN,
@@ -137,7 +137,7 @@ def _run(claim: idempotency.Claim, data: CheckoutInput, user_id: int | None, url
          admission: _Admission) -> CheckoutAnswer:
     try:
         answer = _answer(lambda: checkout_place(data=data, customer=user_id, urls=urls, admitted=admission.lines,
-                                                on_reserved=lambda number: (claim.attach(number), admission.keep())))
+                                                key_id=claim.id, on_reserved=lambda number: admission.keep()))
     except BaseException:
         # Before an order existed nothing happened: the key may run again. After, the key answers from its order.
         with contextlib.suppress(Exception):
@@ -306,19 +306,20 @@ def _amount(value, field: str) -> Decimal | None:
 
 # ---------------------------------------------------------------- the use case
 def checkout_place(*, data: CheckoutInput, customer: int | None, urls: ReturnUrls | None = None,
-                   admitted: Mapping[str, int] | None = None, on_reserved=lambda number: None) -> PlacedOrder:
+                   admitted: Mapping[str, int] | None = None, key_id: int | None = None,
+                   on_reserved=lambda number: None) -> PlacedOrder:
     """Price, reserve, create, charge, confirm. ``admitted``: the quantities the flash-sale gate let in (the cart
-    must still hold exactly those). ``on_reserved(number)`` runs inside the transaction that creates the order
-    (the Idempotency-Key is tied to it there)."""
+    must still hold exactly those). ``key_id``: the Idempotency-Key's claim, tied to the order by the statement
+    that creates it. ``on_reserved(number)`` runs inside that transaction, once the stock is held."""
     cart = cart_services.cart_get(token=data.cart_token, user_id=customer, fresh=True)  # never trusted: re-priced
     total = _priced(cart, data.expected_total, admitted)
-    number = _reserve_and_create(data, cart, customer, total, on_reserved)
+    number, started = _reserve_and_create(data, cart, customer, total, key_id, on_reserved)
     token = order_access_token(number)
     if total == 0:
         return _paid(number, token, data.cart_token, note="nothing to pay")
     charge = payment_services.payment_charge(order_reference=number, amount=total, currency=cart.currency,
                                              card=data.payment, idempotency_key=f"order-{number}",
-                                             email=data.email, urls=_return_urls(urls, number))
+                                             email=data.email, urls=_return_urls(urls, number), started=started)
     if charge.outcome == "succeeded":
         placed = _paid(number, token, data.cart_token, note="payment succeeded")
         if placed.order.status != Status.PAID:  # cancelled while the money moved (order_confirm gave it back)
@@ -354,34 +355,37 @@ def _priced(cart: Cart, expected: Decimal | None, admitted: Mapping[str, int] | 
     return total
 
 
-def _reserve_and_create(data: CheckoutInput, cart: Cart, customer: int | None, total: Decimal, on_reserved) -> str:
+def _reserve_and_create(data: CheckoutInput, cart: Cart, customer: int | None, total: Decimal, key_id: int | None,
+                        on_reserved) -> tuple[str, StartedPayment | None]:
     """One transaction: the stock is held (all lines or none, InsufficientStock otherwise), the order and its lines
-    exist as PENDING_PAYMENT, and ``on_reserved`` has run. Returns the order's number."""
+    exist as PENDING_PAYMENT with their payment recorded, the key stands for it, and ``on_reserved`` has run.
+    Returns the order's number and its payment (none when there is nothing to pay)."""
     for _ in range(5):
         number = order_new_number()
         try:
             with transaction.atomic():
-                _create_order(number, data, cart, customer, total)
-                if total:
-                    payment_services.payment_start(order_reference=number, amount=total, currency=cart.currency,
-                                                   card=data.payment, idempotency_key=f"order-{number}")
+                _create_order(number, data, cart, customer, total, key_id)
+                started = payment_services.payment_start(
+                    order_reference=number, amount=total, currency=cart.currency, card=data.payment,
+                    idempotency_key=f"order-{number}") if total else None
                 # The stock last: a sale's hot SKU stays locked only from here to the COMMIT.
                 inventory_services.stock_reserve(reference=number,
                                                  lines={line.sku: line.quantity for line in cart.lines})
                 on_reserved(number)
-            return number
+            return number, started
         except IntegrityError:  # an order number already taken (rare): draw another
             continue
     raise RuntimeError("could not draw a free order number")
 
 
-def _create_order(number: str, data: CheckoutInput, cart: Cart, customer: int | None, total: Decimal) -> None:
-    """The order as PENDING_PAYMENT, its lines and its first history row, in one statement (a number already taken
-    is an IntegrityError)."""
+def _create_order(number: str, data: CheckoutInput, cart: Cart, customer: int | None, total: Decimal,
+                  key_id: int | None) -> None:
+    """The order as PENDING_PAYMENT, its lines, its first history row and the Idempotency-Key's claim pointing at
+    it, in one statement (a number already taken is an IntegrityError)."""
     with connection.cursor() as cursor:
         cursor.execute(_CREATE_ORDER_SQL, {
-            "number": number, "email": data.email, "user_id": customer, "status": Status.PENDING_PAYMENT,
-            "currency": cart.currency, "subtotal": cart.subtotal, "total": total,
+            "number": number, "key_id": key_id, "email": data.email, "user_id": customer,
+            "status": Status.PENDING_PAYMENT, "currency": cart.currency, "subtotal": cart.subtotal, "total": total,
             "address": json.dumps(data.address.__dict__), "token_hash": order_token_hash(order_access_token(number)),
             "now": timezone.now(), "skus": [line.sku for line in cart.lines],
             "names": [line.name for line in cart.lines], "prices": [line.unit_price for line in cart.lines],
@@ -389,8 +393,9 @@ def _create_order(number: str, data: CheckoutInput, cart: Cart, customer: int | 
 
 
 # `placed` inserts the order; `lines` its lines, in the cart's order (their ids ascend in it, and lines are shown by
-# id); the last INSERT its first history row. Columns that have a default in the models are given here, since SQL
-# does not know Django's defaults (shipping 0: shipping is free; nothing returned yet).
+# id); `keyed` ties the Idempotency-Key's claim to it (none without a key); the last INSERT its first history row.
+# Columns that have a default in the models are given here, since SQL does not know Django's defaults (shipping 0:
+# shipping is free; nothing returned yet).
 _CREATE_ORDER_SQL = f"""
     WITH placed AS (
         INSERT INTO {Order._meta.db_table} (number, email, user_id, status, currency, subtotal, shipping, total,
@@ -406,6 +411,8 @@ _CREATE_ORDER_SQL = f"""
                             %(quantities)s::integer[], %(totals)s::numeric[])
                      WITH ORDINALITY AS line(sku, name, unit_price, quantity, line_total, position)
         ORDER BY line.position
+    ), keyed AS (
+        UPDATE {CheckoutRequest._meta.db_table} SET order_number = %(number)s WHERE id = %(key_id)s
     )
     INSERT INTO {OrderEvent._meta.db_table} (order_id, status, note, at)
     SELECT id, %(status)s, 'checkout', %(now)s FROM placed

@@ -82,10 +82,6 @@ class Claim:
     fresh: bool
     locked: bool = False
 
-    def attach(self, number: str) -> None:
-        """Inside the transaction that creates the order: the key now stands for it."""
-        CheckoutRequest.objects.filter(pk=self.id).update(order_number=number)
-
     def finish(self, answer: CheckoutAnswer) -> CheckoutAnswer:
         """Store a final answer (anything else, and the key answers from its order, or may run again), unlock. The
         order's secret is not stored with it (orders keep only its hash): a replay derives it again."""

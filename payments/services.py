@@ -28,6 +28,7 @@ from .types import (
     RefundPending,
     RefundRefused,
     ReturnUrls,
+    StartedPayment,
     TestPaymentsDisabled,
 )
 
@@ -89,21 +90,40 @@ def payment_amount_exact(*, amount: Decimal, currency: str) -> bool:
     return from_minor_units(to_minor_units(amount, currency), currency) == amount
 
 
+def _pending(*, order_reference: str, amount: Decimal, currency: str, card: CardDetails,
+             idempotency_key: str) -> Payment:
+    return Payment(order_reference=order_reference, amount=amount, currency=currency, gateway=card.method,
+                   idempotency_key=idempotency_key, card_last4=card.card_number[-4:],
+                   payment_method=card.payment_method, state=Payment.State.PENDING)
+
+
 def payment_start(*, order_reference: str, amount: Decimal, currency: str, card: CardDetails,
-                  idempotency_key: str) -> None:
+                  idempotency_key: str) -> StartedPayment:
     """Record the charge about to be made, PENDING, inside the caller's transaction (the one that creates the
     order): from then on anyone settling or cancelling the order finds it, and can void it before it is sent."""
-    Payment.objects.create(order_reference=order_reference, amount=amount, currency=currency, gateway=card.method,
-                           idempotency_key=idempotency_key, card_last4=card.card_number[-4:],
-                           payment_method=card.payment_method)
+    payment = _pending(order_reference=order_reference, amount=amount, currency=currency, card=card,
+                       idempotency_key=idempotency_key)
+    payment.save(force_insert=True)
+    return StartedPayment(id=payment.pk, idempotency_key=idempotency_key)
 
 
 def payment_charge(*, order_reference: str, amount: Decimal, currency: str, card: CardDetails,
-                   idempotency_key: str, email: str = "", urls: ReturnUrls | None = None) -> ChargeResult:
+                   idempotency_key: str, email: str = "", urls: ReturnUrls | None = None,
+                   started: StartedPayment | None = None) -> ChargeResult:
     """Take ``amount`` for the order, once (recorded by ``payment_start`` first, or here). Call it outside any
     transaction or lock. With Stripe Checkout the answer is "redirect": the shopper pays on Stripe's page
-    (``redirect_url``), and the webhook or the return page settles it (``payment_settle``)."""
-    payment = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    (``redirect_url``), and the webhook or the return page settles it (``payment_settle``).
+
+    ``started``: what ``payment_start`` returned, its transaction committed: the payment is not read back. A void
+    racing this call is no worse off than with a read (it could land just after one): only a pending payment
+    takes the gateway's answer, the test gateway refuses a voided key, and a Stripe success arriving after a
+    void is recorded by its webhook and refunded with the cancelled order."""
+    if started is not None and started.idempotency_key == idempotency_key:
+        payment = _pending(order_reference=order_reference, amount=amount, currency=currency, card=card,
+                           idempotency_key=idempotency_key)
+        payment.pk = started.id
+    else:
+        payment = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if payment is None:
         try:
             with transaction.atomic():

@@ -27,6 +27,14 @@ class ReturnUrls:
 
 
 @dataclass(frozen=True)
+class StartedPayment:
+    """A charge recorded PENDING by ``payment_start``, handed to ``payment_charge`` so it need not read it back."""
+
+    id: int
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
 class ChargeResult:
     """A gateway's answer. ``outcome``: succeeded, declined (definite: no money taken), or unknown (no answer:
     compensation must ask the gateway later)."""
