@@ -1,4 +1,5 @@
-"""Shared fixtures: Redis databases of the suite's own, a clean cache per test (real Redis), factories, a staff user.
+"""Shared fixtures: Redis databases of the suite's own, a clean cache per test (real Redis), a still clock for the
+rate limits, staff of each role, hypothesis profiles.
 
 Isolation (README: Tests): under pytest, store/settings.py puts the cache (and every raw Redis key: carts, gates,
 limits, idempotency memos) in database TEST_REDIS_DB (15) and Celery's queues in the one below it (14) of whatever
@@ -10,6 +11,15 @@ import socket
 
 import pytest
 from django.conf import settings as django_settings
+from hypothesis import settings as hypothesis_settings
+
+# Hypothesis: under CI a fixed seed (a red run is the code's fault, and the same run again shows the same example)
+# and no examples database (nothing to keep between fresh checkouts; the failing example is printed as a blob to
+# reproduce it with @reproduce_failure). Locally the default profile: random, remembering failures in .hypothesis/
+# (git-ignored). HYPOTHESIS_PROFILE picks one explicitly.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "default"))
 
 MARKER = "store-test-db"  # its value: "host:pid" of the run that owns the database
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
@@ -138,16 +148,32 @@ def _no_tasks_left_queued(_own_redis_databases):
     purge()
 
 
-@pytest.fixture(autouse=True)
-def _steady_rate_limit_windows(monkeypatch):
-    """django-ratelimit counts per clock window: a test's few requests must never straddle the end of one (a
-    rare, timing-dependent failure otherwise). Its clock stands still for the test; nothing else's does."""
-    import types
+class StillClock:
+    """A clock for the rate limits' windows (store/core/ratelimit.py) that moves only when a test moves it."""
 
-    import django_ratelimit.core
+    def __init__(self, now: float):
+        self.now = now
 
-    now = django_ratelimit.core.time.time()
-    monkeypatch.setattr(django_ratelimit.core, "time", types.SimpleNamespace(time=lambda: now))
+    def __call__(self) -> float:
+        return self.now
+
+
+# 30.5 s into a minute (and 12:30:30.5 of a day): every window of a test's few requests is the same one, with time
+# left in it (a minute's limit answers Retry-After: 30).
+MID_WINDOW = 20_000 * 86_400 + 12 * 3_600 + 30 * 60 + 30.5
+
+
+@pytest.fixture
+def rate_clock():
+    """The rate limits' clock held still for this test: its requests all count in one window, however long it
+    takes. Set in the test's own thread only (a context variable, not a patched global): threads the test starts,
+    and a live server's, count by the real clock."""
+    from store.core import ratelimit
+
+    clock = StillClock(MID_WINDOW)
+    token = ratelimit.clock.set(clock)
+    yield clock
+    ratelimit.clock.reset(token)
 
 
 @pytest.fixture
@@ -156,11 +182,68 @@ def on_commit(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
+# ---------------------------------------------------------------- staff: each with the least it needs
+# The shipped roles (orders/migrations/0007_staff_roles.py): Support looks, Fulfilment also ships and moves stock,
+# Manager also moves money and decides what is on sale. Each actor logs in on a Client of its own, never the
+# ``client`` a test's shopper uses. A superuser only where a test is about one.
+CATALOG_EDITING = [f"catalog.{action}_{model}" for model in ("product", "variant", "productimage", "category")
+                   for action in ("add", "change", "delete")] + ["catalog.activate_product"]
+
+
+def staff_role(name: str):
+    """A shipped group (a transactional test before this one may have flushed what the migration made)."""
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    if not Group.objects.filter(name=name).exists():
+        importlib.import_module("orders.migrations.0007_staff_roles").create_staff_roles(apps, None)
+    return Group.objects.get(name=name)
+
+
 @pytest.fixture
-def staff_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("staff", "staff@example.com", "pw-for-tests-only")
-    client.force_login(user)
-    return client
+def staff_login(django_user_model):
+    """staff_login(username, role=None, perms=()) -> a Client of its own, logged in as a staff user (not a
+    superuser) in that shipped role, with those extra permissions ("app.codename")."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    def login(username: str, role: str | None = None, perms=()):
+        user = django_user_model.objects.create_user(username, f"{username}@example.com", "pw-for-tests-only",
+                                                     is_staff=True)
+        if role:
+            user.groups.add(staff_role(role))
+        for dotted in perms:
+            app_label, codename = dotted.split(".")
+            user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        client = Client()
+        client.force_login(user)
+        client.user = user
+        return client
+    return login
+
+
+@pytest.fixture
+def support_client(staff_login):
+    return staff_login("support", "Support")
+
+
+@pytest.fixture
+def fulfilment_client(staff_login):
+    return staff_login("fulfilment", "Fulfilment")
+
+
+@pytest.fixture
+def manager_client(staff_login):
+    return staff_login("manager", "Manager")
+
+
+@pytest.fixture
+def catalog_editor_client(staff_login):
+    """Staff who edit the catalogue (no shipped role does): products, variants, images, categories, and showing
+    or hiding products."""
+    return staff_login("editor", "Support", CATALOG_EDITING)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Rate limits per client and per account (Redis counters through django-ratelimit), configured by RATE_LIMITS.
+"""Rate limits per client and per account (a Redis counter per window), configured by RATE_LIMITS.
 
 RATE_LIMITS="cart=60/m,checkout=10/m" sets the limit of a group per client (its IP address); "cart_account" and
 "checkout_account" limit a signed-in account as well, wherever it comes from (one account on many addresses);
@@ -7,20 +7,30 @@ so guessing one account's password from many addresses is still slow; "off" disa
 call counts against both, and the stricter one answers: RateLimited, which the API answers 429 with Retry-After and
 pages with a friendly 429 page. If Redis is down the limit is not enforced (fail open): refusing every shopper
 because a counter is unreachable would be worse than a burst. The shop-wide cap is store/core/loadshed.py.
+
+Windows are fixed (a minute's limit counts from :00 to :59) and read ``clock``: a context variable, so a test can
+hold its own thread's windows still (tests/conftest.py, ``rate_clock``) without patching a global that every other
+thread would see; a thread starts with the real clock.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
 
 from django.conf import settings
-from django_ratelimit.core import get_usage
+from django_redis import get_redis_connection
 
 from store.core.exceptions import ApplicationError
 from store.core.requests import has_session
 
 logger = logging.getLogger(__name__)
+clock: ContextVar[Callable[[], float]] = ContextVar("store_ratelimit_clock", default=time.time)
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class RateLimited(ApplicationError):
@@ -67,15 +77,31 @@ def check(request, group: str, *, name: str | None = None, name_group: str | Non
         if user is not None and user.is_authenticated:
             limits.append((account_rate, f"{group}_account", _account))
     waits = []
+    now = clock.get()()
     for rate, name, key in limits:
         if not rate:
             continue
         try:
-            usage = get_usage(request, group=f"store.{name}", key=key, rate=rate, increment=True)
+            wait = _count(f"{name}:{key(name, request)}", rate, now)
         except Exception:  # fail open: see the module docstring
             logger.warning("rate limit %s unavailable", name, exc_info=True)
             continue
-        if usage and usage["should_limit"]:
-            waits.append(max(1, math.ceil(usage["time_left"])))
+        if wait is not None:
+            waits.append(max(1, math.ceil(wait)))
     if waits:
         raise RateLimited(max(waits))
+
+
+def _count(what: str, rate: str, now: float) -> float | None:
+    """Count one request against ``rate`` ("N/s|m|h|d", as settings.parse_rate_limits checked it) in the window
+    holding ``now``; the seconds left in that window when the count is over N, else None."""
+    count, _, unit = rate.partition("/")
+    period = _SECONDS[unit]
+    window = int(now // period)
+    key = f"rl:{hashlib.sha256(what.encode()).hexdigest()[:32]}:{period}:{window}"  # names are any length
+    pipe = get_redis_connection("default").pipeline(transaction=False)
+    pipe.incr(key)
+    pipe.expire(key, period + 1)
+    if pipe.execute()[0] > int(count):
+        return (window + 1) * period - now
+    return None

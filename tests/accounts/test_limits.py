@@ -1,5 +1,6 @@
 """Sign-in abuse: log-in (the shop's and the admin's), sign-up and password reset are rate limited per client and
-per account name or address; over a limit the answer is 429 with Retry-After, and nothing is checked or sent."""
+per account name or address; over a limit the answer is 429 with Retry-After, and nothing is checked or sent. The
+limits' clock stands still in each test's thread (rate_clock, tests/conftest.py)."""
 
 import pytest
 from django.contrib.auth.backends import ModelBackend
@@ -8,7 +9,7 @@ from django.test import Client, TestCase
 
 from store.settings import parse_rate_limits
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rate_clock")]
 PASSWORD = "a-long-enough-test-password-42"
 
 
@@ -62,7 +63,7 @@ def test_log_in_is_limited_per_account_name_across_client_addresses(settings, dj
 
 def test_the_admin_log_in_is_limited_too_and_shares_the_shops_limits(settings, django_user_model, password_checks):
     settings.RATE_LIMITS = {"login": "100/m", "login_account": "2/m"}
-    django_user_model.objects.create_superuser("boss", "boss@example.com", PASSWORD)
+    django_user_model.objects.create_user("boss", "boss@example.com", PASSWORD, is_staff=True)
     client = Client(REMOTE_ADDR="10.5.0.1")
     assert client.post("/admin/login/", {"username": "boss", "password": "nope"}).status_code == 200
     assert client.post("/account/login/", {"username": "boss", "password": "nope"}).status_code == 200

@@ -145,47 +145,47 @@ def test_units_taken_by_a_concurrent_refund_while_the_money_moved_are_not_restoc
 
 
 # ---------------------------------------------------------------- the staff page
-def refund_page(staff_client, number: str):
+def refund_page(manager_client, number: str):
     order = Order.objects.get(number=number)
     url = f"/admin/orders/order/{order.pk}/refund/"
-    page = staff_client.get(url).content.decode()
+    page = manager_client.get(url).content.decode()
     key = re.search(r'name="key" value="([^"]*)"', page).group(1)
     return url, key, f"restock_{order.lines.get().pk}", page
 
 
-def test_staff_put_back_the_units_they_name_on_the_refund_page(paid, staff_client):
+def test_staff_put_back_the_units_they_name_on_the_refund_page(paid, manager_client):
     number, sku = paid
-    url, key, field, page = refund_page(staff_client, number)
+    url, key, field, page = refund_page(manager_client, number)
     assert f'name="{field}"' in page and 'max="3"' in page
-    response = staff_client.post(url, {"amount": "10.00", "reason": "one scuffed", "key": key, field: "1"})
+    response = manager_client.post(url, {"amount": "10.00", "reason": "one scuffed", "key": key, field: "1"})
     assert response.status_code == 302
     assert on_hand(sku) == 3 and returned(number) == 1
-    url, key, field, page = refund_page(staff_client, number)
+    url, key, field, page = refund_page(manager_client, number)
     assert '<td class="sold">3</td>' in page and '<td class="returned">1</td>' in page and 'max="2"' in page
-    response = staff_client.post(url, {"reason": "no units back", "amount": "1.00", "key": key})
+    response = manager_client.post(url, {"reason": "no units back", "amount": "1.00", "key": key})
     assert response.status_code == 302 and on_hand(sku) == 3  # no number (or 0) puts nothing back
 
 
 @pytest.mark.parametrize("units", ["3", "-1", "abc", "1.5", "9" * 40])
-def test_a_bad_number_of_units_is_a_form_error(paid, staff_client, units):
+def test_a_bad_number_of_units_is_a_form_error(paid, manager_client, units):
     number, sku = paid
-    url, key, field, _ = refund_page(staff_client, number)
-    staff_client.post(url, {"amount": "10.00", "reason": "one scuffed", "key": key, field: "1"})
-    url, key, field, _ = refund_page(staff_client, number)
-    response = staff_client.post(url, {"amount": "10.00", "reason": "too many", "key": key, field: units})
+    url, key, field, _ = refund_page(manager_client, number)
+    manager_client.post(url, {"amount": "10.00", "reason": "one scuffed", "key": key, field: "1"})
+    url, key, field, _ = refund_page(manager_client, number)
+    response = manager_client.post(url, {"amount": "10.00", "reason": "too many", "key": key, field: units})
     assert response.status_code == 200 and b"errorlist" in response.content
     assert on_hand(sku) == 3 and returned(number) == 1 and refunded(number) == 10
 
 
-def test_a_refusal_from_the_service_is_a_form_error(paid, staff_client, monkeypatch):
+def test_a_refusal_from_the_service_is_a_form_error(paid, manager_client, monkeypatch):
     number, sku = paid
-    url, key, field, _ = refund_page(staff_client, number)
+    url, key, field, _ = refund_page(manager_client, number)
 
     def refused(**kwargs):
         raise RestockRefused(f"Only 0 of {sku} are left to put back.")
 
     monkeypatch.setattr(services, "order_refund", refused)  # another refund took them after the form was read
-    response = staff_client.post(url, {"amount": "10.00", "reason": "late", "key": key, field: "1"})
+    response = manager_client.post(url, {"amount": "10.00", "reason": "late", "key": key, field: "1"})
     assert response.status_code == 200 and f"Only 0 of {sku}".encode() in response.content
 
 
