@@ -268,8 +268,9 @@ def stock_reserve(*, reference: str, lines: Mapping[str, int] | Iterable[Reserva
 
 # Table names come from our own models; every value is a bound parameter.
 # `locked` takes the row locks in SKU order and reads the rows as they are once locked; nothing is claimed unless
-# the verdict over all of them says every line fits; `moved` reserves only what was claimed, and only when every
-# line was (a reference that already holds rows claims fewer, and nothing moves).
+# the verdict over all of them says every line fits and the reference holds no rows yet (else it would add lines
+# for other SKUs to a reservation it already has); `moved` reserves only what was claimed, and only when every
+# line was (a second call for the same reference, concurrent, claims fewer: nothing moves).
 _RESERVE_SQL = f"""
     WITH want AS (
         SELECT * FROM unnest(%(skus)s::varchar[], %(quantities)s::integer[]) AS w(sku, quantity)
@@ -284,7 +285,8 @@ _RESERVE_SQL = f"""
         INSERT INTO {Reservation._meta.db_table}
             (reference, sku, quantity, state, expires_at, created_at, updated_at)
         SELECT %(reference)s, w.sku, w.quantity, 'active', %(expires)s, %(now)s, %(now)s
-        FROM want w, verdict v WHERE v.fits
+        FROM want w, verdict v
+        WHERE v.fits AND NOT EXISTS (SELECT FROM {Reservation._meta.db_table} r WHERE r.reference = %(reference)s)
         ORDER BY w.sku
         ON CONFLICT (reference, sku) DO NOTHING
         RETURNING sku, quantity
