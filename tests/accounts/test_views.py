@@ -111,12 +111,21 @@ def test_wrong_password_is_a_form_error(client, django_user_model):
 
 
 def test_log_out_is_a_post_and_leaves_the_saved_cart_for_next_time(client, django_user_model):
+    sku = make_product(name="Head Torch", stock=5).variants[0].sku
     user = django_user_model.objects.create_user("ada", "ada@example.com", PASSWORD)
-    client.force_login(user)
+    client.post("/account/login/", {"username": "ada", "password": PASSWORD})
+    client.post("/cart/add/", {"sku": sku, "quantity": "2"})
+    saved = client.session["cart_token"]
     assert client.get("/account/logout/").status_code == 405
     assert client.post("/account/logout/").status_code == 302
-    assert "_auth_user_id" not in client.session
+    assert "_auth_user_id" not in client.session and "cart_token" not in client.session
     assert client.get("/account/").status_code == 302
+    assert "Your cart is empty" in client.get("/cart/").content.decode()  # a signed-out browser shows none of it
+    client.post("/account/login/", {"username": "ada", "password": PASSWORD})  # next time
+    assert client.session["cart_token"] == saved
+    assert "Head Torch" in client.get("/cart/").content.decode()
+    lines = cart_services.cart_get(token=saved, user_id=user.pk).lines
+    assert [(line.sku, line.quantity) for line in lines] == [(sku, 2)]
 
 
 def test_password_reset_for_an_unknown_address_answers_the_same_and_sends_nothing(client, django_user_model):
