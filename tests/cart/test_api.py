@@ -99,6 +99,7 @@ def test_a_signed_in_shoppers_cart_is_theirs_alone(client, sku, django_user_mode
     stranger = Client()
     assert stranger.get(f"/api/v1/carts/{token}/").status_code == 404
     assert post(stranger, f"/api/v1/carts/{token}/lines/", {"sku": sku, "quantity": 1}).status_code == 404
+    assert services.cart_get(token=token, user_id=owner.pk).lines == ()  # the stranger added nothing
 
 
 def test_adding_a_line_keeps_the_apis_rules(client, token, sku, django_user_model):

@@ -60,6 +60,8 @@ def test_cart_forms_need_a_csrf_token(product):
     strict = Client(enforce_csrf_checks=True)
     response = strict.post("/cart/add/", {"sku": product.variants[0].sku, "quantity": "1"})
     assert response.status_code == 403
+    assert "cart_token" not in strict.session  # no cart was made, let alone added to
+    assert "Your cart is empty" in strict.get("/cart/").content.decode()
 
 
 def test_get_is_not_allowed_on_cart_actions(client):
