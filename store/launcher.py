@@ -4,10 +4,10 @@
     python -m store.launcher serve   production-like: DEBUG off, gunicorn with workers from the core count
     python -m store.launcher exec -- CMD ...   CMD with the services leased (make test uses it)
 
-Embedded PostgreSQL/Redis are leased only for what DATABASE_URL / REDIS_URL leave unset. Under run and serve, a
-Celery worker, Celery beat or embedded server that dies is restarted, 1 s, 2 s, 4 s … 30 s after its death; only the
-web server's exit ends the shop. Ctrl-C (SIGINT) or SIGTERM stops every process this started, then gives the lease
-back (stopping the servers if no one else uses them).
+Embedded servers are leased only for what DATABASE_URL / REDIS_URL / CACHE_REDIS_URL leave unset (store.embedded).
+Under run and serve, a Celery worker, Celery beat or embedded server that dies is restarted, 1 s, 2 s, 4 s … 30 s
+after its death; only the web server's exit ends the shop. Ctrl-C (SIGINT) or SIGTERM stops every process this
+started, then gives the lease back (stopping the servers no one else uses).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from store.embedded import ROOT, EmbeddedServices, services_for
+from store.embedded import ROOT, EmbeddedServices, cache_fallback_note, servers_needed, services_for
 
 PYTHON = sys.executable
 
@@ -95,8 +95,8 @@ class Supervisor:
     def start(self, name: str, cmd: list[str], env: dict, *, essential: bool = False) -> None:
         self.children.append(Child(name, cmd, env, essential=essential))
 
-    def watch(self, services: EmbeddedServices) -> None:
-        self.servers = [EmbeddedServer(services, server) for server in services.SERVERS]
+    def watch(self, services: EmbeddedServices, servers: tuple[str, ...]) -> None:
+        self.servers = [EmbeddedServer(services, server) for server in servers]
 
     def wait(self) -> int:
         """Restart what dies, after a backoff, until the essential child exits or we are told to stop; returns the
@@ -160,15 +160,20 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _environment(mode: str) -> tuple[dict, EmbeddedServices | None]:
+def _environment(mode: str) -> tuple[dict, EmbeddedServices | None, tuple[str, ...]]:
+    """The children's environment, and the embedded services leased with the servers they run."""
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="store.settings", PYTHONUNBUFFERED="1")
     services = None
-    if not (env.get("DATABASE_URL") and env.get("REDIS_URL")):
+    needed = servers_needed(env)
+    if needed:
         services = services_for(env.get("STORE_DATA_DIR"))
-        _say(f"starting embedded PostgreSQL and Redis in {services.data}")
-        urls = services.acquire()
-        env.setdefault("DATABASE_URL", urls.database_url)
-        env.setdefault("REDIS_URL", urls.redis_url)
+        _say(f"starting embedded {', '.join(needed)} in {services.data}")
+        urls = services.acquire(servers=needed)
+        for server in needed:
+            env.setdefault(*urls.of(server))
+    note = cache_fallback_note(env)
+    if note:
+        _say(note)
     if mode == "run":
         env.setdefault("DEBUG", "1")
     elif mode == "serve":
@@ -177,7 +182,7 @@ def _environment(mode: str) -> tuple[dict, EmbeddedServices | None]:
     elif mode == "exec":
         env.setdefault("SECRET_KEY", "test-only-secret-key")
         env.setdefault("STORE_TESTING", "1")
-    return env, services
+    return env, services, needed
 
 
 def _local_secret_key(data: Path) -> str:
@@ -196,8 +201,12 @@ def _manage(env: dict, *args: str) -> None:
 
 def port_free(port: int) -> bool:
     """Whether nothing listens on 127.0.0.1:``port``. (gunicorn's --reuse-port workers would otherwise share a
-    port with another store of the same user's, splitting its connections, instead of failing to start.)"""
+    port with another store of the same user's, splitting its connections, instead of failing to start.)
+
+    SO_REUSEADDR, as every server sets it: the connections a store just stopped leaves in TIME_WAIT do not make the
+    port look taken (a restart must just work), while a listening socket still does."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -250,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    env, services = _environment(args.mode)
+    env, services, embedded = _environment(args.mode)
     status = 0
     try:
         if args.mode == "exec":
@@ -260,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _serve(args.mode, sup, env)
             if services is not None:
-                sup.watch(services)
+                sup.watch(services, embedded)
             status = sup.wait()
     except subprocess.CalledProcessError as exc:
         _say(f"{' '.join(map(str, exc.cmd[1:3]))} failed with {exc.returncode}")
@@ -268,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sup.stop()
         if services is not None and services.release():
-            _say("stopped embedded PostgreSQL and Redis")
+            _say("stopped the embedded servers")
     return status
 
 

@@ -14,7 +14,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from store.embedded import EmbeddedServices
+from store.embedded import CACHE_REDIS, POSTGRES, REDIS, SERVERS, EmbeddedServices, servers_needed
 
 
 @pytest.fixture
@@ -24,8 +24,8 @@ def services():
     svc = EmbeddedServices(folder)
     yield svc
     with svc._locked():
-        svc._stop_redis()
-        svc._stop_postgres()
+        for server in SERVERS:
+            svc._stop(server)
     shutil.rmtree(folder, ignore_errors=True)
     shutil.rmtree(svc._temp_dir(), ignore_errors=True)  # where sockets go when 'nobody' cannot reach the folder
 
@@ -109,6 +109,49 @@ def _until(condition, what: str, timeout: float) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+def test_only_the_servers_a_lease_needs_run_and_each_stops_with_its_last_lease(services):
+    other = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        services.acquire(pid=other.pid, servers=(REDIS,))  # e.g. a process given DATABASE_URL and CACHE_REDIS_URL
+        assert services.running(REDIS)
+        assert not services.running(POSTGRES) and not services.running(CACHE_REDIS)
+        assert not (services.pgdata / "PG_VERSION").exists(), "no PostgreSQL made that nobody uses"
+        services.acquire(servers=(CACHE_REDIS,))
+        assert services.running(CACHE_REDIS)
+        assert services.release() is False, "the other lease is live"
+        assert not services.running(CACHE_REDIS), "no one needs the cache Redis any more"
+        assert services.running(REDIS)
+    finally:
+        other.communicate(b"")
+    assert services.release(pid=other.pid) is True
+    assert not services.running(REDIS)
+
+
+def test_the_cache_redis_evicts_within_its_size_and_the_kept_redis_never_evicts(services):
+    services.cache_maxmemory = "8mb"
+    urls = services.acquire(servers=(REDIS, CACHE_REDIS))
+    kept, cache = redis.Redis.from_url(urls.redis_url), redis.Redis.from_url(urls.cache_redis_url)
+    assert kept.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
+    assert cache.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lru"
+    assert cache.config_get("maxmemory")["maxmemory"] == str(8 * 1024 * 1024)
+    assert cache.config_get("save")["save"] == "", "a cache keeps nothing on disk"
+    services.cache_maxmemory = "16mb"
+    services.acquire(servers=(CACHE_REDIS,))  # a running one takes the size configured now
+    assert cache.config_get("maxmemory")["maxmemory"] == str(16 * 1024 * 1024)
+    assert services.release() is True
+
+
+@pytest.mark.parametrize(("environ", "needed"), [
+    ({}, (POSTGRES, REDIS, CACHE_REDIS)),
+    ({"DATABASE_URL": "postgresql://db/store"}, (REDIS, CACHE_REDIS)),
+    ({"REDIS_URL": "redis://r"}, (POSTGRES,)),  # the cache shares REDIS_URL's server
+    ({"CACHE_REDIS_URL": "redis://c"}, (POSTGRES, REDIS)),
+    ({"DATABASE_URL": "postgresql://db/store", "REDIS_URL": "redis://r"}, ()),
+])
+def test_embedded_servers_are_needed_only_for_what_the_urls_leave_unset(environ, needed):
+    assert servers_needed(environ) == needed
 
 
 def test_a_child_that_will_not_stop_is_killed_with_its_own_processes():
