@@ -291,26 +291,34 @@ def _facets_of(by_category, prices, in_stock, attributes) -> dict:
                            for name, vals in sorted(values.items())]}
 
 
+def _listing_fingerprint(filters: ProductFilters, number: int, per_page: int) -> str:
+    """The listing's cache key: what it shows, in canonical form (the words searched for as the search reads them,
+    one name for the default sort, prices to the cent), so addresses that differ only in spelling share an entry."""
+    words = filters.q if settings.ELASTICSEARCH_URL else " ".join(search_words(filters.q))
+    canonical = {**asdict(filters), "q": words, "sort": filters.sort or "relevance",
+                 **{name: None if value is None else f"{value + 0:.2f}"  # + 0: -0.00 is 0.00
+                    for name, value in (("min_price", filters.min_price), ("max_price", filters.max_price))}}
+    return hashlib.blake2b(json.dumps([canonical, number, per_page], sort_keys=True).encode(),
+                           digest_size=16).hexdigest()
+
+
 def product_list(*, filters: ProductFilters, page: int | str = 1, per_page: int | None = None) -> dict:
     """One page of product cards with the total, paging and facets; cached per filters and page."""
     per_page = per_page or settings.CATALOG_PAGE_SIZE
     if filters.category:
         category_get(slug=filters.category)  # unknown category: a clear 404, before any cache work
-    fingerprint = hashlib.blake2b(
-        json.dumps([asdict(filters), str(page), per_page], sort_keys=True, default=str).encode()
-    , digest_size=16).hexdigest()
-    key = f"list:{fingerprint}"
+    number = _page_number(page)  # likewise a page that is no number
+    key = f"list:{_listing_fingerprint(filters, number, per_page)}"
 
     def build():
         if settings.ELASTICSEARCH_URL and filters.q:
-            return _es_listing(filters, page, per_page)
-        number = _page_number(page)
+            return _es_listing(filters, number, per_page)
         # (an absurd page number stays a valid OFFSET: it finds nothing, and the check below says which is the last)
         found = _Search(filters).run(offset=min((number - 1) * per_page, 2**62), limit=per_page)
         num_pages = max(1, -(-found["total"] // per_page))
         if number > num_pages:
-            raise InvalidPage(f"There is no page {page}; the last is {num_pages}.",
-                              extra={"page": str(page), "num_pages": num_pages})
+            raise InvalidPage(f"There is no page {number}; the last is {num_pages}.",
+                              extra={"page": str(number), "num_pages": num_pages})
         products = {p.id: p for p in Product.objects.filter(id__in=found["ids"])
                     .select_related("category").prefetch_related("images")}
         return {

@@ -4,10 +4,11 @@ Home, listings and product pages are whole-page cached (store.core.pagecache) un
 generations; search results are rendered per request from cached data.
 """
 
+import dataclasses
 import hashlib
 from urllib.parse import urlencode
 
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import render
 
 from store.core.exceptions import ApplicationError, InvalidInput
@@ -18,10 +19,7 @@ from .types import ProductFilters
 
 SORT_CHOICES = [("", "Featured"), ("price", "Price: low to high"), ("-price", "Price: high to low"),
                 ("name", "Name"), ("newest", "Newest")]
-
-
-def _query_fingerprint(request) -> str:
-    return hashlib.blake2b(urlencode(sorted(request.GET.lists()), doseq=True).encode(), digest_size=12).hexdigest()
+PAGE_DIGITS = 18  # a longer page number is no page (404), whatever it says
 
 
 def home(request):
@@ -33,8 +31,11 @@ def home(request):
                        template="catalog/home.html", context=context)
 
 
-def _listing_context(request, *, category_slug: str = "") -> dict:
-    params = request.GET.copy()
+def _listing_filters(query, *, category_slug: str = "") -> tuple[ProductFilters, str]:
+    """The filters a listing understands in ``query``, in canonical form (the search text as the search reads its
+    words, the default sort as ""), and a notice when some could not be applied. Every other parameter is ignored:
+    it changes neither the page nor its cache key."""
+    params = query.copy()
     notice = ""
     if category_slug:
         params["category"] = category_slug
@@ -48,17 +49,44 @@ def _listing_context(request, *, category_slug: str = "") -> dict:
         filters = services.product_filters_parse(params)
     except InvalidInput as exc:  # a bad filter in a hand-edited URL: show the plain listing and say why
         notice = exc.message
-        filters = ProductFilters(category=category_slug, q=" ".join((params.get("q") or "").split())[:200])
+        filters = ProductFilters(category=category_slug, q=params.get("q") or "")
+    return dataclasses.replace(filters, q=" ".join(selectors.search_words(filters.q)),
+                               sort="" if filters.sort == "relevance" else filters.sort), notice
+
+
+def _listing_query(filters: ProductFilters, *, category_slug: str = "") -> QueryDict:
+    """The one query string that shows ``filters`` (without the page): parameters in a fixed order."""
+    query = QueryDict(mutable=True)
+    if filters.q:
+        query["q"] = filters.q
+    if filters.category and not category_slug:
+        query["category"] = filters.category
+    for name in ("min_price", "max_price"):
+        if getattr(filters, name) is not None:
+            query[name] = f"{getattr(filters, name) + 0:.2f}"  # + 0: -0.00 is 0.00
+    if filters.in_stock:
+        query["in_stock"] = "true"
+    if filters.sort:
+        query["sort"] = filters.sort
+    for name, value in sorted(filters.attributes.items()):
+        query[f"attr_{name}"] = value
+    return query
+
+
+def _page(query) -> str:
+    """The page number asked for, canonical ("01" is "1"); anything else as given (the listing answers 404)."""
+    raw = (query.get("page") or "1").strip()
+    return str(int(raw)) if raw.isdigit() and len(raw) <= PAGE_DIGITS else raw
+
+
+def _listing_context(filters: ProductFilters, notice: str, page: str, *, category_slug: str = "") -> dict:
     try:
-        listing = selectors.product_list(filters=filters, page=request.GET.get("page") or 1)
+        listing = selectors.product_list(filters=filters, page=page)
     except ApplicationError as exc:
         if exc.code == "invalid_page":
             raise Http404(exc.message) from exc
         raise
-    keep = request.GET.copy()
-    keep.pop("page", None)
-    if not category_slug and "category" not in params:
-        keep.pop("category", None)  # an unknown one, dropped above
+    keep = _listing_query(filters, category_slug=category_slug)
     return {
         "listing": listing,
         "filters": filters,
@@ -107,25 +135,33 @@ def _category_links(params, categories: list[dict], *, searching: bool) -> list[
 
 
 def category(request, slug):
+    filters, notice = _listing_filters(request.GET, category_slug=slug)
+    page = _page(request.GET)
+
     def context():  # only when the page is not cached yet: an unknown category is never cached, a deleted one
         try:        # changes the CATEGORIES version the page depends on
             current = selectors.category_get(slug=slug)
         except ApplicationError as exc:
             raise Http404(exc.message) from exc
         return {
-            **_listing_context(request, category_slug=slug),
+            **_listing_context(filters, notice, page, category_slug=slug),
             "category": current,
             "breadcrumbs": selectors.category_breadcrumbs(slug=slug),
             "subcategories": [c for c in selectors.category_tree() if c["parent"] == slug],
         }
 
-    return cached_page(request, key=f"category:{slug}:{_query_fingerprint(request)}",
-                       scopes=selectors.listing_scopes(slug), template="catalog/category.html", context=context)
+    # keyed by what the page shows, so any number of addresses showing it make one entry; a page with a notice (a
+    # hand-edited bad filter) is rendered for its request only, from the cached listing
+    shown = urlencode(_listing_query(filters, category_slug=slug), doseq=True) + f"&page={page}"
+    key = None if notice else f"category:{slug}:{hashlib.blake2b(shown.encode(), digest_size=12).hexdigest()}"
+    return cached_page(request, key=key, scopes=selectors.listing_scopes(slug), template="catalog/category.html",
+                       context=context)
 
 
 def search(request):
     q = (request.GET.get("q") or "")[:200]
-    return render(request, "catalog/search.html", {**_listing_context(request), "q": q})
+    filters, notice = _listing_filters(request.GET)
+    return render(request, "catalog/search.html", {**_listing_context(filters, notice, _page(request.GET)), "q": q})
 
 
 def product(request, slug):

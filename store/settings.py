@@ -148,6 +148,19 @@ CACHES = {
         },
     }
 }
+# What may be evicted lives apart from what must not: Redis's maxmemory-policy is per server. "default" (REDIS_URL,
+# noeviction) keeps carts, sessions, gates, queues, idempotency memos, rate limits and the cache's version counters;
+# CACHE_ALIAS (CACHE_REDIS_URL, maxmemory + allkeys-lru) holds whole pages and catalogue data, which are rebuilt
+# when missing. Without CACHE_REDIS_URL the cache falls back to database 2 of REDIS_URL's server (the launcher says
+# so), where its memory is not bounded apart from the carts: README, Configuration. Under pytest both are the
+# tests' own database (above); tests/core/test_cache_memory.py checks the split on servers of its own.
+CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
+CACHE_ALIAS = "evictable"
+CACHES[CACHE_ALIAS] = {
+    **CACHES["default"],
+    "LOCATION": (CACHES["default"]["LOCATION"] if TESTING
+                 else _redis_db(CACHE_REDIS_URL, 0) if CACHE_REDIS_URL else _redis_db(REDIS_URL, 2)),
+}
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 
@@ -283,6 +296,11 @@ PAGECACHE_PERSONAL_CONTEXT = "store.core.context_processors.personal"
 # are re-read from Redis at least every this many seconds (a net for an invalidation connection that dies silently).
 PAGECACHE_NEAR_ENTRIES = int(os.environ.get("PAGECACHE_NEAR_ENTRIES", "1000"))
 PAGECACHE_NEAR_SECONDS = float(os.environ.get("PAGECACHE_NEAR_SECONDS", "10"))
+# Whole pages are cached (store/core/pagecache.py) unless PAGE_CACHE=0; `make run` (DEBUG) renders every page, so a
+# template edit shows at once. Cached entries are keyed by the deployed code: RELEASE if set (e.g. a git commit),
+# else a hash of the code and templates taken at start.
+PAGECACHE_ENABLED = env_bool("PAGE_CACHE", not DEBUG)
+RELEASE = os.environ.get("RELEASE", "")
 STORE_URL = os.environ.get("STORE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")

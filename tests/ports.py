@@ -10,9 +10,13 @@ REFUSED_PORT = _held.getsockname()[1]
 
 
 def dead_redis_caches(timeout: float = 0.2, **options) -> dict:
-    """CACHES pointing the shop's Redis at the refused port: what a Redis outage looks like to the shop."""
-    return {"default": {
+    """CACHES pointing the shop's Redis servers (the kept one and the evictable cache) at the refused port: what a
+    Redis outage looks like to the shop."""
+    from django.conf import settings
+
+    dead = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": f"redis://127.0.0.1:{REFUSED_PORT}/0",
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": timeout, "SOCKET_TIMEOUT": timeout, **options},
-    }}
+    }
+    return {"default": dead, settings.CACHE_ALIAS: dead}

@@ -1,23 +1,33 @@
-"""Versioned cache entries: exact invalidation without races, in one Redis round trip per read.
+"""Versioned cache entries: exact invalidation without races, in two Redis round trips per read (none for hot
+pages, which each process keeps in memory).
 
 An entry is stored as (versions, value), where versions are the counters ("generations") of everything it was
-built from, read *before* building. A reader fetches the entry and the current counters in one MGET and uses the
-entry only if they match; a writer commits its change, then bumps the counters. So an entry built from data read
+built from, read *before* building. A reader fetches the current counters, then the entry, and uses the entry
+only if they match; a writer commits its change, then bumps the counters. So an entry built from data read
 before a commit can never be served after the bump, whichever order racing builders store in.
 
 Hot entries (whole pages) can also be kept in each process's memory (``near=True``; store.core.nearcache), where
 Redis's invalidation messages for the counters keep them exact without a round trip per read.
+
+The entries live in the evictable cache (settings.CACHE_ALIAS: a Redis that drops the least recently used under
+memory pressure; a dropped entry is rebuilt); the counters live in the default Redis, which evicts nothing. A counter
+must never be evicted: recreated from zero, it could match an old entry built at that value and serve it stale.
+Every entry's key also carries the deployed code's release (``release()``), so a new release never reads an
+entry the old code built (a template edit shows at once after a restart).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django_redis import get_redis_connection
 
 from store.core import nearcache
@@ -28,10 +38,41 @@ REBUILD_WAIT_S = 1.0  # how long others wait for it before building themselves
 
 
 VERSION_PREFIX = "gen:"
+# what the code, templates and static files (whose hashed names pages carry) that build an entry are made of
+CODE_SUFFIXES = {".py", ".html", ".txt", ".lua", ".css", ".js"}
+NOT_CODE = {"node_modules", "tests", "bench", "docs", "__pycache__"}  # and hidden folders (.venv, .data, .git)
 
 
 def version_key(scope: str) -> str:
     return f"{VERSION_PREFIX}{scope}"
+
+
+@functools.cache
+def release() -> str:
+    """The deployed code's id: settings.RELEASE, else a hash of the project's code and templates, taken once per
+    process (a few milliseconds)."""
+    return settings.RELEASE[:40] if settings.RELEASE else code_hash(Path(settings.BASE_DIR))
+
+
+def code_hash(root: Path) -> str:
+    """A hash of the names and contents of the code, template and static files under ``root``."""
+    digest = hashlib.blake2b(digest_size=6)
+    for path in sorted(_code_files(root)):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _code_files(folder: Path):
+    for entry in folder.iterdir():
+        if entry.is_dir() and entry.name not in NOT_CODE and not entry.name.startswith("."):
+            yield from _code_files(entry)
+        elif entry.suffix in CODE_SUFFIXES and entry.is_file():
+            yield entry
+
+
+def entries_cache():
+    """The evictable cache that holds the entries (never the default one, whose Redis keeps carts and sessions)."""
+    return caches[settings.CACHE_ALIAS]
 
 
 def _fresh(entry, current: tuple) -> bool:
@@ -43,6 +84,7 @@ def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, time
               near: bool = False) -> Any:
     """The value under ``key`` if it was built at the scopes' current versions; else ``build()`` it and store it.
     ``near``: also keep it in this process's memory (store.core.nearcache), for values read on every page view."""
+    key = f"{release()}:{key}"
     keys = [version_key(s) for s in scopes]
     local = nearcache.tracker(VERSION_PREFIX) if near else None
     epoch = None
@@ -50,9 +92,10 @@ def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, time
         epoch, value = local.lookup(key, keys)
         if value is not nearcache.MISSING:
             return value
-    found = cache.get_many([key, *keys])
+    found = cache.get_many(keys)  # the counters first: an entry read after them is checked against them
     current = tuple(found.get(k, 0) for k in keys)
-    entry = found.get(key)
+    store = entries_cache()
+    entry = store.get(key)
     if _fresh(entry, current):
         if local is not None:
             local.remember(epoch, key, dict(zip(keys, current, strict=True)), entry[1])
@@ -60,24 +103,24 @@ def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, time
     # Single flight: under a crowd, one request rebuilds an entry while the others wait briefly for it, so an
     # invalidated hot page costs the database one build, not one per shopper. Nobody is served stale data.
     lock = f"rebuild:{key}:{'.'.join(map(str, current))}"
-    added = cache.add(lock, 1, timeout=REBUILD_LOCK_S)  # None: Redis is down (IGNORE_EXCEPTIONS); just build
+    added = store.add(lock, 1, timeout=REBUILD_LOCK_S)  # None: Redis is down (IGNORE_EXCEPTIONS); just build
     if added is False:
         deadline = time.monotonic() + REBUILD_WAIT_S
         while time.monotonic() < deadline:
             time.sleep(0.01)  # another request is building this very entry
-            entry = cache.get(key)
+            entry = store.get(key)
             if _fresh(entry, current):
                 return entry[1]
     elif added:
-        entry = cache.get(key)  # built by the one who held the lock just before us?
+        entry = store.get(key)  # built by the one who held the lock just before us?
         if _fresh(entry, current):
-            cache.delete(lock)
+            store.delete(lock)
             return entry[1]
     try:
         value = build()
-        cache.set(key, (current, value), miss_timeout if is_miss(value) else timeout)
+        store.set(key, (current, value), miss_timeout if is_miss(value) else timeout)
     finally:
-        cache.delete(lock)
+        store.delete(lock)
     if local is not None and not is_miss(value):
         local.remember(epoch, key, dict(zip(keys, current, strict=True)), value)
     return value
@@ -116,11 +159,13 @@ def versioned_many(entries: dict[str, tuple[str, ...]], build: Callable[[list[st
     if not entries:
         return {}
     version_keys = sorted({version_key(s) for scopes in entries.values() for s in scopes})
-    found = cache.get_many([*entries, *version_keys])
+    versions = cache.get_many(version_keys)
+    prefix = f"{release()}:"
+    found = entries_cache().get_many([prefix + key for key in entries])
     values, stale = {}, []
     for key, scopes in entries.items():
-        current = tuple(found.get(version_key(s), 0) for s in scopes)
-        entry = found.get(key)
+        current = tuple(versions.get(version_key(s), 0) for s in scopes)
+        entry = found.get(prefix + key)
         if _fresh(entry, current):
             if entry[1] is not None:
                 values[key] = entry[1]
@@ -128,6 +173,6 @@ def versioned_many(entries: dict[str, tuple[str, ...]], build: Callable[[list[st
             stale.append((key, current))
     if stale:
         built = build([key for key, _ in stale])
-        cache.set_many({key: (current, built.get(key)) for key, current in stale}, timeout)
+        entries_cache().set_many({prefix + key: (current, built.get(key)) for key, current in stale}, timeout)
         values.update({key: built[key] for key, _ in stale if built.get(key) is not None})
     return values
