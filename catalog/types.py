@@ -20,6 +20,11 @@ class VariantInfo:
     currency: str
     is_active: bool
 
+    @property
+    def display_name(self) -> str:
+        """How carts and orders name the SKU: "Product — Variant"."""
+        return f"{self.product_name} — {self.variant_name}"
+
 
 @dataclass(frozen=True)
 class ProductFilters:

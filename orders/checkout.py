@@ -19,7 +19,9 @@ import contextlib
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,7 +30,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cart import services as cart_services
-from cart.types import Cart, CartNotFound
+from cart.types import CartNotFound
+from catalog import services as catalog_services
 from inventory import services as inventory_services
 from inventory.types import InsufficientStock, SaleNotStarted
 from payments import services as payment_services
@@ -52,7 +55,6 @@ from .services import (
 )
 from .types import (
     Address,
-    CartChanged,
     CartEmpty,
     CheckoutAnswer,
     CheckoutInput,
@@ -136,7 +138,7 @@ def _submit(key: str, owner: str, body, data: CheckoutInput, user_id: int | None
 def _run(claim: idempotency.Claim, data: CheckoutInput, user_id: int | None, urls: ReturnUrls | None,
          admission: _Admission) -> CheckoutAnswer:
     try:
-        answer = _answer(lambda: checkout_place(data=data, customer=user_id, urls=urls, admitted=admission.lines,
+        answer = _answer(lambda: checkout_place(data=data, customer=user_id, lines=admission.lines, urls=urls,
                                                 key_id=claim.id, on_reserved=lambda number: admission.keep()))
     except BaseException:
         # Before an order existed nothing happened: the key may run again. After, the key answers from its order.
@@ -216,8 +218,8 @@ def _order_as_it_stands(number: str, order: OrderView | None = None, *, redirect
 
 
 class _Admission:
-    def __init__(self, lines: Mapping[str, int], taken: Mapping[str, int]):
-        self.lines, self.taken, self.kept = dict(lines), dict(taken), False
+    def __init__(self, lines: Mapping[str, int] | None, taken: Mapping[str, int]):
+        self.lines, self.taken, self.kept = lines, dict(taken), False
 
     def keep(self) -> None:
         """The reservation holds the units now: its release gives the tokens back, not this."""
@@ -225,7 +227,7 @@ class _Admission:
 
 
 @contextlib.contextmanager
-def _admission(lines: Mapping[str, int]):
+def _admission(lines: Mapping[str, int] | None):
     """The flash-sale gate, before PostgreSQL: a hot SKU without tokens is InsufficientStock at once. Whatever
     happens inside, tokens not taken over by a reservation go back."""
     admission = _Admission(lines, inventory_services.gate_admit(lines=lines) if lines else {})
@@ -236,13 +238,13 @@ def _admission(lines: Mapping[str, int]):
             inventory_services.gate_return(taken=admission.taken)
 
 
-def _quantities(token: str, user_id: int | None) -> dict[str, int]:
+def _quantities(token: str, user_id: int | None) -> dict[str, int] | None:
     """What the cart holds, from Redis alone (the gate answers a sold-out checkout before PostgreSQL is touched);
-    nothing if there is no cart (a replay's cart may be gone: its key answers)."""
+    None if there is no such cart (a replay's cart may be gone: its key answers; a new checkout is refused)."""
     try:
         return cart_services.cart_quantities(token=token, user_id=user_id)
     except CartNotFound:
-        return {}
+        return None
 
 
 # ---------------------------------------------------------------- parsing
@@ -305,19 +307,20 @@ def _amount(value, field: str) -> Decimal | None:
 
 
 # ---------------------------------------------------------------- the use case
-def checkout_place(*, data: CheckoutInput, customer: int | None, urls: ReturnUrls | None = None,
-                   admitted: Mapping[str, int] | None = None, key_id: int | None = None,
+def checkout_place(*, data: CheckoutInput, customer: int | None, lines: Mapping[str, int] | None,
+                   urls: ReturnUrls | None = None, key_id: int | None = None,
                    on_reserved=lambda number: None) -> PlacedOrder:
-    """Price, reserve, create, charge, confirm. ``admitted``: the quantities the flash-sale gate let in (the cart
-    must still hold exactly those). ``key_id``: the Idempotency-Key's claim, tied to the order by the statement
-    that creates it. ``on_reserved(number)`` runs inside that transaction, once the stock is held."""
-    cart = cart_services.cart_get(token=data.cart_token, user_id=customer, fresh=True)  # never trusted: re-priced
-    total = _priced(cart, data.expected_total, admitted)
-    number, started = _reserve_and_create(data, cart, customer, total, key_id, on_reserved)
+    """Price, reserve, create, charge, confirm. ``lines``: SKU -> quantity, the cart as it was read once when the
+    checkout came in (and as the flash-sale gate admitted it), None if there is no such cart: the order is for
+    exactly those, at the catalogue's prices now (a cart never keeps a price). ``key_id``: the Idempotency-Key's
+    claim, tied to the order by the statement that creates it. ``on_reserved(number)`` runs inside that
+    transaction, once the stock is held."""
+    priced = _priced(lines, data.expected_total)
+    number, started = _reserve_and_create(data, priced, customer, key_id, on_reserved)
     token = order_access_token(number)
-    if total == 0:
+    if priced.total == 0:
         return _paid(number, token, data.cart_token, note="nothing to pay")
-    charge = payment_services.payment_charge(order_reference=number, amount=total, currency=cart.currency,
+    charge = payment_services.payment_charge(order_reference=number, amount=priced.total, currency=priced.currency,
                                              card=data.payment, idempotency_key=f"order-{number}",
                                              email=data.email, urls=_return_urls(urls, number), started=started)
     if charge.outcome == "succeeded":
@@ -337,25 +340,47 @@ def checkout_place(*, data: CheckoutInput, customer: int | None, urls: ReturnUrl
                        client_secret=charge.client_secret)
 
 
-def _priced(cart: Cart, expected: Decimal | None, admitted: Mapping[str, int] | None) -> Decimal:
-    if not cart.lines:
+class _Line(NamedTuple):
+    sku: str
+    name: str
+    unit_price: Decimal
+    quantity: int
+    line_total: Decimal
+
+
+@dataclass(frozen=True)
+class _Priced:
+    lines: tuple[_Line, ...]  # in the cart page's order: by name
+    total: Decimal
+    currency: str
+
+
+def _priced(lines: Mapping[str, int] | None, expected: Decimal | None) -> _Priced:
+    if lines is None:
+        raise CartNotFound()
+    if not lines:
         raise CartEmpty("Your cart is empty.")
-    if admitted is not None and {line.sku: line.quantity for line in cart.lines} != dict(admitted):
-        raise CartChanged("Your cart changed while you were checking out; please review it and try again.")
-    gone = next((line for line in cart.lines if line.unit_price is None), None)
-    if gone is not None:
-        raise ItemUnavailable(f"{gone.name} is no longer sold; remove it from your cart.", extra={"sku": gone.sku})
-    total = cart.subtotal  # prices just read from the catalogue; shipping is free
+    variants = catalog_services.variant_prices(skus=list(lines))
+    priced = []
+    for sku, quantity in sorted(lines.items()):
+        variant = variants.get(sku)
+        if variant is None or not variant.is_active:
+            name = variant.display_name if variant else sku
+            raise ItemUnavailable(f"{name} is no longer sold; remove it from your cart.", extra={"sku": sku})
+        priced.append(_Line(sku, variant.display_name, variant.price, quantity, variant.price * quantity))
+    priced.sort(key=lambda line: (line.name, line.sku))
+    total = sum((line.line_total for line in priced), Decimal("0.00"))  # shipping is free
+    currency = settings.STORE_CURRENCY
     if expected is not None and expected != total:
         raise PriceChanged(f"Prices changed since you looked: the total is now {total:.2f}.",
-                           extra={"total": f"{total:.2f}", "currency": cart.currency})
-    if not payment_services.payment_amount_exact(amount=total, currency=cart.currency):
-        raise InvalidInput(f"{total} cannot be paid in {cart.currency}, which has no such fractions; the shop's "
+                           extra={"total": f"{total:.2f}", "currency": currency})
+    if not payment_services.payment_amount_exact(amount=total, currency=currency):
+        raise InvalidInput(f"{total} cannot be paid in {currency}, which has no such fractions; the shop's "
                            "prices need correcting.", extra={"field": "total"})
-    return total
+    return _Priced(lines=tuple(priced), total=total, currency=currency)
 
 
-def _reserve_and_create(data: CheckoutInput, cart: Cart, customer: int | None, total: Decimal, key_id: int | None,
+def _reserve_and_create(data: CheckoutInput, priced: _Priced, customer: int | None, key_id: int | None,
                         on_reserved) -> tuple[str, StartedPayment | None]:
     """One transaction: the stock is held (all lines or none, InsufficientStock otherwise), the order and its lines
     exist as PENDING_PAYMENT with their payment recorded, the key stands for it, and ``on_reserved`` has run.
@@ -364,13 +389,13 @@ def _reserve_and_create(data: CheckoutInput, cart: Cart, customer: int | None, t
         number = order_new_number()
         try:
             with transaction.atomic():
-                _create_order(number, data, cart, customer, total, key_id)
+                _create_order(number, data, priced, customer, key_id)
                 started = payment_services.payment_start(
-                    order_reference=number, amount=total, currency=cart.currency, card=data.payment,
-                    idempotency_key=f"order-{number}") if total else None
+                    order_reference=number, amount=priced.total, currency=priced.currency, card=data.payment,
+                    idempotency_key=f"order-{number}") if priced.total else None
                 # The stock last: a sale's hot SKU stays locked only from here to the COMMIT.
                 inventory_services.stock_reserve(reference=number,
-                                                 lines={line.sku: line.quantity for line in cart.lines})
+                                                 lines={line.sku: line.quantity for line in priced.lines})
                 on_reserved(number)
             return number, started
         except IntegrityError:  # an order number already taken (rare): draw another
@@ -378,18 +403,20 @@ def _reserve_and_create(data: CheckoutInput, cart: Cart, customer: int | None, t
     raise RuntimeError("could not draw a free order number")
 
 
-def _create_order(number: str, data: CheckoutInput, cart: Cart, customer: int | None, total: Decimal,
+def _create_order(number: str, data: CheckoutInput, priced: _Priced, customer: int | None,
                   key_id: int | None) -> None:
     """The order as PENDING_PAYMENT, its lines, its first history row and the Idempotency-Key's claim pointing at
     it, in one statement (a number already taken is an IntegrityError)."""
     with connection.cursor() as cursor:
         cursor.execute(_CREATE_ORDER_SQL, {
             "number": number, "key_id": key_id, "email": data.email, "user_id": customer,
-            "status": Status.PENDING_PAYMENT, "currency": cart.currency, "subtotal": cart.subtotal, "total": total,
-            "address": json.dumps(data.address.__dict__), "token_hash": order_token_hash(order_access_token(number)),
-            "now": timezone.now(), "skus": [line.sku for line in cart.lines],
-            "names": [line.name for line in cart.lines], "prices": [line.unit_price for line in cart.lines],
-            "quantities": [line.quantity for line in cart.lines], "totals": [line.line_total for line in cart.lines]})
+            "status": Status.PENDING_PAYMENT, "currency": priced.currency, "subtotal": priced.total,
+            "total": priced.total, "address": json.dumps(data.address.__dict__),
+            "token_hash": order_token_hash(order_access_token(number)), "now": timezone.now(),
+            "skus": [line.sku for line in priced.lines], "names": [line.name for line in priced.lines],
+            "prices": [line.unit_price for line in priced.lines],
+            "quantities": [line.quantity for line in priced.lines],
+            "totals": [line.line_total for line in priced.lines]})
 
 
 # `placed` inserts the order; `lines` its lines, in the cart's order (their ids ascend in it, and lines are shown by

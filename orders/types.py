@@ -138,11 +138,6 @@ class PaymentDeclined(ApplicationError):
     status = 402
 
 
-class CartChanged(ApplicationError):
-    code = "cart_changed"
-    status = 409
-
-
 class OrderCancelled(ApplicationError):
     """The order was cancelled while its payment was being taken: the money was given back."""
 
