@@ -13,6 +13,7 @@ from catalog.models import Product
 from catalog.types import ProductFilters
 from store.core.models import OutboxMessage
 from tests.factories import make_product
+from tests.ports import REFUSED_PORT
 
 pytestmark = pytest.mark.django_db
 ODD = r"""'"\&|!():*"""
@@ -66,7 +67,7 @@ def test_a_relevance_query_has_no_sort_and_odd_text_is_just_text():
 
 
 def test_staff_edits_are_indexed_through_the_outbox_not_in_the_request(product, settings):
-    settings.ELASTICSEARCH_URL = "http://127.0.0.1:9"  # nothing is contacted: indexing happens in Celery later
+    settings.ELASTICSEARCH_URL = f"http://127.0.0.1:{REFUSED_PORT}"  # nothing answers: indexing happens in Celery
     services.product_refresh(product_ids=[product.id])
     message = OutboxMessage.objects.get(topic="catalog.products_changed")
     assert message.payload == {"ids": [product.id]} and message.delivered_at is None
