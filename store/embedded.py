@@ -286,7 +286,6 @@ class EmbeddedServices:
                     "max_connections = 200\n"
                     "shared_buffers = 256MB\n"
                     "fsync = on\n"
-                    "synchronous_commit = off\n"
                     "timezone = 'UTC'\n"
                 )
         if self._pg_running():
@@ -296,7 +295,10 @@ class EmbeddedServices:
         self._chown(log)
         result = self._as_pg_user(
             [str(_pg_bin() / "pg_ctl"), "start", "-D", str(self.pgdata), "-w", "-t", "60", "-l", str(log),
-             "-o", f"-k {self.run_dir}"],
+             # Every COMMIT durable before it returns: an order and its payment are committed before the money
+             # moves, and an asynchronous commit would let a crash lose them after it had (money without an
+             # order). Given here, not in postgresql.conf, so data folders made with it off get it on too.
+             "-o", f"-k {self.run_dir} -c synchronous_commit=on"],
             capture_output=True, text=True, start_new_session=True,
         )
         if result.returncode != 0:

@@ -44,7 +44,7 @@ if fault == "after_reserve":  # the reservation and the order are committed; the
     def charge(**kwargs):
         kill()
     payment_services.payment_charge = charge
-elif fault in ("after_charge", "redis_after_charge", "postgres_after_charge"):
+elif fault in ("after_charge", "redis_after_charge", "postgres_after_charge", "postgres_down_after_charge"):
     real = gateways.TestGateway.charge
     def charge(self, **kwargs):
         answer = real(self, **kwargs)  # the money has moved...
@@ -52,6 +52,16 @@ elif fault in ("after_charge", "redis_after_charge", "postgres_after_charge"):
             kill()  # ...and the process dies before recording it
         elif fault == "redis_after_charge":
             os.kill(int(os.environ["REDIS_PID"]), signal.SIGKILL)  # ...and Redis dies
+        elif fault == "postgres_down_after_charge":  # ...and the PostgreSQL server goes down, every session lost
+            postmaster = int(os.environ["POSTMASTER_PID"])
+            os.kill(postmaster, signal.SIGQUIT)  # an immediate shutdown: crash recovery at the next start
+            for _ in range(10_000_000):  # until it is gone (or only a zombie its parent has yet to reap)
+                try:
+                    with open(f"/proc/{postmaster}/status") as status:
+                        if "zombie" in status.read():
+                            break
+                except FileNotFoundError:
+                    break
         else:
             from django.db import connection
             with connection.cursor() as cursor:  # ...and PostgreSQL drops the connection (a restart, to us)
@@ -154,6 +164,35 @@ def test_postgresql_lost_right_after_the_charge_ends_paid_once(client, shop):
     assert lost.returncode != 0 and "terminat" in lost.stderr, lost.stderr[-2000:]
     assert Payment.objects.get().state == "pending"  # the answer could not be recorded
     retry = checkout(client, body(token), key="fault-4")
+    assert retry.status_code == 201, retry.json()
+    one_expiry_sweep()
+    assert_consistent()
+    assert SandboxCharge.objects.count() == 1 and levels(sku) == (2, 0)
+
+
+def test_postgresql_server_down_and_restarted_right_after_the_charge_ends_paid_once(client, shop):
+    """The whole server goes down (an immediate shutdown: every session cut, crash recovery on start) between the
+    gateway's answer and its recording, and comes back: the retry finds the money and charges nothing more."""
+    from django.conf import settings as django_settings
+    from django.db import connections
+
+    from store.embedded import POSTGRES, EmbeddedServices
+
+    services = EmbeddedServices(Path(django_settings.DATA_DIR))
+    pid_file = services.pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        pytest.skip("the suite runs on a PostgreSQL it did not start (DATABASE_URL): it may not restart that one")
+    with connections["default"].cursor() as cursor:  # the store's sessions commit durably, whatever the server says
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    token, sku = shop
+    postmaster = pid_file.read_text().split()[0]
+    down = run_shopper("postgres_down_after_charge", body(token), "fault-6", POSTMASTER_PID=postmaster)
+    assert down.returncode != 0 or json.loads(down.stdout.strip().splitlines()[-1])["status"] >= 500, down.stdout
+    connections.close_all()  # this process's sessions went down with the server
+    services.restart(POSTGRES)
+    assert Payment.objects.get().state == "pending"  # the answer could not be recorded
+    retry = checkout(client, body(token), key="fault-6")
     assert retry.status_code == 201, retry.json()
     one_expiry_sweep()
     assert_consistent()
