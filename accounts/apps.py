@@ -7,6 +7,13 @@ class AccountsConfig(AppConfig):
     verbose_name = "Shopper accounts"
     # No tables of its own: shoppers are django.contrib.auth users.
 
+    def ready(self):
+        from store.core import outbox
+
+        from . import services
+
+        outbox.subscribe(services.RESET_ASKED, services.account_send_password_reset)
+
 
 class StoreAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin with the shop's own default site (accounts/admin_site.py); named in INSTALLED_APPS."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import send_mail
@@ -15,6 +18,9 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from cart import services as cart_services
 from cart.types import CartUnavailable
+from store.core import outbox
+
+RESET_ASKED = "account.reset_asked"  # an outbox topic
 
 
 class ActivationTokenGenerator(PasswordResetTokenGenerator):
@@ -82,3 +88,19 @@ def _send(user, template: str, **context) -> None:
     subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
     body = render_to_string(f"accounts/email/{template}.txt", context)
     send_mail(subject, body, None, [user.email])
+
+
+def account_password_reset(*, email: str) -> None:
+    """Someone asked to reset the password of ``email``'s account: one outbox row, account or not; the e-mail goes
+    out from the worker (account_send_password_reset)."""
+    with transaction.atomic():
+        outbox.publish(RESET_ASKED, {"email": email})
+
+
+def account_send_password_reset(payload: dict) -> None:
+    """Outbox subscriber: Django's reset e-mail to each active account with the address (none: nothing is sent),
+    its link on STORE_URL. Delivered at least once: a second e-mail holds a link as good as the first."""
+    form = PasswordResetForm({"email": payload["email"]})
+    if form.is_valid():
+        url = urlsplit(settings.STORE_URL)
+        form.save(domain_override=url.netloc, use_https=url.scheme == "https")

@@ -21,7 +21,7 @@ from store.core import ratelimit
 from store.core.ratelimit import RateLimited
 
 from . import services
-from .forms import SignUpForm
+from .forms import PasswordResetRequestForm, SignUpForm
 
 
 def _after_sign_in(request, user):
@@ -68,7 +68,9 @@ class LoginView(auth_views.LoginView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    # Django's PasswordResetView answers "check your e-mail" whether or not the address has an account.
+    # It answers "check your e-mail" whether or not the address has an account, after the same work either way
+    # (PasswordResetRequestForm: the e-mail is sent from the outbox).
+    form_class = PasswordResetRequestForm
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def post(self, request, *args, **kwargs):
