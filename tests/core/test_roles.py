@@ -2,14 +2,12 @@
 action that moves money or stock. Each actor is a staff user in one shipped group (never a superuser) with a
 Client of its own; a refused action is absent from the dropdown or answers 403, and changes nothing."""
 
-import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
@@ -20,32 +18,22 @@ from orders.models import Order
 from payments.models import Payment
 from store.core import outbox
 from store.core.models import OutboxMessage
+from tests.conftest import staff_role
 from tests.factories import make_product
 from tests.orders.helpers import body, cart_with, checkout
 
 pytestmark = pytest.mark.django_db
 ROLES = ["Support", "Fulfilment", "Manager"]
-staff_roles = importlib.import_module("orders.migrations.0007_staff_roles")
 
 
 def role(name: str) -> Group:
-    if not Group.objects.filter(name=name).exists():  # a transactional test before this one flushed the groups
-        staff_roles.create_staff_roles(django_apps, None)
-    return Group.objects.get(name=name)
+    return staff_role(name)
 
 
 @pytest.fixture
-def actor(django_user_model):
-    """A logged-in Client for a staff user in one shipped group."""
-    def make(group: str | None) -> Client:
-        user = django_user_model.objects.create_user(f"staff-{(group or 'none').lower()}", is_staff=True,
-                                                     password="pw-for-tests-only")
-        if group:
-            user.groups.add(role(group))
-        client = Client()
-        client.force_login(user)
-        return client
-    return make
+def actor(staff_login):
+    """A logged-in Client of its own for a staff user in one shipped group (tests/conftest.py)."""
+    return lambda group: staff_login(f"staff-{(group or 'none').lower()}", group)
 
 
 def paid_order() -> Order:
