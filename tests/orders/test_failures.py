@@ -12,7 +12,7 @@ from orders.models import Order
 from payments.gateways import TestGateway
 from payments.models import Payment, SandboxCharge
 from store.core import outbox
-from tests.orders.helpers import body, cart_with, checkout
+from tests.orders.helpers import CARD_DECLINED, body, cart_with, checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +121,11 @@ def test_transitions_outside_the_states_are_refused(client):
         services.order_fulfil(number=number)
     assert [s for s, _ in services.order_get(number=number, is_staff=True).history] == [
         "pending_payment", "paid", "fulfilled"]
+    declined, _ = cart_with()
+    cancelled = checkout(client, body(declined, card=CARD_DECLINED)).json()["number"]
+    with pytest.raises(services.TransitionRefused):  # a cancelled order never ships
+        services.order_fulfil(number=cancelled)
+    assert Order.objects.get(number=cancelled).status == "cancelled"
 
 
 def test_cancel_and_refund_of_a_paid_order(client):
