@@ -15,7 +15,7 @@ from django.conf import settings
 
 from store.core.exceptions import ApplicationError
 
-from .types import CheckoutAnswer, IdempotencyKeyReused, OrderNotFound
+from .types import CheckoutAnswer, IdempotencyKeyReused, TicketNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def checkout_poll(*, ticket: str, stored_answer=None) -> CheckoutAnswer:
     ``stored_answer(job)``: what the key answers if the line lost the answer (a worker died just then)."""
     job = checkout_job(ticket=ticket) if isinstance(ticket, str) and len(ticket) <= 64 else None
     if job is None:
-        raise OrderNotFound()
+        raise TicketNotFound()
     answer = _redis().get(f"checkout:answer:{ticket}")
     if answer is not None:
         answer = json.loads(answer)

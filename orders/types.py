@@ -65,6 +65,47 @@ class OrderView:
     user_id: int | None = None
 
 
+@dataclass(frozen=True)
+class ReturnableLine:
+    """An order line as a return sees it: what was bought, at what price, and how many units have come back
+    (restocked or written off, by refunds with restock and by returns received)."""
+
+    sku: str
+    name: str
+    unit_price: Decimal
+    quantity: int
+    returned: int
+
+    @property
+    def left(self) -> int:
+        return self.quantity - self.returned
+
+
+@dataclass(frozen=True)
+class ReturnableOrder:
+    """What a return needs of an order: who may see it, its status, when it was paid and shipped (the return
+    window runs from the later of them), and its lines with what is left to return."""
+
+    number: str
+    status: str
+    email: str
+    currency: str
+    user_id: int | None
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    lines: tuple[ReturnableLine, ...]
+
+
+@dataclass(frozen=True)
+class UnitsReturned:
+    """What order_units_returned counted, per SKU: units put back on the shelf, units written off, and units named
+    that the order no longer had to return (a refund with restock had already put them back)."""
+
+    restocked: dict[str, int]
+    written_off: dict[str, int]
+    short: dict[str, int]
+
+
 class IdempotencyKeyRequired(InvalidInput):
     code = "idempotency_key_required"
 
@@ -85,6 +126,13 @@ class OrderNotFound(NotFound):
 
     def __init__(self):
         super().__init__("No such order.")
+
+
+class TicketNotFound(NotFound):
+    code = "ticket_not_found"
+
+    def __init__(self):
+        super().__init__("No such checkout in line (its answer is kept for a while, then forgotten).")
 
 
 class TransitionRefused(ApplicationError):

@@ -52,7 +52,8 @@ def test_queued_checkouts_keep_their_arrival_order_and_keys(client, queueing):
 
 
 def test_an_unknown_ticket_is_a_404(client):
-    assert client.get("/api/v1/checkout/queue/nope/").status_code == 404
+    response = client.get("/api/v1/checkout/queue/nope/")
+    assert response.status_code == 404 and response.json()["code"] == "ticket_not_found"
 
 
 def test_under_the_limit_checkouts_run_at_once(client, settings):
