@@ -51,8 +51,8 @@ def variant_prices(*, skus: Iterable[str]) -> dict[str, VariantInfo]:
 
 
 def variant_scope(sku: str) -> str:
-    """The cache scope (store.core.cache) of a SKU's name, price and visibility: bumped by every change to them, so
-    a copy kept elsewhere (the cart's) checks it."""
+    """The cache scope (store.core.cache) of a SKU's name, price and visibility (variant_prices's entries): bumped
+    after every change to them commits."""
     return f"sku:{sku}"
 
 

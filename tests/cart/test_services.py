@@ -1,9 +1,11 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_redis import get_redis_connection
 
-from cart import services
+from cart import redis_store, services
 from cart.types import CartFull, CartNotFound, InsufficientStock, InvalidQuantity, UnknownSku
 from catalog import services as catalog_services
 from catalog.models import Product, Variant
@@ -157,13 +159,13 @@ def test_guest_carts_expire_after_7_days_and_shoppers_after_30_refreshed_on_touc
     redis = get_redis_connection("default")
     guest = services.cart_create().token
     services.cart_add(token=guest, sku=product.variants[0].sku, quantity=1)
-    assert 7 * 86400 - 3600 < redis.ttl(services._key(guest)) <= 7 * 86400  # (an hour's slack: no timing)
-    redis.expire(services._key(guest), 100)
+    assert 7 * 86400 - 3600 < redis.ttl(redis_store.cart_key(guest)) <= 7 * 86400  # (an hour's slack: no timing)
+    redis.expire(redis_store.cart_key(guest), 100)
     services.cart_get(token=guest)
-    assert 7 * 86400 - 3600 < redis.ttl(services._key(guest)) <= 7 * 86400  # refreshed from 100 s
+    assert 7 * 86400 - 3600 < redis.ttl(redis_store.cart_key(guest)) <= 7 * 86400  # refreshed from 100 s
     user = django_user_model.objects.create_user("shopper")
     owned = services.cart_create(user_id=user.pk).token
-    assert 29 * 86400 < redis.ttl(services._key(owned)) <= 30 * 86400
+    assert 29 * 86400 < redis.ttl(redis_store.cart_key(owned)) <= 30 * 86400
 
 
 def test_merge_on_login_adds_quantities_capped_by_availability(product, django_user_model):
@@ -206,16 +208,14 @@ def test_availability_shown_in_the_cart_follows_inventory(product, token, on_com
     assert any("Only 2 of" in n for n in cart.notices)
 
 
-def test_an_add_with_a_current_copy_runs_no_sql_and_any_change_makes_the_copy_stale(product, token, on_commit):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
+def test_an_add_with_cached_prices_and_availability_runs_no_sql_and_any_change_is_seen(product, token, on_commit):
     sku = product.variants[0].sku
-    services.cart_add(token=token, sku=sku, quantity=1)  # makes the cart's copy of the SKU
+    services.cart_add(token=token, sku=sku, quantity=1)  # the catalogue and inventory cache what it asked them
     with CaptureQueriesContext(connection) as queries:
         cart = services.cart_add(token=token, sku=sku, quantity=1).cart
+        assert services.cart_get(token=token).lines == cart.lines
     assert queries.captured_queries == [] and cart.lines[0].quantity == 2
-    # Another shopper's reservation: once it commits, the copy's availability is stale.
+    # Another shopper's reservation: once it commits, inventory's cached availability is stale.
     with on_commit():
         inventory_services.stock_reserve(reference="elsewhere", lines={sku: 4})
     with pytest.raises(InsufficientStock) as refused:
@@ -227,22 +227,22 @@ def test_an_add_with_a_current_copy_runs_no_sql_and_any_change_makes_the_copy_st
         catalog_services.product_refresh(product_ids=list(Product.objects.values_list("id", flat=True)))
     shown = services.cart_get(token=token)
     assert shown.lines[0].unit_price == Decimal("30.00") and shown.lines[0].price_changed
-    # A copy made from data read before a change (a race) carries the old versions: it is rebuilt, not used.
-    services._project([sku])
-    from store.core.cache import bump
 
-    bump([inventory_services.availability_scope(sku)])
+
+def test_checkout_reads_availability_from_the_stock_rows(product, token):
+    sku = product.variants[0].sku
+    services.cart_add(token=token, sku=sku, quantity=2)
     with CaptureQueriesContext(connection) as queries:
-        services.cart_set_quantity(token=token, sku=sku, quantity=1)
-    assert queries.captured_queries  # the stale copy was not trusted
+        assert services.cart_get(token=token, fresh=True).lines[0].available == 5
+    assert queries.captured_queries  # not inventory's cache: the cart is never trusted at checkout
 
 
-def test_the_copy_prefixes_name_the_version_keys(product):
-    from store.core.cache import redis_version_key
-
-    _, catalog, stock = services._copy_args()
-    assert catalog + "X-1" == redis_version_key(catalog_services.variant_scope("X-1"))
-    assert stock + "X-1" == redis_version_key(inventory_services.availability_scope("X-1"))
+def test_the_cart_keeps_nothing_of_the_catalogue_or_inventory(product, token):
+    services.cart_add(token=token, sku=product.variants[0].sku, quantity=1)
+    redis = get_redis_connection("default")
+    assert {key.decode() for key in redis.scan_iter("cart:*")} == {redis_store.cart_key(token)}
+    line = f"l:{product.variants[0].sku}".encode()
+    assert set(redis.hkeys(redis_store.cart_key(token))) == {b"owner", b"created", line}
 
 
 def test_an_unknown_sku_added_to_a_cart_with_lines_is_refused_as_unknown(product, token):
