@@ -1,8 +1,7 @@
-"""manage.py search_index --rebuild: rebuild the active search backend's index (API.md).
+"""manage.py search_index --rebuild: rebuild the search index (docs/api.md): every product's stored search document
+in PostgreSQL, and the Elasticsearch index as well when ELASTICSEARCH_URL is set."""
 
-With PostgreSQL search (the default) that is every product's stored search document; the Elasticsearch backend
-arrives with its own issue and will rebuild its index here too."""
-
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import services
@@ -18,4 +17,5 @@ class Command(BaseCommand):
         if not rebuild:
             raise CommandError("say what to do: --rebuild")
         count = services.search_index_rebuild()
-        self.stdout.write(f"rebuilt the search documents of {count} products (PostgreSQL full-text search)")
+        where = "PostgreSQL full-text search" + (" and Elasticsearch" if settings.ELASTICSEARCH_URL else "")
+        self.stdout.write(f"rebuilt the search documents of {count} products ({where})")
