@@ -63,7 +63,8 @@ def cart_page(request):
         checkout_url = reverse("orders:checkout")
     except NoReverseMatch:
         checkout_url = None  # checkout arrives with its own issue
-    return render(request, "cart/cart.html", {"cart": cart, "checkout_url": checkout_url})
+    return render(request, "cart/cart.html", {"cart": cart, "checkout_url": checkout_url,
+                                              "cart_line_count": len(cart.lines) if cart else 0})  # the badge
 
 
 @require_POST

@@ -78,6 +78,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "store.core.context_processors.shop",
+                "catalog.context_processors.categories",
+                "cart.context_processors.cart_badge",
             ],
         },
     },
@@ -292,8 +294,8 @@ RATE_LIMITS = parse_rate_limits(os.environ.get("RATE_LIMITS"))
 CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "")
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True  # Redis down: serve rather than refuse everyone (store/core/ratelimit.py)
-PAGECACHE_SHARED_CONTEXT = "store.core.context_processors.shared"
-PAGECACHE_PERSONAL_CONTEXT = "store.core.context_processors.personal"
+PAGECACHE_SHARED_CONTEXT = "store.layout.shared"
+PAGECACHE_PERSONAL_CONTEXT = "store.layout.personal"
 # Cached pages are also kept in each web process's memory, exact through Redis's invalidation messages
 # (store/core/nearcache.py): this many pages per process (0: off, e.g. on Redis Cluster), and a page's versions
 # are re-read from Redis at least every this many seconds (a net for an invalidation connection that dies silently).

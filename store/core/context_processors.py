@@ -1,5 +1,7 @@
-"""What every page's layout needs: the shop's name and category menu (the same for every shopper), and the
-shopper's own bits (cart badge, greeting, messages), which store.core.pagecache fills into cached pages."""
+"""What every page's layout needs that belongs to no app: the shop's name (the same for every shopper), and the
+shopper's own greeting, account link and messages, which store.core.pagecache fills into cached pages. The apps
+add their own parts (the cart badge, the category menu) with their context processors; store.layout gathers
+them all for cached pages."""
 
 import functools
 
@@ -9,13 +11,11 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.urls import reverse
 from django.utils.html import escape, format_html, format_html_join
 
-from cart import services as cart_services
-from catalog import services as catalog_services
 from store.core.requests import has_session
 
 
 def shared() -> dict:
-    return {"store_name": settings.STORE_NAME, "menu_categories": catalog_services.category_menu()}
+    return {"store_name": settings.STORE_NAME}
 
 
 @functools.lru_cache(maxsize=16)
@@ -30,15 +30,14 @@ def _link(request, name: str, label: str) -> str:
 
 
 def _carries_state(request) -> bool:
-    """Whether the request can have a signed-in shopper, a cart or messages: all of them live in the session or
-    the messages cookie. A first visit (most of a crowd's page views) has neither, and skips the lookups."""
+    """Whether the request can have a signed-in shopper or messages: both live in the session or the messages
+    cookie. A first visit (most of a crowd's page views) has neither, and skips the lookups."""
     return has_session(request) or CookieStorage.cookie_name in request.COOKIES
 
 
 def personal(request) -> dict:
     if not _carries_state(request):
-        return {"cart_line_count": 0, "greeting": "", "messages_html": "",
-                "account_links": _link(request, "accounts:login", "Log in")}
+        return {"greeting": "", "messages_html": "", "account_links": _link(request, "accounts:login", "Log in")}
     user = getattr(request, "user", None)
     greeting = ""
     if user is not None and user.is_authenticated:
@@ -51,7 +50,6 @@ def personal(request) -> dict:
     else:
         account_links = _link(request, "accounts:login", "Log in")
     return {
-        "cart_line_count": cart_services.cart_line_count(token=request.session.get(cart_services.SESSION_KEY)),
         "greeting": greeting,
         "account_links": account_links,
         "messages_html": format_html('<div class="container messages">{}</div>', items) if items else "",
