@@ -112,7 +112,8 @@ def test_staff_cancel_a_paid_order_from_the_admin(client, in_cart, manager_clien
     levels = inventory_services.stock_levels(sku=in_cart.variants[0].sku)
     assert (levels.on_hand, levels.reserved) == (3, 0)
     assert order.number in manager_client.get("/admin/payments/payment/").content.decode()
-    assert client.get(f"/orders/{order.number}/").status_code == 200  # the shopper is still themselves
+    assert "_auth_user_id" not in client.session  # the shopper is still a guest: staff act on a Client of their own
+    assert client.get(f"/orders/{order.number}/").status_code == 200
 
 
 def test_staff_refund_part_of_an_order_once_however_often_the_form_is_sent(client, in_cart, manager_client):
