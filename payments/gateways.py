@@ -29,7 +29,8 @@ TEST_CARDS = {
 
 
 def luhn_ok(number: str) -> bool:
-    if not number.isdigit() or not 12 <= len(number) <= 19:
+    # ASCII digits only: str.isdigit() also takes "²" or "١", which int() refuses or no card network issues
+    if not number.isascii() or not number.isdigit() or not 12 <= len(number) <= 19:
         return False
     total = 0
     for i, digit in enumerate(int(d) for d in reversed(number)):

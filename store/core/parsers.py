@@ -1,14 +1,26 @@
 """The API's request parser (DRF's own, configured in REST_FRAMEWORK; kept apart from store.core.api, which
 imports DRF's views, so DRF can import it while it loads its settings)."""
 
+import json
+
 from rest_framework import exceptions, parsers
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, with a body nested too deep for Python's parser answered like any malformed JSON (400)."""
+    """DRF's JSON parser, refusing (400, like any malformed JSON) what Python's parser takes but is not text or
+    cannot be handled: a body nested too deep for it, and a lone UTF-16 surrogate escape ("\\ud800"), which would
+    fail wherever the text is written (Redis, PostgreSQL)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
+        try:
+            json.dumps(data, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise exceptions.ParseError("JSON parse error - a \\u escape is a lone surrogate, not a character.") \
+                from None
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
+        return data
