@@ -1,5 +1,6 @@
-"""Add-to-cart and view-cart under load, served as production serves them (`make serve`), against a bare Django
-view in the same run; then Redis memory per 10,000 carts.
+"""Add-to-cart and view-cart under load, served as production serves them (`make serve`), against the separate bare
+Django project (bench/bare/, served by the same gunicorn command) in the same run; then Redis memory per 10,000
+carts.
 
     .venv/bin/python bench/cart.py [--seconds 10] [--connections 8] [--carts 5000]
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, LoadResult, ServedStore, hardware, load, side_by_side
+from bench.harness import BARE_PATH, ROOT, LoadResult, ServedStore, bare_project, hardware, load, side_by_side
 
 LUA = """
 local tokens = {%(tokens)s}
@@ -104,7 +105,7 @@ def main() -> None:
         sys.exit("bench/cart.py needs wrk: apt-get install wrk")
     print(f"# bench/cart.py  {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
     print(f"# {hardware()}")
-    with ServedStore() as store:
+    with ServedStore() as store, bare_project(store.web_env()) as bare:
         products = store.get_json("/api/v1/products/?in_stock=true&sort=newest")["results"]
         stocked = [v["sku"] for p in products for v in store.get_json(f"/api/v1/products/{p['slug']}/")["variants"]
                    if v["available"] >= 30]
@@ -117,8 +118,8 @@ def main() -> None:
         for round_ in range(1, args.rounds + 1):  # rounds side by side: one slow moment cannot decide the figure
             print(f"round {round_}:")
             add, _view = side_by_side(
-                functools.partial(load, store.base, "/bench/bare/", seconds=args.seconds,
-                                  connections=args.connections),
+                functools.partial(load, bare.base, BARE_PATH, seconds=args.seconds, connections=args.connections,
+                                  label="bare project /"),
                 [functools.partial(wrk_cycle, store.base, tokens, method="POST", suffix="/lines/",
                                    body=json.dumps({"sku": sku, "quantity": 1}), seconds=args.seconds,
                                    connections=args.connections, label="POST carts/<token>/lines/ (add 1)"),
@@ -129,7 +130,7 @@ def main() -> None:
             ratios.append((add.p50_ratio, 1 / add.share if add.share else float("inf")))
         p50s, means = sorted(r[0] for r in ratios), sorted(r[1] for r in ratios)
         middle = len(ratios) // 2
-        print(f"add-to-cart latency vs the bare view's, median of {len(ratios)} rounds: p50 {p50s[middle]:.1f}x "
+        print(f"add-to-cart latency vs the bare project's, median of {len(ratios)} rounds: p50 {p50s[middle]:.1f}x "
               f"(rounds {', '.join(f'{r:.1f}' for r in p50s)}), mean {means[middle]:.1f}x "
               f"(rounds {', '.join(f'{r:.1f}' for r in means)})")
         rss = store.peak_rss_mib()

@@ -1,7 +1,8 @@
 """A flash sale against `make serve`: N shoppers (default 10,000) browse the deal's page and race to buy S units
 (default 100), once with the admission gate and the checkout queue on, once with both off, and once with the
 global cap as well (shoppers shed with 503 come back after its Retry-After), each next to its
-ceilings measured in the same run (a bare Django view, a bare PostgreSQL lock-update-insert transaction).
+ceilings measured in the same run (the bare Django project of bench/bare/ served beside it, a bare PostgreSQL
+lock-update-insert transaction).
 
     .venv/bin/python bench/flash_sale.py [--shoppers 10000] [--units 100] [--threads 64]
 
@@ -27,7 +28,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.checkout import Api, bare_transactions, checkout_body, database_url, manage
-from bench.harness import ServedStore, hardware, load
+from bench.harness import BARE_PATH, ServedStore, bare_project, hardware, load
 
 POLL_LIMIT_S = 120
 
@@ -51,7 +52,8 @@ def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, 
         before = manage("stock", "show", sku).split()[0].split("=")[1]
         manage("stock", "set", sku, str(units), "--reason", f"bench/flash_sale.py: {label}")
         manage("flash_sale", "start" if gate else "stop", sku)
-        bare = load(store.base, "/bench/bare/", seconds=3, connections=8)
+        with bare_project(store.web_env()) as bare_server:
+            bare = load(bare_server.base, BARE_PATH, seconds=3, connections=8)
         ceiling = bare_transactions(8, 3)
 
         timings: dict[str, list[float]] = {"page": [], "cart": [], "add": [], "checkout": []}
@@ -124,7 +126,7 @@ def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, 
         check = manage("check_inventory")
         rss = store.peak_rss_mib()
         print(f"\n## {label}: {shoppers} shoppers, {units} units of {sku}, {threads} client threads")
-        print(f"ceilings: bare view {bare.rps:.0f} req/s; bare lock-update-insert transaction {ceiling:.0f}/s")
+        print(f"ceilings: bare project {bare.rps:.0f} req/s; bare lock-update-insert transaction {ceiling:.0f}/s")
         print(f"{requests} requests in {took:.1f} s = {requests / took:.0f} req/s; outcomes {outcomes}")
         if global_cap:
             print(f"global cap {global_cap}: {shed['503']} requests shed with 503 (each shopper came back after "

@@ -1,10 +1,12 @@
-"""Shared pieces of the benchmarks: start `make serve` (the production-like store), drive load at it over
-loopback, and read memory figures. Benchmarks print figures; they assert nothing."""
+"""Shared pieces of the benchmarks: start `make serve` (the production-like store) and, beside it, the bare Django
+project of bench/bare/ served by the same server with the same worker configuration; drive load at them over
+loopback; read memory figures. Benchmarks print figures; they assert nothing."""
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import itertools
 import json
 import os
 import platform
@@ -21,16 +23,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.launcher import descendants
+from store.launcher import descendants, gunicorn_command
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
+STORE_WSGI, BARE_WSGI = "store.wsgi", "bench.bare.wsgi"
+BARE_PATH = "/"  # the bare project's one page
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def data_dir() -> Path:
+    """Where the store under test keeps its data (STORE_DATA_DIR, as the launcher reads it), and the logs go."""
+    path = Path(os.environ.get("STORE_DATA_DIR") or ROOT / ".data")
+    path = path if path.is_absolute() else ROOT / path
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def hardware() -> str:
@@ -45,60 +57,157 @@ def hardware() -> str:
            f"Python {platform.python_version()}"
 
 
+@dataclass(frozen=True)
+class ServerConfig:
+    """A gunicorn configuration to run the store and the bare project under: ``serve`` is `make serve`'s own
+    (whatever store.launcher.gunicorn_command gives for this machine and environment); ``sync:N`` is N sync
+    workers; ``gthread:NxT`` N gthread workers of T threads. Workers and threads go through the launcher's own
+    knobs (WEB_CONCURRENCY, WEB_THREADS); the worker class is swapped in the launcher's command, for both."""
+
+    worker_class: str | None = None
+    workers: int | None = None
+    threads: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ServerConfig:
+        text = text.strip()
+        if text == "serve":
+            return cls()
+        kind, _, size = text.partition(":")
+        try:
+            if kind == "sync":
+                return cls("sync", int(size), 1)
+            if kind == "gthread":
+                workers, _, threads = size.partition("x")
+                return cls("gthread", int(workers), int(threads or 1))
+        except ValueError:
+            pass
+        raise ValueError(f"not a server configuration: {text!r} (serve, sync:N or gthread:NxT)")
+
+    @property
+    def is_serve(self) -> bool:
+        return self.worker_class is None
+
+    def __str__(self) -> str:
+        if self.is_serve:
+            return "serve"
+        return f"sync:{self.workers}" if self.worker_class == "sync" else f"gthread:{self.workers}x{self.threads}"
+
+    def env(self) -> dict[str, str]:
+        out = {}
+        if self.workers:
+            out["WEB_CONCURRENCY"] = str(self.workers)
+        if self.threads:
+            out["WEB_THREADS"] = str(self.threads)
+        return out
+
+
+def server_command(env: dict, port: int, *, wsgi: str, worker_class: str | None = None) -> list[str]:
+    """`make serve`'s gunicorn command (store.launcher.gunicorn_command, used as it is), serving ``wsgi`` instead
+    of the store's, with the worker class swapped when asked. Fails if the launcher's command no longer has the
+    shape this expects, rather than measuring something else."""
+    cmd = gunicorn_command(env, str(port))
+    cmd[cmd.index(STORE_WSGI)] = wsgi
+    if worker_class:
+        if "--worker-class" in cmd:
+            cmd[cmd.index("--worker-class") + 1] = worker_class
+        else:
+            cmd += ["--worker-class", worker_class]
+        if worker_class == "sync" and "--threads" in cmd:  # gunicorn runs sync with threads > 1 as gthread
+            at = cmd.index("--threads")
+            del cmd[at:at + 2]
+    return cmd
+
+
+def describe(cmd: list[str]) -> str:
+    """The server configuration part of a gunicorn command line, for the report."""
+    keep, out = {"--workers", "--worker-class", "--threads"}, []
+    for flag, value in itertools.pairwise(cmd):
+        if flag in keep:
+            out.append(f"{flag} {value}")
+    if "--worker-class" not in cmd:
+        out.append("--worker-class sync")
+    return " ".join(out)
+
+
+def _wait_until_up(proc: subprocess.Popen, url: str, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited; see {log}")
+        with contextlib.suppress(OSError):
+            if urllib.request.urlopen(url, timeout=2).status == 200:
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up; see {log}")
+
+
+def _stop(proc: subprocess.Popen | None, sig: int, grace: float) -> None:
+    if proc and proc.poll() is None:
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 class ServedStore:
-    """`python -m store.launcher serve` on a free port, with the bench-only bare view switched on."""
+    """`python -m store.launcher serve` (what `make serve` runs) on a free port, with its data in STORE_DATA_DIR."""
 
     def __init__(self, *, port: int | None = None, extra_env: dict | None = None):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PORT": str(self.port), "BENCH_VIEWS": "1", "RATE_LIMITS": "off",
+        self.env = {**os.environ, "PORT": str(self.port), "RATE_LIMITS": "off",
                     "PAYMENTS_TEST_MODE": "1", **(extra_env or {})}  # the test gateway pays for the load
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self):
-        self.log = open(ROOT / ".data" / "bench-serve.log", "w")
+        self.log_path = data_dir() / "bench-serve.log"
+        self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([PYTHON, "-m", "store.launcher", "serve"], cwd=ROOT, env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"make serve exited; see {self.log.name}")
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(self.base + "/healthz", timeout=2).status == 200:
-                    return self
-            time.sleep(0.5)
-        raise RuntimeError("the store did not come up")
+        try:
+            _wait_until_up(self.proc, self.base + "/healthz", self.log_path, 600)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
 
     def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+        _stop(self.proc, signal.SIGINT, 60)
         self.log.close()
 
     def processes(self) -> dict[str, list[int]]:
         """pids of the web (gunicorn) and Celery processes this store started."""
         found: dict[str, list[int]] = {"web": [], "celery": []}
         for pid in descendants(self.proc.pid):
-            try:
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
+            cmd = _cmdline(pid)
             if "gunicorn" in cmd:
                 found["web"].append(pid)
             elif "celery" in cmd:
                 found["celery"].append(pid)
         return found
 
+    def web_master(self) -> int:
+        """The gunicorn master the launcher started."""
+        for pid in descendants(self.proc.pid):
+            if "gunicorn" in _cmdline(pid) and _ppid(pid) == self.proc.pid:
+                return pid
+        raise RuntimeError("no gunicorn under the launcher")
+
+    def web_env(self) -> dict[str, str]:
+        """The environment the launcher gave its web server (database and Redis URLs, DEBUG off, SECRET_KEY …):
+        what a second server of the store, or the bare project beside it, is started with."""
+        raw = Path(f"/proc/{self.web_master()}/environ").read_bytes()
+        return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+
+    def web_command(self) -> list[str]:
+        return _cmdline(self.web_master()).split()
+
     def peak_rss_mib(self) -> dict[str, float]:
         """Peak resident memory (VmHWM) of the largest web and Celery process."""
-        out = {}
-        for kind, pids in self.processes().items():
-            peaks = [_vm_hwm_kib(pid) for pid in pids]
-            out[kind] = max([p for p in peaks if p] or [0]) / 1024
-        return out
+        return {kind: _peak_mib(pids) for kind, pids in self.processes().items()}
 
     def get(self, path: str) -> bytes:
         with urllib.request.urlopen(self.base + path, timeout=30) as resp:
@@ -106,6 +215,69 @@ class ServedStore:
 
     def get_json(self, path: str):
         return json.loads(self.get(path))
+
+
+class Gunicorn:
+    """A gunicorn started by the harness from `make serve`'s command (server_command): the bare project beside the
+    store, or a second server of the store under another configuration, on a free port."""
+
+    def __init__(self, name: str, env: dict, *, wsgi: str, config: ServerConfig, health: str):
+        self.name, self.port = name, free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {**env, **config.env()}
+        if wsgi == BARE_WSGI:
+            self.env["DJANGO_SETTINGS_MODULE"] = "bench.bare.settings"
+        self.cmd = server_command(self.env, self.port, wsgi=wsgi, worker_class=config.worker_class)
+        self.health = health
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self):
+        self.log_path = data_dir() / f"bench-{self.name}.log"
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        try:
+            _wait_until_up(self.proc, self.base + self.health, self.log_path, 120)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        _stop(self.proc, signal.SIGTERM, 30)
+        self.log.close()
+
+    def peak_rss_mib(self) -> float:
+        """Peak resident memory (VmHWM) of the largest worker."""
+        return _peak_mib(descendants(self.proc.pid))
+
+
+def bare_project(env: dict, config: ServerConfig = ServerConfig()) -> Gunicorn:
+    """The bare project, served as the store's web server is: ``env`` is ServedStore.web_env() (so the launcher's
+    WEB_CONCURRENCY, WEB_THREADS … apply alike), ``config`` the same as the store's."""
+    return Gunicorn(f"bare-{config}", env, wsgi=BARE_WSGI, config=config, health=BARE_PATH)
+
+
+def store_server(env: dict, config: ServerConfig) -> Gunicorn:
+    """A second web server of the running store (same database, Redis and settings) under ``config``."""
+    return Gunicorn(f"store-{config}", env, wsgi=STORE_WSGI, config=config, health="/healthz")
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return ""
+
+
+def _ppid(pid: int) -> int:
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    return 0
+
+
+def _peak_mib(pids: list[int]) -> float:
+    return max([_vm_hwm_kib(pid) for pid in pids] or [0]) / 1024
 
 
 def _vm_hwm_kib(pid: int) -> int:
@@ -130,19 +302,40 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def load(base: str, path: str, *, seconds: float = 10, connections: int = 8) -> LoadResult:
-    """Closed-loop load: `connections` keep-alive clients requesting `path` for `seconds` (wrk when installed,
-    otherwise Python threads), loopback only, bounded in time."""
+def load(base: str, path: str, *, seconds: float = 10, connections: int = 16, headers: dict | None = None,
+         label: str | None = None) -> LoadResult:
+    """Closed-loop load: `connections` keep-alive clients requesting `path` (with `headers`) for `seconds` (wrk when
+    installed, otherwise Python threads), loopback only, bounded in time."""
     if shutil.which("wrk"):
-        return _wrk(base, path, seconds=seconds, connections=connections)
-    return _threads(base, path, seconds=seconds, connections=connections)
+        result = _wrk(base, path, seconds=seconds, connections=connections, headers=headers or {})
+    else:
+        result = _threads(base, path, seconds=seconds, connections=connections, headers=headers or {})
+    result.path = label or path
+    return result
 
 
-def _wrk(base: str, path: str, *, seconds: float, connections: int) -> LoadResult:
+def load_tool() -> str:
+    return "wrk" if shutil.which("wrk") else "Python threads (apt-get install wrk for figures worth keeping)"
+
+
+def probe(base: str, path: str, headers: dict | None = None) -> tuple[int, int]:
+    """(status, body bytes) of one GET, redirects not followed: a case that redirects is not the page it names."""
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, len(resp.read())
+    finally:
+        conn.close()
+
+
+def _wrk(base: str, path: str, *, seconds: float, connections: int, headers: dict) -> LoadResult:
     script = ROOT / "bench" / "wrk_report.lua"
+    extra = [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
     out = subprocess.run(
-        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{int(seconds)}s", "--timeout", "10s",
-         "-s", str(script), base + path],
+        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s",
+         "-s", str(script), *extra, base + path],
         capture_output=True, text=True, check=True, timeout=seconds + 60,
     ).stdout
     report = json.loads(out[out.index("{"):out.rindex("}") + 1])
@@ -150,7 +343,7 @@ def _wrk(base: str, path: str, *, seconds: float, connections: int) -> LoadResul
                       seconds=report["seconds"], p50_ms=report["p50_us"] / 1000, p99_ms=report["p99_us"] / 1000)
 
 
-def _threads(base: str, path: str, *, seconds: float, connections: int) -> LoadResult:
+def _threads(base: str, path: str, *, seconds: float, connections: int, headers: dict) -> LoadResult:
     host, port = base.removeprefix("http://").split(":")
     latencies: list[float] = []
     errors = [0]
@@ -163,10 +356,12 @@ def _threads(base: str, path: str, *, seconds: float, connections: int) -> LoadR
         while time.monotonic() < stop_at:
             t0 = time.perf_counter()
             try:
-                conn.request("GET", path)
+                conn.request("GET", path, headers=headers)
                 resp = conn.getresponse()
                 resp.read()
                 ok = resp.status == 200
+                if resp.will_close:  # a sync worker closes after each answer
+                    conn.close()
             except (OSError, http.client.HTTPException):
                 conn.close()
                 conn = http.client.HTTPConnection(host, int(port), timeout=10)
@@ -193,35 +388,45 @@ def _threads(base: str, path: str, *, seconds: float, connections: int) -> LoadR
 
 @dataclass(frozen=True)
 class Compared:
-    """A case's load result beside the bare view's, taken as the mean of the bare runs just before and after it."""
+    """A case's load result beside the bare project's, taken as the mean of the bare runs just before and after."""
 
     result: LoadResult
     bare_rps: float
     bare_p50_ms: float
+    bare_p99_ms: float
 
     @property
-    def share(self) -> float:  # throughput as a share of the bare view's
+    def share(self) -> float:  # throughput as a share of the bare project's
         return self.result.rps / self.bare_rps if self.bare_rps else 0.0
 
     @property
-    def p50_ratio(self) -> float:  # p50 latency as a multiple of the bare view's
+    def p50_ratio(self) -> float:  # p50 latency as a multiple of the bare project's
         return self.result.p50_ms / self.bare_p50_ms if self.bare_p50_ms else float("inf")
+
+    @property
+    def p99_ratio(self) -> float:
+        return self.result.p99_ms / self.bare_p99_ms if self.bare_p99_ms else float("inf")
 
 
 def side_by_side(bare: Callable[[], LoadResult], cases: list[Callable[[], LoadResult]]) -> list[Compared]:
-    """Run the bare view, then each case followed by the bare view again (bare, A, bare, B, bare), print every run,
-    and compare each case with the mean of the bare runs on either side of it: on a machine whose speed drifts
+    """Run the bare project, then each case followed by the bare project again (bare, A, bare, B, bare), print every
+    run, and compare each case with the mean of the bare runs on either side of it: on a machine whose speed drifts
     during a round, a single bare run at the start would favour the cases run soon after it."""
     runs, compared = [bare()], []
     for case in cases:
         result, after = case(), bare()
         before = runs[-1]
-        compared.append(Compared(result, (before.rps + after.rps) / 2, (before.p50_ms + after.p50_ms) / 2))
+        compared.append(Compared(result, (before.rps + after.rps) / 2, (before.p50_ms + after.p50_ms) / 2,
+                                 (before.p99_ms + after.p99_ms) / 2))
         runs += [result, after]
-    print(f"{'path':<48} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs bare':>8}")
-    shares = iter(c.share for c in compared)
+    print(f"  {'case':<40} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}   "
+          f"{'req/s':>6} {'p50':>6} {'p99':>6}  (× the bare runs either side)")
+    rows = iter(compared)
     for n, r in enumerate(runs):
-        ratio = "" if n % 2 == 0 else f"{next(shares):.0%}"
-        print(f"{r.path[:48]:<48} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.errors:>7} {ratio:>8}")
+        ratio = ""
+        if n % 2:
+            c = next(rows)
+            ratio = f"{c.share:>5.2f}× {c.p50_ratio:>5.2f}× {c.p99_ratio:>5.2f}×"
+        print(f"  {r.path[:40]:<40} {r.rps:>8.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.errors:>6}   {ratio}")
     sys.stdout.flush()
     return compared

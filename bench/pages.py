@@ -1,27 +1,62 @@
-"""Catalogue pages under load, served as production serves them (`make serve`: gunicorn, DEBUG off), against a
-bare Django view measured in the same run.
+"""Catalogue pages under load, served as production serves them (`make serve`: gunicorn, DEBUG off), against the
+separate bare Django project of bench/bare/ (CommonMiddleware only, one fixed page, no database) served by the same
+gunicorn command with the same worker configuration, in the same run, alternating: bare, page, bare, page … bare.
 
-    .venv/bin/python bench/pages.py [--seconds 10] [--connections 8] [--rounds N] [--paths /p/,/c/] [--products N]
+    .venv/bin/python bench/pages.py [--seconds 10] [--connections 16] [--rounds N] [--cases product,listing,shopper]
+                                    [--configs [serve,sync:2,…]] [--products N]
 
-Prints throughput and p50/p99 per page with the ratio to the bare view, peak RSS of the web and Celery workers,
-and database size per 10,000 products. Loopback only; bounded by --seconds per page.
+Cases: product (a cached product page, anonymous), listing (a category page, anonymous), shopper (the product page
+for a returning shopper: a session and a cart of one line), and on request home, cart (the shopper's cart page),
+api-product, api-listing. Prints throughput and p50/p99 of each case with its ratio to the bare project's runs
+either side of it (median over --rounds), the peak RSS of a store web worker against a bare project's worker, and
+the database size per 10,000 products.
+
+--configs runs both under each of a few gunicorn configurations ("serve" is `make serve`'s own; sync:N is N sync
+workers, gthread:NxT N workers of T threads), then prints one table and each at its best configuration, so the
+configuration for the machine can be chosen by measurement. Loopback only; bounded by --seconds per run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import functools
+import http.cookiejar
 import os
+import re
+import statistics
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import PYTHON, ROOT, ServedStore, hardware, load, side_by_side
+from bench.harness import (
+    BARE_PATH,
+    PYTHON,
+    ROOT,
+    Compared,
+    ServedStore,
+    ServerConfig,
+    bare_project,
+    describe,
+    hardware,
+    load,
+    load_tool,
+    probe,
+    side_by_side,
+    store_server,
+)
+
+DEFAULT_CASES = "product,listing,shopper"
+ALL_CASES = ("product", "listing", "shopper", "home", "cart", "api-product", "api-listing")
+SWEEP = "serve,sync:2,sync:3,sync:5,gthread:2x4,gthread:5x4"
 
 
 def database_url() -> str:
@@ -44,14 +79,130 @@ def catalogue_size() -> tuple[int, int]:
     return products, size
 
 
+def returning_shopper(store: ServedStore, slug: str) -> dict[str, str]:
+    """A shopper who has been here before: cookies from viewing the product page and adding one unit to the cart
+    through its no-JavaScript form (a session holding the cart). Returns the Cookie header to send."""
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    html = browser.open(store.base + f"/p/{slug}/", timeout=30).read().decode()
+    variants = store.get_json(f"/api/v1/products/{slug}/")["variants"]
+    sku = next(v["sku"] for v in variants if v["available"] > 0)
+    field_ = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    cookie = next((c.value for c in jar if c.name == "csrftoken"), None)
+    token = field_.group(1) if field_ else cookie  # Django accepts the cookie's secret as the form's token too
+    if token is None:
+        raise RuntimeError("no CSRF token on the product page or in its cookies: cannot add to the cart")
+    form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "sku": sku, "quantity": 1}).encode()
+    browser.open(urllib.request.Request(store.base + "/cart/add/", data=form,
+                                        headers={"Referer": store.base + f"/p/{slug}/"}), timeout=30).read()
+    headers = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in jar)}
+    cart = urllib.request.urlopen(urllib.request.Request(store.base + "/cart/", headers=headers), timeout=30)
+    if sku not in cart.read().decode():
+        raise RuntimeError(f"the returning shopper's cart does not show {sku}: adding to the cart failed")
+    return headers
+
+
+@dataclass
+class Case:
+    name: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.path}"
+
+
+@dataclass
+class Figures:
+    """One configuration's results: per case, the Compared of each round; the bare runs; peak RSS."""
+
+    config: ServerConfig
+    command: str = ""
+    rounds: dict[str, list[Compared]] = field(default_factory=dict)
+    rss_store: float = 0.0
+    rss_bare: float = 0.0
+
+    def median(self, case: str, what: str) -> float:
+        return statistics.median(getattr(c, what) for c in self.rounds[case])
+
+    def median_result(self, case: str, what: str) -> float:
+        return statistics.median(getattr(c.result, what) for c in self.rounds[case])
+
+    def bare_median(self, what: str) -> float:  # the bare runs beside every case of every round
+        return statistics.median(getattr(c, what) for runs in self.rounds.values() for c in runs)
+
+
+def measure(config: ServerConfig, store_base: str, bare_base: str, cases: list[Case], args) -> Figures:
+    figures = Figures(config)
+    bare = functools.partial(load, bare_base, BARE_PATH, seconds=args.seconds, connections=args.connections,
+                             label=f"bare project {BARE_PATH}")
+    runs = [functools.partial(load, store_base, c.path, headers=c.headers, label=c.label, seconds=args.seconds,
+                              connections=args.connections) for c in cases]
+    if args.warm:  # as a shop that has been up for a while: every worker's caches filled
+        for warm in (bare, *runs):
+            warm.func(*warm.args, **{**warm.keywords, "seconds": args.warm})
+    for round_ in range(1, args.rounds + 1):  # rounds side by side: one slow moment cannot decide a figure
+        print(f"[{config}] round {round_} of {args.rounds}:")
+        for case, compared in zip(cases, side_by_side(bare, runs), strict=True):
+            figures.rounds.setdefault(case.name, []).append(compared)
+    return figures
+
+
+def report(figures: Figures, cases: list[Case], rounds: int) -> None:
+    f = figures
+    print(f"[{f.config}] {f.command}; median of {rounds} round(s), each case against the bare runs either side:")
+    print(f"  {'case':<10} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}   {'× bare: req/s':>13} {'p50':>6} {'p99':>6}")
+    print(f"  {'bare':<10} {f.bare_median('bare_rps'):>8.0f} {f.bare_median('bare_p50_ms'):>7.2f} "
+          f"{f.bare_median('bare_p99_ms'):>7.2f}")
+    for c in cases:
+        print(f"  {c.name:<10} {f.median_result(c.name, 'rps'):>8.0f} {f.median_result(c.name, 'p50_ms'):>7.2f} "
+              f"{f.median_result(c.name, 'p99_ms'):>7.2f}   {f.median(c.name, 'share'):>12.2f}× "
+              f"{f.median(c.name, 'p50_ratio'):>5.2f}× {f.median(c.name, 'p99_ratio'):>5.2f}×")
+    ratio = f.rss_store / f.rss_bare if f.rss_bare else float("inf")
+    print(f"  peak RSS of a web worker: store {f.rss_store:.0f} MiB, bare project {f.rss_bare:.0f} MiB "
+          f"({ratio:.2f}×)")
+
+
+def table(all_figures: list[Figures], cases: list[Case]) -> None:
+    print("\nconfigurations side by side (medians; req/s, p99 ms; × = throughput against the bare project under "
+          "the same configuration):")
+    head = f"  {'config':<12} {'bare':>14}" + "".join(f" {c.name:>22}" for c in cases) + f" {'RSS store/bare':>16}"
+    print(head)
+    for f in all_figures:
+        row = f"  {f.config!s:<12} {f.bare_median('bare_rps'):>7.0f} {f.bare_median('bare_p99_ms'):>6.1f}"
+        for c in cases:
+            row += (f" {f.median_result(c.name, 'rps'):>7.0f} {f.median_result(c.name, 'p99_ms'):>6.1f} "
+                    f"{f.median(c.name, 'share'):>6.2f}×")
+        row += f" {f.rss_store:>7.0f}/{f.rss_bare:<4.0f}MiB"
+        print(row)
+    best_bare = max(all_figures, key=lambda f: f.bare_median("bare_rps"))
+    print(f"each at its best: bare project {best_bare.bare_median('bare_rps'):.0f} req/s under {best_bare.config}")
+    for c in cases:
+        best = max(all_figures, key=lambda f, name=c.name: f.median_result(name, "rps"))
+        rps = best.median_result(c.name, "rps")
+        print(f"  {c.name:<10} {rps:>7.0f} req/s under {best.config!s:<12} = "
+              f"{rps / best_bare.bare_median('bare_rps'):.2f}× the bare project at its best")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10, help="per run (default 10)")
+    parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--warm", type=float, default=1, help="seconds of load per case before measuring")
+    parser.add_argument("--cases", default=DEFAULT_CASES, help=f"comma-separated, of {', '.join(ALL_CASES)}")
+    parser.add_argument("--configs", nargs="?", const=SWEEP, default="serve",
+                        help=f"server configurations to compare (the flag alone: {SWEEP})")
     parser.add_argument("--products", type=int, default=0, help="seed up to N products first")
-    parser.add_argument("--paths", default="", help="only these of the pages, comma-separated (e.g. /p/,/c/)")
     args = parser.parse_args()
+    names = [n.strip() for n in args.cases.split(",") if n.strip()]
+    if unknown := set(names) - set(ALL_CASES):
+        parser.error(f"unknown cases: {', '.join(sorted(unknown))} (known: {', '.join(ALL_CASES)})")
+    try:
+        configs = [ServerConfig.parse(c) for c in args.configs.split(",") if c.strip()]
+    except ValueError as exc:
+        parser.error(str(exc))
 
     if args.products:
         subprocess.run([PYTHON, "manage.py", "seed_catalog", "--products", str(args.products)], cwd=ROOT, check=True)
@@ -62,29 +213,35 @@ def main() -> None:
         listing = store.get_json("/api/v1/products/?sort=newest")
         slug = listing["results"][0]["slug"]
         category = store.get_json("/api/v1/categories/")[0]["slug"]
-        paths = [f"/p/{slug}/", f"/c/{category}/", "/", f"/api/v1/products/{slug}/",
-                 f"/api/v1/products/?category={category}"]
-        if args.paths:
-            paths = [p for p in paths if any(p.startswith(prefix) for prefix in args.paths.split(","))]
-        for path in ["/bench/bare/", *paths]:
-            store.get(path)  # warm: fills the cache, as a shop that has been up for a minute would be
-        print(f"# {listing['count']} products; {args.connections} connections, {args.seconds:.0f} s per page, "
-              f"load by {'wrk' if __import__('shutil').which('wrk') else 'Python threads'}")
-        shares: dict[str, list[float]] = {path: [] for path in paths}
-        for round_ in range(1, args.rounds + 1):  # side by side in rounds: one slow moment cannot decide a figure
-            if args.rounds > 1:
-                print(f"round {round_}:")
-            compared = side_by_side(
-                functools.partial(load, store.base, "/bench/bare/", seconds=args.seconds, connections=args.connections),
-                [functools.partial(load, store.base, p, seconds=args.seconds, connections=args.connections)
-                 for p in paths])
-            for row, path in zip(compared, paths, strict=True):
-                shares[path].append(row.share)
-        if args.rounds > 1:
-            print(f"median of {args.rounds} rounds, throughput vs the bare view: " + ", ".join(
-                f"{path} {sorted(v)[len(v) // 2]:.0%}" for path, v in shares.items()))
-        rss = store.peak_rss_mib()
-        print(f"peak RSS: web worker {rss['web']:.0f} MiB, Celery {rss['celery']:.0f} MiB")
+        shopper = returning_shopper(store, slug) if {"shopper", "cart"} & set(names) else {}
+        known = {"product": Case("product", f"/p/{slug}/"), "listing": Case("listing", f"/c/{category}/"),
+                 "shopper": Case("shopper", f"/p/{slug}/", shopper), "home": Case("home", "/"),
+                 "cart": Case("cart", "/cart/", shopper),
+                 "api-product": Case("api-product", f"/api/v1/products/{slug}/"),
+                 "api-listing": Case("api-listing", f"/api/v1/products/?category={category}")}
+        cases = [known[n] for n in names]
+        env = store.web_env()
+        print(f"# {listing['count']} products; {args.connections} connections, {args.seconds:g} s per run, "
+              f"{args.rounds} round(s); load by {load_tool()}")
+        print(f"# make serve's web server: {describe(store.web_command())}")
+        all_figures = []
+        for config in configs:
+            with bare_project(env, config) as bare, (
+                    contextlib.nullcontext(store) if config.is_serve else store_server(env, config)) as web:
+                sizes = {"bare": probe(bare.base, BARE_PATH)} | {c.name: probe(web.base, c.path, c.headers)
+                                                                for c in cases}
+                if bad := {name: status for name, (status, _) in sizes.items() if status != 200}:
+                    raise SystemExit(f"not 200, so not the page it names: {bad}")
+                print(f"[{config}] {describe(bare.cmd)}; page bytes: "
+                      + ", ".join(f"{name} {size:,}" for name, (_, size) in sizes.items()))
+                figures = measure(config, web.base, bare.base, cases, args)
+                figures.command = describe(bare.cmd)
+                figures.rss_store = store.peak_rss_mib()["web"] if config.is_serve else web.peak_rss_mib()
+                figures.rss_bare = bare.peak_rss_mib()
+                report(figures, cases, args.rounds)
+                all_figures.append(figures)
+        if len(all_figures) > 1:
+            table(all_figures, cases)
         products, size = catalogue_size()  # while the store (and its embedded database) is up
     if products:
         print(f"database: {size / 2**20:.1f} MiB for {products} products (catalog + inventory) = "
