@@ -324,7 +324,6 @@ ELASTICSEARCH_INDEX = os.environ.get("ELASTICSEARCH_INDEX", "store-products")
 ELASTICSEARCH_DSL = {"default": {"hosts": ELASTICSEARCH_URL or "http://127.0.0.1:9200"}}
 ELASTICSEARCH_DSL_AUTOSYNC = False  # indexing follows the outbox (Celery), never a request
 ELASTICSEARCH_DSL_AUTO_REFRESH = False
-BENCH_VIEWS = env_bool("BENCH_VIEWS", False)  # the bare-view ceiling of bench/, off in a real deployment
 
 # ---------------------------------------------------------------- security
 SESSION_COOKIE_HTTPONLY = True

@@ -46,8 +46,5 @@ if settings.SERVE_MEDIA:
     # No CDN by default: the app serves uploaded product images itself, with a long browser cache.
     urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
 
-if settings.BENCH_VIEWS:
-    urlpatterns.insert(0, path("bench/bare/", core_views.bench_bare))
-
 handler404 = core_views.page_not_found
 handler500 = core_views.server_error

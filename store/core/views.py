@@ -51,10 +51,3 @@ def server_error(request):
     # Rendered without the request's context processors: they need the database, which may be what failed.
     return HttpResponseServerError(loader.get_template("500.html").render())
 
-
-def bench_bare(request):
-    """The ceiling the benchmarks compare against: a Django view returning a small page, no database, no cache.
-    Routed only when BENCH_VIEWS=1 (bench/ sets it)."""
-    from django.http import HttpResponse
-
-    return HttpResponse("<!doctype html><title>bare</title><p>Hello from a bare Django view.</p>")
