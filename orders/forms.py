@@ -70,8 +70,13 @@ class RefundForm(forms.Form):
         self.lines = list(lines)
         for line in self.lines:
             left = line.quantity - line.returned_quantity
+            # Never `disabled` when nothing is left: Django would ignore the units a form opened earlier sends,
+            # and refund the money without them. Past what is left, the form says so instead.
             self.fields[f"restock_{line.pk}"] = forms.IntegerField(
-                min_value=0, max_value=left, required=False, initial=0, disabled=left == 0,
+                min_value=0, max_value=left, required=False, initial=0,
+                widget=forms.NumberInput(attrs={"readonly": True} if left == 0 else {}),
+                error_messages={"max_value": f"Only {left} unit{'s' if left != 1 else ''} of {line.sku} can "
+                                             "still go back (the rest already did)."},
                 label=f"Units of {line.sku} to put back in stock")
 
     def refund_fields(self) -> list[forms.BoundField]:
