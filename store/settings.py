@@ -292,8 +292,6 @@ def parse_rate_limits(value: str | None) -> dict[str, str]:
 RATE_LIMITS = parse_rate_limits(os.environ.get("RATE_LIMITS"))
 # Behind a reverse proxy: the header it sets with the client's address (e.g. X-Forwarded-For); unset: REMOTE_ADDR.
 CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "")
-RATELIMIT_USE_CACHE = "default"
-RATELIMIT_FAIL_OPEN = True  # Redis down: serve rather than refuse everyone (store/core/ratelimit.py)
 PAGECACHE_SHARED_CONTEXT = "store.layout.shared"
 PAGECACHE_PERSONAL_CONTEXT = "store.layout.personal"
 # Cached pages are also kept in each web process's memory, exact through Redis's invalidation messages
