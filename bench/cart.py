@@ -62,14 +62,13 @@ def api(base: str, method: str, path: str, body: dict | None = None):
         return json.loads(resp.read())
 
 
-def redis_memory_per_10k_carts(skus: list[str]) -> str:
+def redis_memory_per_10k_carts(skus: list[str], store_env: dict[str, str]) -> str:
     """Make 10,000 carts of len(skus) lines through cart.services in this process, against the running store's
-    database and Redis, and measure Redis's used_memory before and after (the carts are deleted afterwards)."""
-    if not os.environ.get("DATABASE_URL"):
-        from store.embedded import services_for
-
-        urls = services_for().urls  # the running store holds the lease; we only connect
-        os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = urls.database_url, urls.redis_url
+    database and Redis (the URLs its web server was given), and measure Redis's used_memory before and after (the
+    carts are deleted afterwards)."""
+    for name in ("DATABASE_URL", "REDIS_URL", "CACHE_REDIS_URL"):  # the running store holds the lease; we connect
+        if store_env.get(name):
+            os.environ[name] = store_env[name]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store.settings")
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", "bench-only")
@@ -79,6 +78,7 @@ def redis_memory_per_10k_carts(skus: list[str]) -> str:
     from django_redis import get_redis_connection
 
     from cart import services as cart_services
+    from cart.redis_store import cart_key
 
     redis = get_redis_connection("default")
     before = redis.info("memory")["used_memory"]
@@ -90,7 +90,7 @@ def redis_memory_per_10k_carts(skus: list[str]) -> str:
         tokens.append(token)
     after = redis.info("memory")["used_memory"]
     for i in range(0, len(tokens), 500):
-        redis.delete(*[cart_services._key(t) for t in tokens[i:i + 500]])
+        redis.delete(*[cart_key(t) for t in tokens[i:i + 500]])
     return f"Redis: {(after - before) / 2**20:.1f} MiB per 10,000 carts of {len(skus)} lines"
 
 
@@ -135,7 +135,7 @@ def main() -> None:
               f"(rounds {', '.join(f'{r:.1f}' for r in means)})")
         rss = store.peak_rss_mib()
         print(f"peak RSS: web worker {rss['web']:.0f} MiB, Celery {rss['celery']:.0f} MiB")
-        print(redis_memory_per_10k_carts(stocked[:3]))
+        print(redis_memory_per_10k_carts(stocked[:3], store.web_env()))
 
 
 if __name__ == "__main__":
