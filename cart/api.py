@@ -1,22 +1,25 @@
 """The cart's JSON API (API.md): a cart is named by its token; a signed-in shopper's cart answers only to them."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from store.core import ratelimit
+from store.core.api import ApiView, Error
 from store.core.requests import has_session
 
 from . import services
 from .types import Cart, InvalidQuantity
 
+MAX_QUANTITY = services.MAX_QUANTITY
+
 
 class CartLineSerializer(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
-    quantity = serializers.IntegerField()
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True,
+                                          help_text="null when the variant is no longer sold")
     line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
@@ -28,8 +31,37 @@ class CartSerializer(serializers.Serializer):
     notices = serializers.ListField(child=serializers.CharField())
 
 
-LineInput = inline_serializer("CartLineInput", {"sku": serializers.CharField(), "quantity": serializers.IntegerField()})
-QuantityInput = inline_serializer("CartQuantityInput", {"quantity": serializers.IntegerField()})
+# What the views below accept (_sku, _quantity and the cart's services check it; these describe it for the schema).
+# A SKU is at most 64 characters, not all of them whitespace (Python's: the \x1c-\x1f separators count too).
+SKU_PATTERN = r"[^\s\x1c-\x1f]"
+LineInput = inline_serializer("CartLineInput", {
+    "sku": serializers.RegexField(SKU_PATTERN, max_length=64, help_text="a variant's SKU, from GET products/<slug>/"),
+    "quantity": serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY,
+                                         help_text="added to the line's quantity; the line holds at most 99"),
+})
+
+
+class QuantityInput(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, help_text="0 removes the line")
+
+    # drf-spectacular documents a PATCH body as partial (every field optional), as DRF's generic views read one:
+    # this view needs its quantity, so the body is never partial.
+    partial = property(lambda self: False, lambda self, value: None)
+
+    class Meta:
+        ref_name = "CartQuantityInput"
+
+
+CART_ERRORS = {
+    404: OpenApiResponse(Error, description="cart_not_found: no such cart, or not this shopper's"),
+    503: OpenApiResponse(Error, description="cart_unavailable (the cart store is down), or overloaded"),
+}
+WRITE_ERRORS = {
+    **CART_ERRORS,
+    400: OpenApiResponse(Error, description="invalid_quantity, or invalid_input naming the field"),
+    409: OpenApiResponse(Error, description="insufficient_stock (with available), or cart_full"),
+    429: OpenApiResponse(Error, description="rate_limited, with Retry-After"),
+}
 
 
 def _body(cart: Cart) -> dict:
@@ -62,22 +94,25 @@ def _sku(data) -> str:
     return sku.strip()
 
 
-class CartCreateApi(APIView):
-    @extend_schema(request=None, responses={201: CartSerializer})
+class CartCreateApi(ApiView):
+    @extend_schema(request=None, responses={201: CartSerializer, 429: WRITE_ERRORS[429], 503: CART_ERRORS[503]})
     def post(self, request):
         ratelimit.check(request, "cart")
         cart = services.cart_create(user_id=_user_id(request))
         return Response(_body(cart), status=status.HTTP_201_CREATED)
 
 
-class CartDetailApi(APIView):
-    @extend_schema(responses=CartSerializer)
+class CartDetailApi(ApiView):
+    @extend_schema(responses={200: CartSerializer, **CART_ERRORS})
     def get(self, request, token):
         return Response(_body(services.cart_get(token=token, user_id=_user_id(request))))
 
 
-class CartLinesApi(APIView):
-    @extend_schema(request=LineInput, responses={200: CartSerializer, 201: CartSerializer})
+class CartLinesApi(ApiView):
+    @extend_schema(request=LineInput, responses={
+        200: CartSerializer, 201: CartSerializer, **WRITE_ERRORS,
+        404: OpenApiResponse(Error, description="cart_not_found, or unknown_sku"),
+    })
     def post(self, request, token):
         ratelimit.check(request, "cart")
         data = request.data
@@ -85,15 +120,19 @@ class CartLinesApi(APIView):
         return Response(_body(change.cart), status=status.HTTP_201_CREATED if change.created_line else 200)
 
 
-class CartLineApi(APIView):
-    @extend_schema(request=QuantityInput, responses=CartSerializer)
+class CartLineApi(ApiView):
+    @extend_schema(request=QuantityInput, responses={
+        200: CartSerializer, **WRITE_ERRORS,
+        404: OpenApiResponse(Error, description="cart_not_found, or unknown_sku"),
+    })
     def patch(self, request, token, sku):
         ratelimit.check(request, "cart")
         change = services.cart_set_quantity(token=token, sku=sku, quantity=_quantity(request.data),
                                             user_id=_user_id(request))
         return Response(_body(change.cart))
 
-    @extend_schema(request=None, responses=CartSerializer)
+    @extend_schema(request=None, responses={200: CartSerializer, **CART_ERRORS,
+                                            429: WRITE_ERRORS[429]})
     def delete(self, request, token, sku):
         ratelimit.check(request, "cart")
         return Response(_body(services.cart_remove(token=token, sku=sku, user_id=_user_id(request))))

@@ -2,11 +2,11 @@
 
 from urllib.parse import urlencode
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
+
+from store.core.api import ApiView, Error
 
 from . import selectors, services
 
@@ -57,28 +57,39 @@ def _card(request, card: dict) -> dict:
     return out
 
 
+def _price_parameter(name: str) -> OpenApiParameter:
+    return OpenApiParameter(name, {"type": "number", "minimum": 0, "maximum": 1_000_000_000},
+                            description="A price in the shop's currency, 0 to 1000000000 (else 400 invalid_input)")
+
+
 LIST_PARAMETERS = [
-    OpenApiParameter("q", str, description="Words to search for"),
-    OpenApiParameter("category", str, description="Category slug (its subcategories included)"),
-    OpenApiParameter("min_price", OpenApiTypes.DECIMAL),
-    OpenApiParameter("max_price", OpenApiTypes.DECIMAL),
-    OpenApiParameter("in_stock", bool),
-    OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
-    OpenApiParameter("page", int),
+    OpenApiParameter("q", str, description="Words to search for (the first 200 characters count)"),
+    OpenApiParameter("category", str, description="Category slug (its subcategories included); an unknown one is "
+                                                  "404 unknown_category"),
+    _price_parameter("min_price"),
+    _price_parameter("max_price"),
+    OpenApiParameter("in_stock", bool, description="true: only products a shopper can buy now"),
+    OpenApiParameter("sort", str, enum=list(selectors.SORTS), description="relevance when absent"),
+    OpenApiParameter("page", {"type": "integer", "minimum": 1},
+                     description="from 1; past the last page is 404 invalid_page"),
 ]
 
 
-class ProductListApi(APIView):
+class ProductListApi(ApiView):
     @extend_schema(
         operation_id="v1_products_list",
         parameters=LIST_PARAMETERS,
-        responses=inline_serializer("ProductPage", {
-            "count": serializers.IntegerField(),
-            "next": serializers.CharField(allow_null=True),
-            "previous": serializers.CharField(allow_null=True),
-            "results": ProductCardSerializer(many=True),
-            "facets": serializers.DictField(),
-        }),
+        responses={
+            200: inline_serializer("ProductPage", {
+                "count": serializers.IntegerField(min_value=0),
+                "next": serializers.CharField(allow_null=True),
+                "previous": serializers.CharField(allow_null=True),
+                "results": ProductCardSerializer(many=True),
+                "facets": serializers.DictField(),
+            }),
+            400: OpenApiResponse(Error, description="invalid_input: a filter's value (the error names the param)"),
+            404: OpenApiResponse(Error, description="unknown_category, or invalid_page"),
+        },
     )
     def get(self, request):
         filters = services.product_filters_parse(request.query_params)
@@ -100,8 +111,9 @@ class ProductListApi(APIView):
         })
 
 
-class ProductDetailApi(APIView):
-    @extend_schema(responses=ProductDetailSerializer)
+class ProductDetailApi(ApiView):
+    @extend_schema(responses={200: ProductDetailSerializer,
+                              404: OpenApiResponse(Error, description="product_not_found")})
     def get(self, request, slug):
         detail = selectors.product_detail(slug=slug)
         return Response({
@@ -114,18 +126,19 @@ class ProductDetailApi(APIView):
         })
 
 
-class CategoryListApi(APIView):
-    @extend_schema(responses=CategorySerializer(many=True))
+class CategoryListApi(ApiView):
+    @extend_schema(responses={200: CategorySerializer(many=True)})
     def get(self, request):
         return Response(CategorySerializer(selectors.category_counts(), many=True).data)
 
 
-class SuggestApi(APIView):
+class SuggestApi(ApiView):
     """Search-as-you-type: product names for a prefix (the search box asks this; without JS it is a plain form)."""
 
-    @extend_schema(parameters=[OpenApiParameter("q", str, description="what the shopper has typed so far")],
-                   responses=inline_serializer("Suggestions", {"suggestions": inline_serializer(
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="what the shopper has typed so far (the "
+                                                                      "first 100 characters count)")],
+                   responses={200: inline_serializer("Suggestions", {"suggestions": inline_serializer(
                        "Suggestion", {"name": serializers.CharField(), "url": serializers.CharField()},
-                       many=True)}))
+                       many=True)})})
     def get(self, request):
         return Response({"suggestions": selectors.product_suggestions(prefix=request.query_params.get("q", "")[:100])})

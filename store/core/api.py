@@ -1,11 +1,14 @@
-"""The JSON error shape of API.md, in one place: every error is {"code", "message", ...details}."""
+"""The JSON error shape of API.md, in one place: every error is {"code", "message", ...details}; and the base of
+the API's views, whose OpenAPI schema documents the answers every operation can give besides its own."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from store.core.exceptions import ApplicationError
@@ -46,3 +49,57 @@ def exception_handler(exc, context):
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         response.data = {"code": _CODES.get(response.status_code, "error"), "message": str(detail)}
     return response
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error the API answers (API.md). Some add details: the field or parameter at fault, the units still
+    available, the order's number, the seconds to wait (with a Retry-After header) …"""
+
+    code = serializers.CharField(help_text="the stable machine name, e.g. insufficient_stock")
+    message = serializers.CharField(help_text="what went wrong, for a person")
+    field = serializers.CharField(required=False, help_text="the body field at fault")
+    param = serializers.CharField(required=False, help_text="the query parameter at fault")
+    errors = serializers.JSONField(required=False, help_text="invalid_input: the message of each field at fault")
+    retry_after = serializers.IntegerField(required=False, min_value=1, help_text="seconds to wait (429, 503)")
+
+    class Meta:
+        ref_name = "Error"
+
+
+Error = ErrorSerializer
+
+
+_UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's, plus the answers any operation may give whatever it does, each with the error body:
+    400 for a NUL character anywhere or a malformed body (store.core.guard, the JSON parser), 503 when the shop
+    sheds load (store.core.loadshed); for writes 403 (a signed-in session without its CSRF token) and, with a
+    body, 415 for one that is not JSON. An operation's own answers are declared on it with extend_schema."""
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        for parameter in (operation or {}).get("parameters", []):
+            if parameter["in"] == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True  # the shop's views read "?page=" as no page at all
+        return operation
+
+    def get_response_serializers(self):
+        declared = super().get_response_serializers()
+        responses = {str(code): answer for code, answer in declared.items()} if isinstance(declared, dict) \
+            else {"200": declared}
+        common = ["400", "503"]
+        if self.method in _UNSAFE:
+            common.append("403")
+            if self.get_request_serializer() is not None:
+                common.append("415")
+        for code in common:
+            responses.setdefault(code, Error)
+        return responses
+
+
+class ApiView(APIView):
+    """The base of the shop's API views: DRF's APIView, described by the AutoSchema above."""
+
+    schema = AutoSchema()
