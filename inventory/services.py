@@ -142,10 +142,20 @@ def stock_receive(*, sku: str, quantity: int, reason: str = "", user_id: int | N
                         kind=Kind.RECEIPT if quantity > 0 else Kind.ADJUSTMENT)
 
 
+@transaction.atomic
 def stock_return(*, sku: str, quantity: int, reference: str = "", reason: str = "",
-                 user_id: int | None = None) -> StockLevels:
-    """Units sent back by a customer (a refund with restock) go back on the shelf."""
-    return stock_adjust(sku=sku, delta=_quantity(quantity), reason=reason or "returned", user_id=user_id,
+                 user_id: int | None = None, once: bool = False) -> StockLevels:
+    """Units sent back by a customer (a refund with restock, a return) go back on the shelf. With ``once``, at
+    most once per (``reference``, SKU): a second call finds the first one's ledger row, under the stock row's lock,
+    and changes nothing (a return's restock, however often it is sent)."""
+    quantity = _quantity(quantity)
+    if once:
+        if not reference:
+            raise InvalidInput("A restock made once needs the reference it is made for.")
+        level = _lock([sku])[sku]
+        if StockMovement.objects.filter(sku=sku, kind=Kind.RETURN, reference=reference).exists():
+            return _as_levels(level)
+    return stock_adjust(sku=sku, delta=quantity, reason=reason or "returned", user_id=user_id,
                         kind=Kind.RETURN, reference=reference)
 
 

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.db import transaction
@@ -32,7 +33,10 @@ from .types import (
     OrderView,
     RestockInvalid,
     RestockRefused,
+    ReturnableLine,
+    ReturnableOrder,
     TransitionRefused,
+    UnitsReturned,
 )
 
 logger = logging.getLogger(__name__)
@@ -262,7 +266,8 @@ def order_cancel(*, number: str, note: str = "", restock: bool = True) -> OrderV
 
 
 def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = False,
-                 lines: dict[str, int] | None = None, note: str = "", key: str | None = None) -> OrderView:
+                 lines: dict[str, int] | None = None, note: str = "", key: str | None = None,
+                 up_to_left: bool = False) -> OrderView:
     """Refund all (amount None) or part of a paid order. Units go back on the shelf when staff say so: exactly
     those named in ``lines`` (SKU -> quantity), or, with ``restock`` and no ``lines``, every unit not yet returned.
     A line never gives back more than was sold on it minus what earlier refunds returned: naming more, a SKU not
@@ -271,7 +276,8 @@ def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = 
     Once per ``key``: the provider makes the refund once (payments.services.payment_refund), and the order's side
     of it (units back, status, history) is recorded once, as an OrderRefund in one transaction. Sending a refund
     again finishes whatever a crash left undone and changes nothing else. The provider is asked with no lock held;
-    the order's row is locked before, to check what can be refunded and returned, and after, to record it."""
+    the order's row is locked before, to check what can be refunded and returned, and after, to record it.
+    ``up_to_left``: an amount above what is left to refund is cut to it (payments.services.payment_refund)."""
     key = key or f"refund-{number}-{amount if amount is not None else 'all'}"
     paid_back = payment_services.payment_refund_amount(idempotency_key=key)
     with transaction.atomic():
@@ -284,7 +290,8 @@ def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = 
             if lines:
                 _restock_check(order, lines)
     if not paid_back:
-        payment_services.payment_refund(order_reference=number, amount=amount, reason=note, idempotency_key=key)
+        payment_services.payment_refund(order_reference=number, amount=amount, reason=note, idempotency_key=key,
+                                        up_to_left=up_to_left)
         paid_back = payment_services.payment_refund_amount(idempotency_key=key)
     with transaction.atomic():
         order = _locked(number)
@@ -356,6 +363,45 @@ def _restock(order: Order, lines: dict[str, int] | None) -> tuple[dict[str, int]
     return restocked, {sku: units for sku, units in (wanted or {}).items() if units > 0}
 
 
+def order_units_returned(*, number: str, reference: str, restock: Mapping[str, int],
+                         written_off: Mapping[str, int]) -> UnitsReturned:
+    """Units a shopper sent back have arrived (a return, named by ``reference``). Under the order's row lock, the
+    one every refund's bookkeeping takes, each line counts them as returned, never more than it has left: units a
+    refund with restock already put back are not put back again, and are reported as ``short``. The ``restock``
+    units go back on the shelf through inventory's ledger (kind return, reference ``reference``, at most once per
+    SKU); the ``written_off`` ones (damaged) only count as returned. Runs inside the caller's transaction when there
+    is one, so the caller's record of the receipt commits with it, or nothing does."""
+    with transaction.atomic():
+        order = _locked(number)
+        wanted = {sku: [restock.get(sku, 0), written_off.get(sku, 0)] for sku in {*restock, *written_off}}
+        back: dict[str, int] = {}
+        off: dict[str, int] = {}
+        for line in sorted(order.lines.all(), key=lambda line: (line.sku, line.pk)):
+            if line.sku not in wanted:
+                continue
+            left = line.quantity - line.returned_quantity
+            shelf = min(left, wanted[line.sku][0])
+            damaged = min(left - shelf, wanted[line.sku][1])
+            wanted[line.sku][0] -= shelf
+            wanted[line.sku][1] -= damaged
+            if shelf or damaged:
+                line.returned_quantity += shelf + damaged
+                line.save(update_fields=["returned_quantity"])
+                back[line.sku] = back.get(line.sku, 0) + shelf
+                off[line.sku] = off.get(line.sku, 0) + damaged
+        for sku, units in sorted(back.items()):  # stock rows in SKU order, as every stock change locks them
+            if units:
+                inventory_services.stock_return(sku=sku, quantity=units, reference=reference, once=True,
+                                                reason=f"return {reference}")
+        short = {sku: shelf + damaged for sku, (shelf, damaged) in wanted.items() if shelf + damaged > 0}
+        note = f"return {reference}: {sum(back.values())} unit(s) back on the shelf, {sum(off.values())} written off"
+        if short:
+            note += "; already returned by a refund: " + ", ".join(f"{sku} x{n}" for sku, n in sorted(short.items()))
+        OrderEvent.objects.create(order=order, status=order.status, note=note[:255])
+        return UnitsReturned(restocked={k: v for k, v in back.items() if v},
+                             written_off={k: v for k, v in off.items() if v}, short=short)
+
+
 def order_mark_refunded(*, number: str, full: bool, note: str) -> None:
     """Record a refund made at the gateway itself (not through order_refund)."""
     with transaction.atomic():
@@ -373,16 +419,37 @@ def order_fulfil(*, number: str, note: str = "shipped") -> OrderView:
 
 
 # ---------------------------------------------------------------- reading
+def _may_see(order: Order | None, user_id: int | None, token: str, is_staff: bool) -> bool:
+    return order is not None and bool(
+        is_staff or (user_id is not None and order.user_id == user_id)
+        or (token and hmac.compare_digest(order.access_token_hash, order_token_hash(token))))
+
+
 def order_get(*, number: str, user_id: int | None = None, token: str = "", is_staff: bool = False) -> OrderView:
     """An order for its owner, staff, or whoever holds its secret token; anyone else gets OrderNotFound."""
     order = Order.objects.filter(number=number).prefetch_related("lines", "events").first()
-    if order is None:
-        raise OrderNotFound()
-    allowed = (is_staff or (user_id is not None and order.user_id == user_id)
-               or (token and hmac.compare_digest(order.access_token_hash, order_token_hash(token))))
-    if not allowed:
+    if not _may_see(order, user_id, token, is_staff):
         raise OrderNotFound()
     return _view(order)
+
+
+def order_returnable(*, number: str, user_id: int | None = None, token: str = "", is_staff: bool = False,
+                     lock: bool = False) -> ReturnableOrder:
+    """An order as a return sees it (ReturnableOrder), for its owner, staff, or whoever holds its secret token;
+    anyone else gets OrderNotFound. With ``lock``, inside the caller's transaction, its row is locked as every
+    refund's bookkeeping locks it, so what is left to return cannot change until the caller commits."""
+    orders = Order.objects.filter(number=number)
+    order = (orders.select_for_update() if lock else orders).first()
+    if not _may_see(order, user_id, token, is_staff):
+        raise OrderNotFound()
+    events = list(order.events.all())
+    return ReturnableOrder(
+        number=order.number, status=order.status, email=order.email, currency=order.currency,
+        user_id=order.user_id,
+        paid_at=next((event.at for event in events if event.status == Status.PAID), None),
+        shipped_at=next((event.at for event in events if event.status == Status.FULFILLED), None),
+        lines=tuple(ReturnableLine(sku=line.sku, name=line.name, unit_price=line.unit_price, quantity=line.quantity,
+                                   returned=line.returned_quantity) for line in order.lines.all()))
 
 
 def order_history(*, user_id: int) -> list[OrderView]:

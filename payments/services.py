@@ -24,6 +24,7 @@ from .types import (
     CardDetails,
     ChargeResult,
     InvalidCard,
+    NothingLeftToRefund,
     PaymentSummary,
     RefundPending,
     RefundRefused,
@@ -199,15 +200,17 @@ def payment_settle(*, order_reference: str, abandon: bool = False) -> ChargeResu
 
 
 def payment_refund(*, order_reference: str, amount: Decimal | None = None, reason: str = "",
-                   idempotency_key: str) -> Decimal:
+                   idempotency_key: str, up_to_left: bool = False) -> Decimal:
     """Give back ``amount`` (all that is left by default) of the order's successful payment; the same key refunds
-    once. Returns the amount refunded by this call (0 for a repeat).
+    once. Returns the amount refunded by this call (0 for a repeat). With ``up_to_left`` an amount above what is
+    left is cut to it (under the payment's lock, counting refunds still pending) instead of refused; nothing left
+    at all is NothingLeftToRefund.
 
     The gateway is asked outside any lock and any transaction: the refund is first recorded as pending (so it
     counts against what is left, and a concurrent refund cannot take the same money), then sent with its key, then
     settled. If the gateway gives no answer the refund stays pending and the error says so; sending the same refund
     again finishes it (the gateway makes it once, whatever it had done)."""
-    refund = _refund_claim(order_reference, amount, reason, idempotency_key)
+    refund = _refund_claim(order_reference, amount, reason, idempotency_key, up_to_left)
     if refund is None:
         return Decimal("0.00")
     payment = refund.payment
@@ -231,7 +234,8 @@ def payment_refund_amount(*, idempotency_key: str) -> Decimal:
     return refund.amount if refund else Decimal("0.00")
 
 
-def _refund_claim(order_reference: str, amount: Decimal | None, reason: str, key: str) -> Refund | None:
+def _refund_claim(order_reference: str, amount: Decimal | None, reason: str, key: str,
+                  up_to_left: bool = False) -> Refund | None:
     """Under the payment's lock: the pending refund to send (a new one, or one a retry finishes), or None when this
     key has already refunded."""
     with transaction.atomic():
@@ -245,10 +249,13 @@ def _refund_claim(order_reference: str, amount: Decimal | None, reason: str, key
             if existing.state == Refund.State.FAILED:
                 raise RefundRefused("The payment provider refused this refund.")
             return existing if existing.state == Refund.State.PENDING else None
-        if payment is None or payment.state == Payment.State.REFUNDED:
+        if payment is None:
             raise RefundRefused(f"No payment of {order_reference} can be refunded.")
         left = payment.amount - payment.refunded_amount - _refunds_total(payment, Refund.State.PENDING)
-        amount = left if amount is None else amount
+        if payment.state == Payment.State.REFUNDED or left <= 0:
+            raise NothingLeftToRefund(f"No payment of {order_reference} can be refunded: nothing is left of it.",
+                                      extra={"refundable": "0.00"})
+        amount = left if amount is None else min(amount, left) if up_to_left else amount
         if amount <= 0 or amount > left:
             raise RefundRefused(f"Refund {amount} is more than the {left} left to refund.",
                                 extra={"refundable": str(left)})

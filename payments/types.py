@@ -89,6 +89,10 @@ class RefundRefused(ApplicationError):
     status = 409
 
 
+class NothingLeftToRefund(RefundRefused):
+    """The order's payment has been given back in full already: there is no money left to refund."""
+
+
 class RefundPending(ApplicationError):
     """The gateway gave no answer: the refund is recorded as pending; sending it again with its key finishes it."""
 

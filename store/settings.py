@@ -2,6 +2,7 @@
 
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "payments",
+    "returns",
     "accounts",
     # after our apps: catalog's `search_index` command (API.md) takes precedence over this package's own
     "django_elasticsearch_dsl",
@@ -91,7 +93,7 @@ if not os.environ.get("DATABASE_URL"):
         "DATABASE_URL is not set. Run through `make run`, `make test` or manage.py, which start the embedded "
         "PostgreSQL when it is unset."
     )
-APP_SCHEMAS = ["catalog", "inventory", "orders", "payments", "core"]
+APP_SCHEMAS = ["catalog", "inventory", "orders", "payments", "returns", "core"]
 DATABASE_SEARCH_PATH = ", ".join(["public", *APP_SCHEMAS])  # public first: Django's own tables stay there
 _db = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)
 _db["ENGINE"] = "store.db.backends.postgresql"
@@ -259,6 +261,24 @@ CATALOG_PAGE_SIZE = 24
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "600"))
 LOW_STOCK_THRESHOLD = 5
 RESERVATION_MINUTES = int(os.environ.get("RESERVATION_MINUTES", "15"))  # how long checkout may hold stock unpaid
+# Returns: the days a shopper has to ask, from payment (from shipping once the order is shipped), and the restocking
+# fee taken off a return's refund per reason, in percent of the goods: RETURN_RESTOCKING_FEES="changed_mind=10".
+RETURN_WINDOW_DAYS = int(os.environ.get("RETURN_WINDOW_DAYS", "30"))
+
+
+def parse_restocking_fees(value: str | None) -> dict[str, Decimal]:
+    reasons = ("changed_mind", "damaged", "wrong_item", "not_as_described", "arrived_late", "other")
+    fees = {}
+    for part in filter(None, (piece.strip() for piece in (value or "").split(","))):
+        reason, _, percent = (piece.strip() for piece in part.partition("="))
+        if reason not in reasons or not re.fullmatch(r"\d{1,2}(\.\d{1,2})?|100", percent):
+            raise ImproperlyConfigured(f"RETURN_RESTOCKING_FEES: {part!r} is not REASON=PERCENT (0 to 100) with REASON "
+                                       f"one of {', '.join(reasons)}")
+        fees[reason] = Decimal(percent)
+    return fees
+
+
+RETURN_RESTOCKING_FEES = parse_restocking_fees(os.environ.get("RETURN_RESTOCKING_FEES"))
 RATE_GROUPS = ("cart", "checkout", "cart_account", "checkout_account", "global", "login", "login_account", "signup",
                "password_reset", "password_reset_email")
 

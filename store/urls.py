@@ -10,6 +10,7 @@ from cart import api as cart_api
 from catalog import api as catalog_api
 from orders import api as orders_api
 from payments import views as payment_views
+from returns import api as returns_api
 from store.core import views as core_views
 
 api_v1 = [  # the hottest first (Django tries them in order): cart writes, then the catalogue
@@ -25,6 +26,8 @@ api_v1 = [  # the hottest first (Django tries them in order): cart writes, then 
     path("checkout/queue/<str:ticket>/", orders_api.CheckoutQueueApi.as_view(), name="checkout-queue"),
     path("orders/", orders_api.OrderListApi.as_view(), name="order-list"),
     path("orders/<str:number>/", orders_api.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<str:number>/returns/", returns_api.OrderReturnsApi.as_view(), name="order-returns"),
+    path("returns/<str:number>/", returns_api.ReturnDetailApi.as_view(), name="return-detail"),
 ]
 
 urlpatterns = [
@@ -39,6 +42,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("cart/", include("cart.urls")),
     path("", include("orders.urls")),
+    path("", include("returns.urls")),
     path("account/", include("accounts.urls")),
 ]
 

@@ -183,9 +183,10 @@ def on_commit(django_capture_on_commit_callbacks):
 
 
 # ---------------------------------------------------------------- staff: each with the least it needs
-# The shipped roles (orders/migrations/0007_staff_roles.py): Support looks, Fulfilment also ships and moves stock,
-# Manager also moves money and decides what is on sale. Each actor logs in on a Client of its own, never the
-# ``client`` a test's shopper uses. A superuser only where a test is about one.
+# The shipped roles (orders/migrations/0007_staff_roles.py; returns/migrations/0003_staff_roles.py for returns):
+# Support looks, Fulfilment also ships and moves stock, Manager also moves money and decides what is on sale. Each
+# actor logs in on a Client of its own, never the ``client`` a test's shopper uses. A superuser only where a test is
+# about one.
 CATALOG_EDITING = [f"catalog.{action}_{model}" for model in ("product", "variant", "productimage", "category")
                    for action in ("add", "change", "delete")] + ["catalog.activate_product"]
 
@@ -199,6 +200,7 @@ def staff_role(name: str):
 
     if not Group.objects.filter(name=name).exists():
         importlib.import_module("orders.migrations.0007_staff_roles").create_staff_roles(apps, None)
+        importlib.import_module("returns.migrations.0003_staff_roles").grant_return_permissions(apps, None)
     return Group.objects.get(name=name)
 
 

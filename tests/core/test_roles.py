@@ -182,16 +182,18 @@ def test_the_shipped_roles_hold_each_other_in_turn():
     assert all(p.split(".")[1].startswith("view_") for p in support)
     assert {"orders.view_order", "payments.view_payment", "inventory.view_stocklevel",
             "catalog.view_product"} <= support
-    assert fulfilment - support == {"orders.ship_order", "inventory.adjust_stock", "inventory.release_reservation"}
+    assert {"returns.view_return", "returns.view_returnline"} <= support
+    assert fulfilment - support == {"orders.ship_order", "inventory.adjust_stock", "inventory.release_reservation",
+                                    "returns.receive_return"}
     assert manager - fulfilment == {"orders.cancel_order", "orders.refund_order", "catalog.activate_product",
-                                    "inventory.run_flash_sale"}
+                                    "inventory.run_flash_sale", "returns.approve_return", "returns.refund_return"}
     assert support < fulfilment < manager
 
 
 @pytest.mark.parametrize("path", [
     "/admin/orders/order/", "/admin/payments/payment/", "/admin/inventory/stocklevel/",
     "/admin/inventory/reservation/", "/admin/inventory/stockmovement/", "/admin/inventory/flashsale/",
-    "/admin/catalog/product/",
+    "/admin/catalog/product/", "/admin/returns/return/",
 ])
 def test_support_opens_every_staff_list_with_nothing_to_act_on(actor, path):
     make_product()

@@ -1,0 +1,112 @@
+"""The shopper's pages: the "Return items" form on the order page (owner, or the guest with the secret link),
+form errors for bad input with nothing stored, the return's status on the order page and on /account/, cancelling,
+and the form explaining why it is closed."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from orders.models import OrderEvent
+from returns import services
+from returns.models import Return
+from tests.returns.helpers import paid_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_limits(settings):
+    settings.RATE_LIMITS = {}
+
+
+def order_page(client, number, token=""):
+    response = client.get(f"/orders/{number}/" + (f"?token={token}" if token else ""))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_guest_returns_items_from_the_order_page_and_sees_the_status_change(client):
+    number, sku, token = paid_order(quantity=3, price="10.00")
+    page = order_page(client, number, token)
+    assert "Return items" in page and f"SKU {sku} · 3 of 3 can be returned" in page
+    action = re.search(r'<form method="post" action="([^"]*)" class="return-form"', page).group(1)
+    assert action == f"/orders/{number}/return/?token={token}"
+    response = client.post(action.replace("&amp;", "&"), {"units_0": "2", "reason": "damaged", "note": "cracked"})
+    assert response.status_code == 302 and response["Location"] == f"/orders/{number}/?token={token}"
+    ret = Return.objects.get()
+    assert ret.status == "requested" and ret.lines.get().quantity == 2 and ret.note == "cracked"
+    page = order_page(client, number, token)
+    assert ret.number in page and "Requested" in page and "1 of 3 can be returned" in page
+    services.return_approve(number=ret.number)
+    services.return_receive(number=ret.number)
+    services.return_refund(number=ret.number)
+    page = order_page(client, number, token)
+    assert "Refunded" in page and "20.00" in page
+
+
+@pytest.mark.parametrize(("data", "field"), [
+    ({"units_0": "0", "reason": "other"}, None),
+    ({"units_0": "-1", "reason": "other"}, "units_0"),
+    ({"units_0": "1.5", "reason": "other"}, "units_0"),
+    ({"units_0": "4", "reason": "other"}, "units_0"),
+    ({"units_0": "1", "reason": "bored"}, "reason"),
+    ({"units_0": "1", "reason": "other", "note": "x" * 5000}, "note"),
+])
+def test_bad_input_is_a_form_error_and_nothing_is_stored(client, data, field):
+    number, _, token = paid_order(quantity=3)
+    response = client.post(f"/orders/{number}/return/?token={token}", data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "field-error" in page or "message-error" in page
+    if field:
+        assert re.search(rf'<div class="field has-error">\s*<label for="id_{field}"', page), page
+    assert Return.objects.count() == 0
+
+
+def test_the_signed_in_owner_sees_returns_on_the_order_page_and_in_the_account(django_user_model):
+    owner = django_user_model.objects.create_user("owner", password="pw-for-tests-only")
+    number, sku, _ = paid_order(quantity=2, user=owner)
+    client = Client()
+    client.force_login(owner)
+    response = client.post(f"/orders/{number}/return/", {"units_0": "1", "reason": "wrong_item"})
+    assert response.status_code == 302
+    ret = Return.objects.get()
+    account = client.get("/account/").content.decode()
+    assert "Your returns" in account and ret.number in account and "Requested" in account
+    assert ret.number in order_page(client, number)
+
+
+def test_someone_else_cannot_open_or_post_the_return_form(django_user_model):
+    owner = django_user_model.objects.create_user("owner", password="pw-for-tests-only")
+    number, sku, _ = paid_order(quantity=2, user=owner)
+    stranger = Client()
+    stranger.force_login(django_user_model.objects.create_user("stranger", password="pw-for-tests-only"))
+    assert stranger.get(f"/orders/{number}/return/").status_code == 404
+    assert stranger.post(f"/orders/{number}/return/", {"units_0": "1", "reason": "other"}).status_code == 404
+    assert Client().post(f"/orders/{number}/return/?token=wrong", {"units_0": "1", "reason": "other"}
+                         ).status_code == 404
+    assert Return.objects.count() == 0
+
+
+def test_the_shopper_cancels_a_return_before_sending_it(client):
+    number, sku, token = paid_order(quantity=1)
+    client.post(f"/orders/{number}/return/?token={token}", {"units_0": "1", "reason": "other"})
+    ret = Return.objects.get()
+    assert Client().post(f"/returns/{ret.number}/cancel/", {"order": number}).status_code == 404  # no secret
+    response = client.post(f"/returns/{ret.number}/cancel/?token={token}", {"order": number})
+    assert response.status_code == 302
+    ret.refresh_from_db()
+    assert ret.status == "cancelled" and "Cancelled" in order_page(client, number, token)
+
+
+def test_after_the_window_the_form_says_when_it_closed(client):
+    number, sku, token = paid_order(quantity=1)
+    OrderEvent.objects.filter(order__number=number).update(at=timezone.now() - timedelta(days=40))
+    page = order_page(client, number, token)
+    assert "return window of this order closed on" in page and 'class="return-form"' not in page
+    response = client.post(f"/orders/{number}/return/?token={token}", {"units_0": "1", "reason": "other"})
+    assert response.status_code == 200 and "closed on" in response.content.decode()
+    assert Return.objects.count() == 0
