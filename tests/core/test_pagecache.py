@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.contrib.messages import constants
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.management import call_command
@@ -112,7 +112,7 @@ def test_shop_data_cannot_forge_a_fill_in_marker(name):
 def _keys(pattern: str) -> list[bytes]:
     from django_redis import get_redis_connection
 
-    return get_redis_connection(settings.CACHE_ALIAS).keys(f"*{pattern}*")
+    return get_redis_connection(django_settings.CACHE_ALIAS).keys(f"*{pattern}*")
 
 
 def test_junk_parameters_and_spellings_of_one_listing_make_one_cache_entry(client):
