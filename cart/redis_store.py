@@ -3,7 +3,7 @@ step each, so concurrent clicks never lose an update.
 
     cart:t:<token>     hash: owner (user id, or empty for a guest), created, and a field l:<sku> per line holding
                        "<quantity>:<the price the shopper saw when they last changed the line>" (display only)
-    cart:user:<id>     the token of a signed-in shopper's cart
+    cart:user:<id>     the token of a signed-in shopper's saved cart, kept alive as long as that cart
 
 A script touches only the cart keys it is given: what the cart shows of a SKU besides its quantity (name, price,
 availability) is not kept here but asked of the catalogue and inventory each time (cart.services).
@@ -71,6 +71,12 @@ def _user_arg(user_id: int | None) -> str:
     return str(user_id) if user_id else ""
 
 
+def _keys(token: str, user_id: int | None) -> list[str]:
+    """A script's KEYS for a cart touched by this caller: the cart, and a signed-in caller's saved-cart pointer
+    (refreshed with the cart if it names it)."""
+    return [cart_key(token), _user_key(user_id)] if user_id else [cart_key(token)]
+
+
 def _stored(owner: bytes, flat: list[bytes]) -> StoredCart:
     """A script's owner and flat {sku, "quantity:price seen", ...} list."""
     quantities, seen = {}, {}
@@ -88,7 +94,7 @@ def cart_read(token: str, *, user_id: int | None, guest_ttl: int, owned_ttl: int
     """The cart, its expiry refreshed; None for a missing cart or another shopper's."""
     if not token:
         return None
-    found = _run("read", [cart_key(token)], [guest_ttl, owned_ttl, _user_arg(user_id)])
+    found = _run("read", _keys(token, user_id), [guest_ttl, owned_ttl, _user_arg(user_id), token])
     return _stored(found[1], found[2]) if found[0] else None
 
 
@@ -134,23 +140,23 @@ def line_write(token: str, sku: str, quantity: int, *, mode: str, user_id: int |
                owned_ttl: int) -> LineWrite:
     """Add ``quantity`` to the line of ``sku`` (mode "add") or set it (mode "set"; 0 removes it), refused past
     ``max_quantity``, past ``available`` (only when the line grows) or past ``max_lines``."""
-    result = _run("write_line", [cart_key(token)], [
+    result = _run("write_line", _keys(token, user_id), [
         sku, quantity, mode, max_quantity, max_lines, guest_ttl, owned_ttl, _user_arg(user_id), available,
-        "" if price is None else str(price)])
+        "" if price is None else str(price), token])
     if result[0] < 0:
         return LineWrite(previous=result[1], refused=result[0],
                          available=int(result[2]) if result[0] == OVER_AVAILABLE else 0)
     return LineWrite(previous=result[1], new=result[0], cart=_stored(result[2], result[3]))
 
 
-def lines_merge(target: str, source: str, lines: list[tuple[str, int, Decimal]], *, ttl: int,
+def lines_merge(target: str, source: str, lines: list[tuple[str, int, Decimal]], *, user_id: int, ttl: int,
                 max_lines: int) -> list[int]:
-    """Add the source cart's line of each (sku, cap, price) to the target cart, capped; delete the source.
-    Returns the quantities added, in order."""
-    args: list = [ttl, max_lines]
+    """Add the source cart's line of each (sku, cap, price) to the target cart (the shopper's saved cart), capped;
+    delete the source. Returns the quantities added, in order."""
+    args: list = [ttl, max_lines, target]
     for sku, cap, price in lines:
         args += [sku, cap, str(price)]
-    return _run("merge", [cart_key(target), cart_key(source)], args)
+    return _run("merge", [cart_key(target), cart_key(source), _user_key(user_id)], args)
 
 
 def lines_clear(token: str) -> None:

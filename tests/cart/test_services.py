@@ -168,6 +168,22 @@ def test_guest_carts_expire_after_7_days_and_shoppers_after_30_refreshed_on_touc
     assert 29 * 86400 < redis.ttl(redis_store.cart_key(owned)) <= 30 * 86400
 
 
+def test_a_saved_cart_and_the_accounts_pointer_to_it_are_refreshed_together(product, django_user_model):
+    redis = get_redis_connection("default")
+    user = django_user_model.objects.create_user("shopper")
+    old = services.cart_create(user_id=user.pk).token
+    token = services.cart_create(user_id=user.pk).token  # the account now points to this one
+    pointer = f"cart:user:{user.pk}"
+    for touch in (lambda: services.cart_get(token=token, user_id=user.pk),
+                  lambda: services.cart_add(token=token, sku=product.variants[0].sku, quantity=1, user_id=user.pk)):
+        redis.expire(pointer, 100)
+        touch()
+        assert redis.ttl(pointer) > 29 * 86400 and redis.ttl(redis_store.cart_key(token)) > 29 * 86400
+    redis.expire(pointer, 100)
+    services.cart_get(token=old, user_id=user.pk)  # their older cart: the pointer names the newer one
+    assert redis.ttl(pointer) <= 100 and services.cart_for_user(user_id=user.pk) == token
+
+
 def test_merge_on_login_adds_quantities_capped_by_availability(product, django_user_model):
     a, b = (v.sku for v in product.variants)  # a: 5 in stock, b: 1
     user = django_user_model.objects.create_user("shopper")
