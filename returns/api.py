@@ -14,13 +14,14 @@ ReturnError = inline_serializer("ReturnError", {
     "field": serializers.CharField(required=False, help_text="the body field at fault, e.g. lines[0].quantity"),
 })
 # Documents the body; services.return_parse checks it (its errors name the field: lines[0].quantity, reason, note).
+ReturnLineBody = inline_serializer("ReturnRequestLine", {
+    "sku": serializers.RegexField(r"[^\s\x1c-\x1f\x85]", max_length=64, help_text="a SKU of the order"),
+    "quantity": serializers.IntegerField(min_value=1, max_value=services.MAX_UNITS,
+                                         help_text="at most what was bought minus what is returned or asked for "
+                                                   "already (else 409 return_refused)"),
+})
 ReturnBody = inline_serializer("ReturnRequestBody", {
-    "lines": inline_serializer("ReturnRequestLine", {
-        "sku": serializers.CharField(max_length=64, help_text="a SKU of the order"),
-        "quantity": serializers.IntegerField(min_value=1, max_value=services.MAX_UNITS,
-                                             help_text="at most what was bought minus what is returned or asked "
-                                                       "for already"),
-    }, many=True),
+    "lines": serializers.ListField(child=ReturnLineBody, min_length=1, max_length=services.MAX_LINES),
     "reason": serializers.ChoiceField(choices=REASONS),
     "note": serializers.CharField(max_length=services.MAX_NOTE, required=False, allow_blank=True),
 })

@@ -68,7 +68,7 @@ def test_bad_input_is_a_form_error_and_nothing_is_stored(client, data, field):
 
 def test_the_signed_in_owner_sees_returns_on_the_order_page_and_in_the_account(django_user_model):
     owner = django_user_model.objects.create_user("owner", password="pw-for-tests-only")
-    number, sku, _ = paid_order(quantity=2, user=owner)
+    number, _sku, _ = paid_order(quantity=2, user=owner)
     client = Client()
     client.force_login(owner)
     response = client.post(f"/orders/{number}/return/", {"units_0": "1", "reason": "wrong_item"})
@@ -81,7 +81,7 @@ def test_the_signed_in_owner_sees_returns_on_the_order_page_and_in_the_account(d
 
 def test_someone_else_cannot_open_or_post_the_return_form(django_user_model):
     owner = django_user_model.objects.create_user("owner", password="pw-for-tests-only")
-    number, sku, _ = paid_order(quantity=2, user=owner)
+    number, _sku, _ = paid_order(quantity=2, user=owner)
     stranger = Client()
     stranger.force_login(django_user_model.objects.create_user("stranger", password="pw-for-tests-only"))
     assert stranger.get(f"/orders/{number}/return/").status_code == 404
@@ -92,7 +92,7 @@ def test_someone_else_cannot_open_or_post_the_return_form(django_user_model):
 
 
 def test_the_shopper_cancels_a_return_before_sending_it(client):
-    number, sku, token = paid_order(quantity=1)
+    number, _sku, token = paid_order(quantity=1)
     client.post(f"/orders/{number}/return/?token={token}", {"units_0": "1", "reason": "other"})
     ret = Return.objects.get()
     assert Client().post(f"/returns/{ret.number}/cancel/", {"order": number}).status_code == 404  # no secret
@@ -103,7 +103,7 @@ def test_the_shopper_cancels_a_return_before_sending_it(client):
 
 
 def test_after_the_window_the_form_says_when_it_closed(client):
-    number, sku, token = paid_order(quantity=1)
+    number, _sku, token = paid_order(quantity=1)
     OrderEvent.objects.filter(order__number=number).update(at=timezone.now() - timedelta(days=40))
     page = order_page(client, number, token)
     assert "return window of this order closed on" in page and 'class="return-form"' not in page
