@@ -9,6 +9,7 @@ import random
 import pytest
 from django.test import Client
 
+from cart import services as cart_services
 from tests.factories import make_product
 
 pytestmark = pytest.mark.django_db
@@ -219,3 +220,35 @@ def test_pathological_json_is_refused_not_failed(shop, client):
     after = _stored()
     assert {k: v for k, v in after.items() if k != "sessions.Session"} == \
         {k: v for k, v in before.items() if k != "sessions.Session"}
+
+
+def test_the_text_percent_00_in_a_json_body_is_text_not_a_nul(shop, client):
+    """Only urlencoded bodies and query strings spell a NUL "%00"; in JSON it is three characters (an e-mail
+    address or a note may hold them), while the escape \\u0000 is a NUL."""
+    token = cart_services.cart_create().token
+    as_text = client.post(f"/api/v1/carts/{token}/lines/", json.dumps({"sku": "A%00B", "quantity": 1}),
+                          content_type="application/json")
+    assert as_text.status_code == 404 and as_text.json()["code"] == "unknown_sku"
+    escaped = client.post(f"/api/v1/carts/{token}/lines/", '{"sku": "A\\u0000B", "quantity": 1}',
+                          content_type="application/json")
+    assert escaped.status_code == 400 and "NUL" in escaped.json()["message"]
+
+
+@pytest.mark.parametrize("secret", ["", "whsec_test_secret_for_the_fuzz"])
+def test_junk_at_the_stripe_webhook_is_refused_not_failed(shop, settings, secret):
+    """The webhook is no part of the OpenAPI schema (Stripe calls it): junk bodies and signatures get a 4xx."""
+    settings.STRIPE_WEBHOOK_SECRET = secret
+    client = Client(raise_request_exception=False)
+    before = _stored()
+    failures = []
+    signatures = ["", "t=1,v1=abc", "t=" + "9" * 400 + ",v1=", "v1=" * 1000, "\x00\x01", "t=-1,v1=zz,v0=é"]
+    bodies = ["", "{}", '{"type": "payment_intent.succeeded", "data": {"object": {"id": "pi_x"}}}', "[" * 10_000,
+              '{"id": "\\ud800"}', "\xff\xfe", "NaN", '{"type": 1e400}', "x" * 100_000]
+    for signature in signatures:
+        for raw in bodies:
+            status = client.post("/payments/stripe/webhook/", raw, content_type="application/json",
+                                 HTTP_STRIPE_SIGNATURE=signature).status_code
+            if status >= 500 or status < 400:
+                failures.append((signature[:20], raw[:30], status))
+    assert not failures, failures[:5]
+    assert _stored() == before
