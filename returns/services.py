@@ -296,9 +296,10 @@ def return_refund(*, number: str, by: str = "") -> ReturnView:
         try:
             order_services.order_refund(number=ret.order_number, amount=goods - fee, key=key, up_to_left=True,
                                         note=f"return {number}{_by(by)}")
-        except (NothingLeftToRefund, TransitionRefused) as exc:
-            if order_services.order_returnable(number=ret.order_number, is_staff=True).status != "refunded" \
-                    and not isinstance(exc, NothingLeftToRefund):
+        except NothingLeftToRefund:  # staff refunded the order's money meanwhile (the goods came back all the same)
+            note = "; nothing was left to refund on the order"
+        except TransitionRefused:
+            if order_services.order_returnable(number=ret.order_number, is_staff=True).status != "refunded":
                 raise
             note = "; the order had been refunded in full already"
     paid = payment_services.payment_refund_amount(idempotency_key=key)
