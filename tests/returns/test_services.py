@@ -246,3 +246,19 @@ def test_damaged_units_beyond_those_received_are_refused():
     with pytest.raises(InvalidReturn):
         services.return_receive(number=ret.number, damaged={"OTHER": 1})
     assert services.return_view(number=ret.number).status == "approved" and on_hand(sku) == 3
+
+
+def test_a_return_paid_with_stripe_is_refunded_at_stripe_once_with_the_returns_own_key(client, stripe_api):
+    token, sku = cart_with(2, stock=5, price="30.00")
+    placed = checkout(client, body(token, payment={"method": "stripe", "payment_method": "pm_card_visa"}))
+    assert placed.status_code == 201, placed.content
+    number, access = placed.json()["number"], placed.json()["access_token"]
+    ret = ask(number, access, {sku: 1}, reason="not_as_described")
+    services.return_approve(number=ret.number)
+    services.return_receive(number=ret.number)
+    for _ in range(2):
+        assert services.return_refund(number=ret.number).refund_amount == Decimal("30.00")
+    sent = [r for r in stripe_api.requests if r["path"] == "/v1/refunds"]
+    assert len(sent) == 1 and sent[0]["params"]["amount"] == "3000"
+    assert sent[0]["headers"]["Idempotency-Key"] == f"return-{ret.number}"
+    assert Order.objects.get(number=number).status == "partially_refunded"
