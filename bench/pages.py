@@ -13,7 +13,9 @@ the database size per 10,000 products.
 
 --configs runs both under each of a few gunicorn configurations ("serve" is `make serve`'s own; sync:N is N sync
 workers, gthread:NxT N workers of T threads), then prints one table and each at its best configuration, so the
-configuration for the machine can be chosen by measurement. Loopback only; bounded by --seconds per run.
+configuration for the machine can be chosen by measurement. (A sync worker closes the connection after each answer,
+so under sync every request also pays a TCP connect: what clients reaching gunicorn directly would pay; behind a
+proxy that pools connections it would not.) Loopback only; bounded by --seconds per run.
 """
 
 from __future__ import annotations
@@ -129,6 +131,10 @@ class Figures:
     def median_result(self, case: str, what: str) -> float:
         return statistics.median(getattr(c.result, what) for c in self.rounds[case])
 
+    def spread(self, case: str) -> str:  # how far the rounds' throughput ratios lay apart
+        shares = [c.share for c in self.rounds[case]]
+        return f"  (rounds {min(shares):.2f}–{max(shares):.2f}×)" if len(shares) > 1 else ""
+
     def bare_median(self, what: str) -> float:  # the bare runs beside every case of every round
         return statistics.median(getattr(c, what) for runs in self.rounds.values() for c in runs)
 
@@ -158,7 +164,7 @@ def report(figures: Figures, cases: list[Case], rounds: int) -> None:
     for c in cases:
         print(f"  {c.name:<10} {f.median_result(c.name, 'rps'):>8.0f} {f.median_result(c.name, 'p50_ms'):>7.2f} "
               f"{f.median_result(c.name, 'p99_ms'):>7.2f}   {f.median(c.name, 'share'):>12.2f}× "
-              f"{f.median(c.name, 'p50_ratio'):>5.2f}× {f.median(c.name, 'p99_ratio'):>5.2f}×")
+              f"{f.median(c.name, 'p50_ratio'):>5.2f}× {f.median(c.name, 'p99_ratio'):>5.2f}×{f.spread(c.name)}")
     ratio = f.rss_store / f.rss_bare if f.rss_bare else float("inf")
     print(f"  peak RSS of a web worker: store {f.rss_store:.0f} MiB, bare project {f.rss_bare:.0f} MiB "
           f"({ratio:.2f}×)")
