@@ -107,3 +107,16 @@ def test_two_requests_for_the_last_units_at_once_take_them_once():
     made = [o for o in outcomes if not isinstance(o, Exception)]
     assert len(made) == 1 and all(isinstance(o, ReturnRefused) for o in outcomes if isinstance(o, Exception))
     assert Return.objects.count() == 1
+
+
+def test_a_shopper_cancelling_while_staff_receive_ends_one_way_or_the_other():
+    number, sku, token = paid_order(quantity=2, stock=5)
+    ret = services.return_request(order_number=number, token=token,
+                                  request=ReturnRequest(lines={sku: 2}, reason="other")).number
+    services.return_approve(number=ret)
+    race(2, lambda i: services.return_receive(number=ret) if i == 0 else
+         services.return_cancel(number=ret, token=token))
+    status = services.return_view(number=ret).status
+    assert status in ("received", "cancelled")
+    assert on_hand(sku) == (5 if status == "received" else 3)  # shelved only if it was received
+    call_command("check_inventory")

@@ -110,3 +110,21 @@ def test_after_the_window_the_form_says_when_it_closed(client):
     response = client.post(f"/orders/{number}/return/?token={token}", {"units_0": "1", "reason": "other"})
     assert response.status_code == 200 and "closed on" in response.content.decode()
     assert Return.objects.count() == 0
+
+
+@pytest.mark.parametrize("data", [
+    {"units_0": "9" * 40, "reason": "other"}, {"units_0": "\x00", "reason": "other"},
+    {"units_0": "1", "reason": "other", "note": "é" * 5000}, {"units_7": "1", "reason": "other"}, {},
+    {"units_0": ["1", "2"], "reason": ["other", "damaged"]},
+])
+def test_junk_posts_are_form_errors_never_failures(client, data):
+    number, _, token = paid_order(quantity=1)
+    response = client.post(f"/orders/{number}/return/?token={token}", data)
+    assert response.status_code in (200, 400) and Return.objects.count() == 0
+
+
+def test_cancelling_a_return_that_is_not_there_or_by_get_is_refused(client):
+    number, _, token = paid_order(quantity=1)
+    assert client.post(f"/returns/R-NOPE/cancel/?token={token}", {"order": number}).status_code == 404
+    assert client.post("/returns/R-NOPE/cancel/", {}).status_code == 404
+    assert client.get("/returns/R-NOPE/cancel/").status_code == 405
