@@ -223,6 +223,9 @@ def gunicorn_command(env: dict, port: str) -> list[str]:
             # all 8 of its connections on one worker in some runs, at under half the throughput)
             *(["--reuse-port"] if sys.platform.startswith("linux") else []),
             "--graceful-timeout", "10",  # well inside the supervisor's 20 s to stop
+            # gunicorn's control socket is one path per user (~/.gunicorn/gunicorn.ctl) that every store (and the
+            # bench's bare project) on the machine would share; the launcher is what controls this server
+            "--no-control-socket",
             # no access log unless asked: even one written to /dev/null is formatted, ~1% of a worker's time
             *(["--access-logfile", "-"] if env.get("ACCESS_LOG") else [])]
 
