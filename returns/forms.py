@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
 from .models import Return
 from .services import MAX_NOTE, MAX_STAFF_NOTE
@@ -16,6 +17,12 @@ def order_token(request, number: str) -> str:
     left it in (a guest's order page opens without it in the address)."""
     return (request.GET.get("token") or request.POST.get("token")
             or request.session.get(ORDER_TOKENS_SESSION_KEY, {}).get(number, ""))
+
+
+def restocking_fees() -> list[tuple[str, object]]:
+    """The restocking fees the form tells a shopper of: (the reason in words, percent), for reasons that have one."""
+    return [(label, settings.RETURN_RESTOCKING_FEES[code]) for code, label in Return.Reason.choices
+            if settings.RETURN_RESTOCKING_FEES.get(code)]
 
 
 class ReturnRequestForm(forms.Form):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -14,7 +15,7 @@ from orders.types import OrderNotFound
 from store.core.exceptions import ApplicationError
 
 from . import services
-from .forms import ReturnRequestForm, order_token
+from .forms import ReturnRequestForm, order_token, restocking_fees
 from .types import ReturnNotFound
 
 
@@ -43,8 +44,9 @@ def request_return(request, number):
             messages.success(request, f"Return {ret.number} requested. We have sent you an e-mail with what to do "
                                       "next.")
             return redirect(_order_url(number, request.GET.get("token", "")))
-    return render(request, "returns/request.html", {"form": form, "options": options, "number": number,
-                                                    "token": request.GET.get("token", "")})
+    return render(request, "returns/request.html", {
+        "form": form, "options": options, "number": number, "token": request.GET.get("token", ""),
+        "window_days": settings.RETURN_WINDOW_DAYS, "fees": restocking_fees()})
 
 
 @require_POST

@@ -6,7 +6,7 @@ from django.conf import settings
 
 from orders.types import OrderNotFound
 from returns import services
-from returns.forms import ReturnRequestForm, order_token
+from returns.forms import ReturnRequestForm, order_token, restocking_fees
 
 register = template.Library()
 
@@ -25,9 +25,9 @@ def order_returns(context, order):
     if not returns and order.status in ("pending_payment", "cancelled"):
         return {"hidden": True}
     return {"request": request, "csrf_token": context.get("csrf_token"), "number": order.number,
-            "returns": returns, "may_return": options is not None,
-            "options": options, "form": ReturnRequestForm(options=options) if options else None,
-            "token": request.GET.get("token", ""), "window_days": settings.RETURN_WINDOW_DAYS}
+            "returns": returns, "may_return": options is not None, "options": options,
+            "form": ReturnRequestForm(options=options) if options else None, "token": request.GET.get("token", ""),
+            "window_days": settings.RETURN_WINDOW_DAYS, "fees": restocking_fees()}
 
 
 @register.inclusion_tag("returns/_account_returns.html", takes_context=True)

@@ -128,3 +128,10 @@ def test_cancelling_a_return_that_is_not_there_or_by_get_is_refused(client):
     assert client.post(f"/returns/R-NOPE/cancel/?token={token}", {"order": number}).status_code == 404
     assert client.post("/returns/R-NOPE/cancel/", {}).status_code == 404
     assert client.get("/returns/R-NOPE/cancel/").status_code == 405
+
+
+def test_the_form_names_the_restocking_fees_when_there_are_any(client, settings):
+    number, _, token = paid_order(quantity=1)
+    assert "restocking fee" not in order_page(client, number, token)
+    settings.RETURN_RESTOCKING_FEES = {"changed_mind": 10}
+    assert "restocking fee of 10% if changed my mind" in order_page(client, number, token)
