@@ -96,31 +96,35 @@ def _priced(token: str, stored: StoredCart, *, fresh: bool = False,
         info.update(catalog_services.variant_prices(skus=missing))
         read = inventory_services.stock_availability if fresh else inventory_services.stock_availability_cached
         available.update(read(skus=missing))
-    lines, notices, subtotal = [], [], Decimal("0.00")
-    quantities, seen = stored.quantities, stored.seen
-    for sku in sorted(quantities, key=lambda s: (info[s].product_name if s in info else s, s)):
-        variant = info.get(sku)
-        quantity = quantities[sku]
-        if variant is None or not variant.is_active:
-            lines.append(CartLine(sku=sku, name=variant.product_name if variant else sku,
-                                  product_slug=variant.product_slug if variant else "", quantity=quantity,
-                                  unit_price=None, line_total=Decimal("0.00"), available=0))
-            notices.append(f"{variant.product_name if variant else sku} is no longer sold; please remove it.")
-            continue
-        name = f"{variant.product_name} — {variant.variant_name}"
-        changed_from = seen.get(sku) if seen.get(sku) not in (None, variant.price) else None
-        if changed_from is not None:
-            direction = "dropped" if variant.price < changed_from else "gone up"
-            notices.append(f"The price of {name} has {direction} from {changed_from} to {variant.price}.")
-        if quantity > available.get(sku, 0):
-            notices.append(f"Only {max(available.get(sku, 0), 0)} of {name} available now.")
-        total = variant.price * quantity
-        subtotal += total
-        lines.append(CartLine(sku=sku, name=name, product_slug=variant.product_slug, quantity=quantity,
-                              unit_price=variant.price, line_total=total, available=max(available.get(sku, 0), 0),
-                              price_when_added=changed_from))
+    lines, notices = [], []
+    for sku in sorted(stored.quantities, key=lambda s: (info[s].product_name if s in info else s, s)):
+        line, notice = _line(sku, stored.quantities[sku], stored.seen.get(sku), info.get(sku), available.get(sku, 0))
+        lines.append(line)
+        notices.extend(notice)
+    subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
     return Cart(token=token, lines=tuple(lines), subtotal=subtotal, currency=settings.STORE_CURRENCY,
                 owner_id=stored.owner_id, notices=tuple(notices))
+
+
+def _line(sku: str, quantity: int, seen: Decimal | None, variant: VariantInfo | None,
+          available: int) -> tuple[CartLine, list[str]]:
+    """A line as shown, and what the shopper should be told about it."""
+    if variant is None or not variant.is_active:
+        name = variant.product_name if variant else sku
+        return (CartLine(sku=sku, name=name, product_slug=variant.product_slug if variant else "", quantity=quantity,
+                         unit_price=None, line_total=Decimal("0.00"), available=0),
+                [f"{name} is no longer sold; please remove it."])
+    notices = []
+    name = f"{variant.product_name} — {variant.variant_name}"
+    changed_from = seen if seen not in (None, variant.price) else None
+    if changed_from is not None:
+        direction = "dropped" if variant.price < changed_from else "gone up"
+        notices.append(f"The price of {name} has {direction} from {changed_from} to {variant.price}.")
+    if quantity > available:
+        notices.append(f"Only {max(available, 0)} of {name} available now.")
+    return (CartLine(sku=sku, name=name, product_slug=variant.product_slug, quantity=quantity,
+                     unit_price=variant.price, line_total=variant.price * quantity, available=max(available, 0),
+                     price_when_added=changed_from), notices)
 
 
 def cart_line_count(*, token: str | None) -> int:
@@ -177,9 +181,10 @@ def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) 
         raise InsufficientStock(sku, written.available, info.product_name)
     if written.refused == redis_store.TOO_MANY_LINES:
         raise CartFull(f"A cart holds at most {MAX_LINES} different items.")
-    known = ({sku: info} if info else {}, {sku: available} if quantity else {})
-    return CartChange(cart=_priced(token, written.cart, known=known),
-                      created_line=written.previous == 0 and written.new > 0)
+    stored, known = written.cart, ({sku: info} if info else {}, {sku: available} if quantity else {})
+    line = _line(sku, written.new, stored.seen.get(sku), info, available)[0] if written.new else None
+    return CartChange(line=line, created_line=written.previous == 0 and written.new > 0,
+                      priced=_guard(lambda: _priced(token, stored, known=known)))
 
 
 @_guard

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -46,8 +48,16 @@ class Cart:
 
 @dataclass(frozen=True)
 class CartChange:
-    cart: Cart
+    """A changed line, and the whole cart after the change, priced when first asked for (a page that only confirms
+    the change does not read every other line's name, price and availability)."""
+
+    line: CartLine | None  # the changed line as it now is; None once removed
     created_line: bool  # the API answers 201 for a new line, 200 for an existing one
+    priced: Callable[[], Cart] = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def cart(self) -> Cart:
+        return self.priced()
 
 
 class CartNotFound(NotFound):

@@ -90,8 +90,7 @@ def add(request):
             return response
         messages.error(request, exc.message)
         return _back(request, reverse("cart:page"))
-    line = next(line for line in change.cart.lines if line.sku == form.cleaned_data["sku"])
-    messages.success(request, f"Added {form.cleaned_data['quantity']} × {line.name} to your cart.")
+    messages.success(request, f"Added {form.cleaned_data['quantity']} × {change.line.name} to your cart.")
     return redirect("cart:page")
 
 

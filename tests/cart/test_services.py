@@ -29,7 +29,7 @@ def test_lines_add_up_and_totals_come_from_the_catalogue(product, token):
     a, b = (v.sku for v in product.variants)
     services.cart_add(token=token, sku=a, quantity=2)
     change = services.cart_add(token=token, sku=a, quantity=1)
-    assert not change.created_line
+    assert not change.created_line and (change.line.sku, change.line.quantity) == (a, 3)
     services.cart_add(token=token, sku=b, quantity=1)
     cart = services.cart_get(token=token)
     assert [(line.sku, line.quantity, line.line_total) for line in cart.lines] == [
