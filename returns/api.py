@@ -3,16 +3,13 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
+
+from store.core.api import ApiView, Error
 
 from . import services
 from .types import REASONS
 
 TOKEN = OpenApiParameter("token", str, description="the order's secret access token (for a guest's order)")
-ReturnError = inline_serializer("ReturnError", {
-    "code": serializers.CharField(), "message": serializers.CharField(),
-    "field": serializers.CharField(required=False, help_text="the body field at fault, e.g. lines[0].quantity"),
-})
 # Documents the body; services.return_parse checks it (its errors name the field: lines[0].quantity, reason, note).
 ReturnLineBody = inline_serializer("ReturnRequestLine", {
     "sku": serializers.RegexField(r"[^\s\x1c-\x1f\x85]", max_length=64, help_text="a SKU of the order"),
@@ -51,14 +48,14 @@ def _user_id(request):
     return request.user.pk if request.user.is_authenticated else None
 
 
-class OrderReturnsApi(APIView):
+class OrderReturnsApi(ApiView):
     @extend_schema(
         operation_id="order_return_create", request=ReturnBody, parameters=[TOKEN],
         responses={201: ReturnAnswer,
-                   400: OpenApiResponse(ReturnError, description="bad input; `field` names it"),
-                   404: OpenApiResponse(ReturnError, description="no such order, or not yours"),
-                   409: OpenApiResponse(ReturnError, description="not returnable: outside the window, not paid, "
-                                                                 "cancelled, or more units than are left")},
+                   400: OpenApiResponse(Error, description="invalid_return: bad input; `field` names it"),
+                   404: OpenApiResponse(Error, description="order_not_found: no such order, or not yours"),
+                   409: OpenApiResponse(Error, description="return_refused: outside the window, not paid, "
+                                                           "cancelled, or more units than are left")},
     )
     def post(self, request, number):
         parsed = services.return_parse(request.data)
@@ -67,10 +64,11 @@ class OrderReturnsApi(APIView):
         return Response(services.return_body(ret), status=201)
 
 
-class ReturnDetailApi(APIView):
+class ReturnDetailApi(ApiView):
     @extend_schema(operation_id="return_retrieve", parameters=[TOKEN],
-                   responses={200: ReturnAnswer, 404: OpenApiResponse(ReturnError, description="no such return, "
-                                                                                              "or not yours")})
+                   responses={200: ReturnAnswer,
+                              404: OpenApiResponse(Error, description="return_not_found: no such return, or not "
+                                                                      "yours")})
     def get(self, request, number):
         ret = services.return_get(number=number, user_id=_user_id(request),
                                   token=request.query_params.get("token", ""),

@@ -112,6 +112,10 @@ def _real_resources(case) -> None:
         params["slug"] = STATE["slug"]
     if path.endswith("/lines/") and isinstance(case.body, dict):
         case.body["sku"] = STATE["sku"]
+    if path.endswith("/returns/") and isinstance(case.body, dict):  # a SKU of the order (others: 400, by design)
+        for line in case.body.get("lines") or []:
+            if isinstance(line, dict):
+                line["sku"] = STATE["sku"]
     if "number" in params:
         params["number"] = STATE["number"]
         case.query = {**(case.query or {}), "token": STATE["order_token"]}
