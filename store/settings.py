@@ -235,7 +235,8 @@ if os.environ.get("EMAIL_URL"):
 
 # ---------------------------------------------------------------- API
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, adding the answers every operation can give (store/core/api.py)
+    "DEFAULT_SCHEMA_CLASS": "store.core.api.AutoSchema",
     "EXCEPTION_HANDLER": "store.core.api.exception_handler",
     # The browsable API is a developer's aid: served with DEBUG on; production answers JSON without negotiating.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",

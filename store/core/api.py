@@ -1,5 +1,6 @@
-"""The JSON error shape of API.md, in one place: every error is {"code", "message", ...details}; and the base of
-the API's views, whose OpenAPI schema documents the answers every operation can give besides its own."""
+"""The JSON error shape of API.md, in one place: every error is {"code", "message", ...details}; and the API's
+OpenAPI schema class (REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS), which documents the answers every operation can give
+besides its own."""
 
 from __future__ import annotations
 
@@ -76,30 +77,40 @@ class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's, plus the answers any operation may give whatever it does, each with the error body:
     400 for a NUL character anywhere or a malformed body (store.core.guard, the JSON parser), 503 when the shop
     sheds load (store.core.loadshed); for writes 403 (a signed-in session without its CSRF token) and, with a
-    body, 415 for one that is not JSON. An operation's own answers are declared on it with extend_schema."""
+    body, 415 for one that is not JSON. Retry-After is documented with every 429 and 503, and an empty query
+    parameter as allowed (the views read "?page=" as no page). An operation's own answers are declared on it with
+    extend_schema (whose schema class derives from this one: it is REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS)."""
+
+    COMMON = {"400": "invalid_input: a NUL character, or a body that is not valid JSON",
+              "503": "overloaded: the shop is shedding load (Retry-After)"}
+    WRITES = {"403": "permission_denied: a signed-in session's write without its CSRF token",
+              "415": "unsupported_media_type: the body is not JSON"}
 
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)
-        for parameter in (operation or {}).get("parameters", []):
+        if operation is None:
+            return None
+        for parameter in operation.get("parameters", []):
             if parameter["in"] == "query" and not parameter.get("required"):
-                parameter["allowEmptyValue"] = True  # the shop's views read "?page=" as no page at all
-        return operation
-
-    def get_response_serializers(self):
-        declared = super().get_response_serializers()
-        responses = {str(code): answer for code, answer in declared.items()} if isinstance(declared, dict) \
-            else {"200": declared}
-        common = ["400", "503"]
+                parameter["allowEmptyValue"] = True
+        common = dict(self.COMMON)
         if self.method in _UNSAFE:
-            common.append("403")
-            if self.get_request_serializer() is not None:
-                common.append("415")
-        for code in common:
-            responses.setdefault(code, Error)
-        return responses
+            common["403"] = self.WRITES["403"]
+            if "requestBody" in operation:
+                common["415"] = self.WRITES["415"]
+        responses = operation.setdefault("responses", {})
+        error = self.resolve_serializer(ErrorSerializer(), "response").ref
+        for code, description in common.items():
+            responses.setdefault(code, {"content": {"application/json": {"schema": error}},
+                                        "description": description})
+        for code in ("429", "503"):
+            if code in responses:
+                responses[code].setdefault("headers", {})["Retry-After"] = {
+                    "schema": {"type": "integer", "minimum": 1}, "description": "seconds to wait before trying again"}
+        return operation
 
 
 class ApiView(APIView):
-    """The base of the shop's API views: DRF's APIView, described by the AutoSchema above."""
-
+    # The base of the shop's API views: DRF's APIView, described by the AutoSchema above (also the default schema
+    # class, which drf-spectacular's extend_schema builds on). No docstring: it would describe every operation.
     schema = AutoSchema()
