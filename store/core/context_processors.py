@@ -15,7 +15,7 @@ from store.core.requests import has_session
 
 
 def shared() -> dict:
-    return {"store_name": settings.STORE_NAME}
+    return {"store_name": settings.STORE_NAME, "return_days": settings.RETURN_WINDOW_DAYS}
 
 
 @functools.lru_cache(maxsize=16)

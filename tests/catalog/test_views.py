@@ -72,3 +72,11 @@ def test_static_files_are_served_by_the_app(client):
     css = client.get("/static/css/store.css")
     assert css.status_code == 200 and css["Content-Type"].startswith("text/css")
     assert b"{" in b"".join(css.streaming_content if css.streaming else [css.content])
+
+
+def test_pages_state_the_return_window_the_shop_is_set_to(client, settings):
+    settings.RETURN_WINDOW_DAYS = 14
+    spec = make_product()
+    for path in ("/", f"/p/{spec.slug}/"):
+        html = client.get(path).content.decode()
+        assert "Returns within 14 days" in html and "30 days" not in html, path
