@@ -5,8 +5,9 @@ step each, so concurrent clicks never lose an update.
                        "<quantity>:<the price the shopper saw when they last changed the line>" (display only)
     cart:user:<id>     the token of a signed-in shopper's saved cart, kept alive as long as that cart
 
-A script touches only the cart keys it is given: what the cart shows of a SKU besides its quantity (name, price,
-availability) is not kept here but asked of the catalogue and inventory each time (cart.services).
+A script touches only the keys it is given (KEYS: the cart, and a signed-in caller's pointer). What the cart shows of
+a SKU besides its quantity (name, price, availability) is not kept here: cart.services asks the catalogue and
+inventory for it each time, and they cache it.
 """
 
 from __future__ import annotations
