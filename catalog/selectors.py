@@ -163,8 +163,10 @@ class _Search:
     ids in the chosen order and every facet are read from that set. So a common word matching thousands of
     products costs one index scan, not one per count, page and facet, and no relevance score is computed twice.
 
-    Typos: when the words as typed (each a prefix, stemmed) find almost nothing, each word also matches its
-    closest words of the shop's lexicon (SearchWord, by trigram similarity), and the search runs once more."""
+    Each word matches as a prefix of the words as written and of their English stems (so "recy" finds Recycled,
+    "can" Canvas, "down" Down, and "sneaker" sneakers). Typos: when the words as typed find almost nothing, each
+    word also matches its closest words of the shop's lexicon (SearchWord, by trigram similarity), and the search
+    runs once more."""
 
     TYPO_RETRY_BELOW = 3  # matches, below which the words are corrected
     CORRECTIONS = 3  # alternatives per word, at most...
@@ -175,15 +177,15 @@ class _Search:
         self.words = search_words(filters.q) if filters.q else []
 
     def run(self, *, offset: int, limit: int, facets: bool = True) -> dict:
-        tsquery = " & ".join(f"{w}:*" for w in self.words)
-        found = self._query(tsquery, offset=offset, limit=limit, facets=facets)
+        typed = [[("simple", f"{w}:*"), ("english", f"{w}:*")] for w in self.words]
+        found = self._query(typed, offset=offset, limit=limit, facets=facets)
         if self.words and found["total"] < self.TYPO_RETRY_BELOW:
-            corrected = self._corrected_tsquery()
-            if corrected != tsquery:
+            corrected = self._corrected(typed)
+            if corrected != typed:
                 found = self._query(corrected, offset=offset, limit=limit, facets=facets)
         return found
 
-    def _corrected_tsquery(self) -> str:
+    def _corrected(self, typed: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
         with connection.cursor() as cursor:
             cursor.execute(_CORRECTIONS_SQL, [self.words, self.CORRECTIONS])
             alternatives: dict[str, list[str]] = {}
@@ -192,23 +194,25 @@ class _Search:
                 best.setdefault(word, score)
                 if score >= best[word] - self.CORRECTION_SPREAD:  # "runner" for runer, not also "rust"
                     alternatives.setdefault(word, []).extend(search_words(correction)[:1])
-        groups = []
-        for word in self.words:
-            options = [f"{word}:*", *(c for c in alternatives.get(word, []) if c != word)]
-            groups.append("(" + " | ".join(options) + ")")
-        return " & ".join(groups)
+        return [[*terms, *(("english", c) for c in alternatives.get(word, []) if c != word)]
+                for word, terms in zip(self.words, typed, strict=True)]
 
-    def _query(self, tsquery: str, *, offset: int, limit: int, facets: bool) -> dict:
+    def _query(self, groups: list[list[tuple[str, str]]], *, offset: int, limit: int, facets: bool) -> dict:
+        """``groups``: every word's group must match, a group by any of its (text search configuration, term)."""
         f = self.filters
         rank, sources, where, in_range = "0", "", ["p.is_active", "p.price_from IS NOT NULL"], ["true"]
         rank_params, source_params, where_params, range_params = [], [], [], []
-        if tsquery:
+        if groups:
             # Relevance: the weighted text rank (name A, categories and attributes B, description C), and the
             # exact name on top.
             rank = "ts_rank(p.search_document, q) + (lower(p.name) = %s)::int"
             rank_params.append(" ".join(self.words))
-            sources = ", to_tsquery('english', %s) q"
-            source_params.append(tsquery)
+            # A stop word's English query is empty, and || of an empty query is the other side: "down" is found
+            # through its 'simple' spelling. The configurations are our constants; the terms bound parameters.
+            sources = ", (SELECT " + " && ".join(
+                "(" + " || ".join(f"to_tsquery('{config}', %s)" for config, _ in terms) + ")" for terms in groups
+            ) + ") AS query(q)"
+            source_params.extend(term for terms in groups for _, term in terms)
             where.append("p.search_document @@ q")
         if f.category:
             where.append("p.category_id = ANY(%s)")
@@ -227,7 +231,7 @@ class _Search:
             in_range.append("p.price_from <= %s")
             range_params.append(f.max_price)
         sort = f.sort or "relevance"
-        order = FEATURED_ORDER if sort == "relevance" and not tsquery else SORTS[sort]
+        order = FEATURED_ORDER if sort == "relevance" and not groups else SORTS[sort]
         sql = _SEARCH_SQL.format(rank=rank, in_range=" AND ".join(in_range), sources=sources,
                                  where=" AND ".join(where), facets=_FACETS_SQL if facets else _NO_FACETS_SQL,
                                  order=order)

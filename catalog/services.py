@@ -37,11 +37,12 @@ def variant_prices(*, skus: Iterable[str]) -> dict[str, VariantInfo]:
 
     def build(keys: list[str]) -> dict[str, VariantInfo]:
         wanted = [key.removeprefix("catalog:variant:") for key in keys]
-        variants = Variant.objects.filter(sku__in=wanted).select_related("product")
+        variants = Variant.objects.filter(sku__in=wanted).select_related("product__category__parent")
         return {
             f"catalog:variant:{v.sku}": VariantInfo(
                 sku=v.sku, product_slug=v.product.slug, product_name=v.product.name, variant_name=v.name,
-                price=v.price, currency=v.currency, is_active=v.product.is_active)
+                price=v.price, currency=v.currency, is_active=v.product.is_active, weight=v.weight,
+                category_slugs=tuple(c.slug for c in (v.product.category, v.product.category.parent) if c))
             for v in variants
         }
 
@@ -178,7 +179,11 @@ _SEARCH_DOCUMENT_SQL = f"""
         || setweight(to_tsvector('english', coalesce((
                SELECT string_agg(a.value, ' ') FROM {Variant._meta.db_table} v, jsonb_each_text(v.attributes) a
                WHERE v.product_id = p.id), '')), 'B')
-        || setweight(to_tsvector('english', p.description), 'C'),
+        || setweight(to_tsvector('english', p.description), 'C')
+        -- the words as written too (no stemming, no stop words): every prefix of a name's word finds it, where
+        -- the English stems alone lose "recy" (recycled -> recycl) and stop words ("Down", "can" of canvas)
+        || setweight(to_tsvector('simple', p.name), 'A')
+        || setweight(to_tsvector('simple', coalesce(c.name, '') || ' ' || coalesce(parent.name, '')), 'B'),
         attribute_values = coalesce((
             SELECT array_agg(DISTINCT a.key || '=' || a.value)
             FROM {Variant._meta.db_table} v, jsonb_each_text(v.attributes) a WHERE v.product_id = p.id), '{{}}')

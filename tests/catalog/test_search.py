@@ -192,3 +192,30 @@ def test_a_search_narrowed_to_an_unknown_category_searches_everything_and_says_s
     text = page.content.decode()
     assert "Wool Hat" in text and "Showing every category" in text and "no-such-category" not in text.split(
         "Showing every category")[1]
+
+
+SAMPLE_NAMES = [  # names as seed_catalog makes them, with the words whose prefixes the English stems lost
+    ("Willow Down Sleeping Bag", ("sleeping", "sleeping-bags")),  # "Down" is an English stop word
+    ("Cedar Recycled Polyester Tarp Shelter", ("camping", "tents")),  # recycl, polyest; "she" a stop word
+    ("Zephyr Canvas Hip Pack", ("accessories", "bags")),  # zephyr -> zephyr, but zephy -> zephi; "can"
+    ("Ember Suede Trekking Boot", ("footwear", "hiking")),  # trekking -> trek: "trekki" lost it
+    ("Basalt Ceramic Serving Tray", ("home", "kitchen")),  # ceramic -> ceram, serving -> serv
+    ("Fjord Stainless Insulated Bottle", ("accessories", "bottles")),  # insulated -> insul
+    ("Ridge Organic Cotton Hiking Pant", ("clothing", "trousers")),  # organic -> organ
+    ("Drift Silnylon Backpacking Tent", ("camping", "tents")),
+]
+
+
+def test_every_prefix_of_three_letters_or_more_of_a_name_word_finds_the_product():
+    """'recy' found nothing while 'recyc' found dozens: the prefix was stemmed (recy -> reci) and matched against
+    stems, and stop words (down, can, she, will) were dropped from the query and the documents."""
+    for name, (top, sub) in SAMPLE_NAMES:
+        make_product(name=name, category=((top, top.title()), (sub, sub.title())))
+    missed = []
+    for name, _ in SAMPLE_NAMES:
+        for word in name.lower().split():
+            missed.extend(word[:n] for n in range(3, len(word) + 1) if name not in names(word[:n]))
+    assert missed == []
+    assert names("down") == ["Willow Down Sleeping Bag"]
+    assert sorted(names("recy poly")) == ["Cedar Recycled Polyester Tarp Shelter"]  # every word still required
+    assert "Willow Down Sleeping Bag" in names("sleeps")  # stems still match: sleeps -> sleep
