@@ -234,6 +234,12 @@ def payment_refund_amount(*, idempotency_key: str) -> Decimal:
     return refund.amount if refund else Decimal("0.00")
 
 
+def payment_refund_failed(*, idempotency_key: str) -> bool:
+    """Whether the provider refused the refund sent with this key for good (no money moved, and this key will never
+    move any: a caller that must still refund sends it again under a new key)."""
+    return Refund.objects.filter(idempotency_key=idempotency_key, state=Refund.State.FAILED).exists()
+
+
 def _refund_claim(order_reference: str, amount: Decimal | None, reason: str, key: str,
                   up_to_left: bool = False) -> Refund | None:
     """Under the payment's lock: the pending refund to send (a new one, or one a retry finishes), or None when this

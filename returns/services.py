@@ -281,7 +281,8 @@ def return_refund(*, number: str, by: str = "") -> ReturnView:
     """Refund a received return: unit price paid × units received, minus the reason's restocking fee
     (RETURN_RESTOCKING_FEES), never more than is left to refund on the order. Once per return: the money moves
     through orders.order_refund with the key ``return-<number>`` (the provider refunds once, however often or
-    concurrently this is sent), with no lock held; the return then becomes refunded, once, and the shopper gets an
+    concurrently this is sent; a key the provider refused for good is followed by a new one, see _refund_key), with
+    no lock held; the return then becomes refunded, once, and the shopper gets an
     e-mail with the amount. Refused before receipt; a refunded return answers with what it refunded."""
     ret = _get(number)
     if ret.status == Status.REFUNDED:
@@ -290,7 +291,7 @@ def return_refund(*, number: str, by: str = "") -> ReturnView:
         raise _step_refused(ret, "refunded", hint=" (receive it first)" if ret.status == Status.APPROVED else "")
     goods = sum((line.unit_price * line.received for line in ret.lines.all()), Decimal("0.00"))
     fee = _fee(ret.reason, goods)
-    key = f"return-{number}"
+    key = _refund_key(number)
     note = ""
     if goods - fee > 0:
         try:
@@ -310,6 +311,17 @@ def return_refund(*, number: str, by: str = "") -> ReturnView:
             _move(ret, Status.REFUNDED, f"refunded {paid} {ret.currency}{_by(by)}{note}")
             outbox.publish(RETURN_REFUNDED, {"number": number, "kind": "refunded"})
         return _view(ret)
+
+
+def _refund_key(number: str) -> str:
+    """The key this return's money is sent with: ``return-<number>``, or, once the provider has refused it for good
+    (no money moved, and that key never will), ``return-<number>-2`` and so on. A key is only ever left behind once
+    it has failed, so two sends at once agree on the key, and the return is never stuck on a refusal."""
+    key, attempt = f"return-{number}", 1
+    while payment_services.payment_refund_failed(idempotency_key=key):
+        attempt += 1
+        key = f"return-{number}-{attempt}"
+    return key
 
 
 def _fee(reason: str, goods: Decimal) -> Decimal:

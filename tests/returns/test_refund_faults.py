@@ -1,0 +1,90 @@
+"""Faults on the way the money of a return goes back: the provider refusing it once, the process dying between the
+provider's refund and the return's record of it. The return is never stuck, and its money goes back exactly once."""
+
+from decimal import Decimal
+
+import pytest
+import stripe
+
+from payments.gateways import TestGateway
+from payments.models import Refund
+from payments.types import RefundRefused
+from returns import services
+from returns.types import ReturnRequest
+from store.core import outbox
+from tests.concurrency import race
+from tests.returns.helpers import paid_order, refunded
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_limits(settings):
+    settings.RATE_LIMITS = {}
+
+
+def received_return(quantity=3, units=2):
+    number, sku, token = paid_order(quantity=quantity, price="10.00")
+    ret = services.return_request(order_number=number, token=token,
+                                  request=ReturnRequest(lines={sku: units}, reason="wrong_item")).number
+    services.return_approve(number=ret)
+    services.return_receive(number=ret)
+    return number, ret
+
+
+def refuse_first(monkeypatch, times=1):
+    real, calls = TestGateway.refund, []
+
+    def refund(self, **kwargs):
+        calls.append(kwargs["idempotency_key"])
+        if len(calls) <= times:
+            raise stripe.InvalidRequestError("This refund cannot be made now.", "amount")
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(TestGateway, "refund", refund)
+    return calls
+
+
+def test_a_refund_the_provider_refused_can_be_sent_again_and_refunds_once(monkeypatch):
+    number, ret = received_return()
+    calls = refuse_first(monkeypatch)
+    with pytest.raises(RefundRefused):
+        services.return_refund(number=ret)
+    assert services.return_view(number=ret).status == "received" and refunded(number) == 0
+    done = services.return_refund(number=ret)  # was: "refused this refund" for ever, the return stuck in received
+    assert done.status == "refunded" and done.refund_amount == Decimal("20.00")
+    assert refunded(number) == Decimal("20.00")
+    assert services.return_refund(number=ret).refund_amount == Decimal("20.00") and refunded(number) == 20
+    assert len(calls) == 2 and calls[0] == f"return-{ret}" and calls[1] != calls[0]
+    assert sorted(Refund.objects.values_list("state", flat=True)) == ["failed", "succeeded"]
+
+
+def test_staff_pressing_refund_at_once_after_a_refusal_refund_once(monkeypatch):
+    number, ret = received_return()
+    refuse_first(monkeypatch)
+    with pytest.raises(RefundRefused):
+        services.return_refund(number=ret)
+    outcomes = race(4, lambda i: services.return_refund(number=ret, by=f"staff {i}"))
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert {o.refund_amount for o in outcomes} == {Decimal("20.00")}
+    assert refunded(number) == Decimal("20.00")
+    assert Refund.objects.filter(state="succeeded").count() == 1
+
+
+def test_a_process_dying_after_the_money_moved_is_finished_by_the_next_press(monkeypatch):
+    number, ret = received_return()
+    real, died = outbox.publish, []
+
+    def die_once(topic, payload, *args, **kwargs):
+        if topic == "return.refunded" and not died:
+            died.append(topic)
+            raise SystemExit("the process died")
+        return real(topic, payload, *args, **kwargs)
+
+    monkeypatch.setattr(outbox, "publish", die_once)
+    with pytest.raises(SystemExit):
+        services.return_refund(number=ret)
+    assert services.return_view(number=ret).status == "received" and refunded(number) == Decimal("20.00")
+    done = services.return_refund(number=ret)
+    assert done.status == "refunded" and done.refund_amount == Decimal("20.00") and refunded(number) == 20
+    assert Refund.objects.count() == 1
