@@ -234,10 +234,11 @@ def payment_refund_amount(*, idempotency_key: str) -> Decimal:
     return refund.amount if refund else Decimal("0.00")
 
 
-def payment_refund_failed(*, idempotency_key: str) -> bool:
-    """Whether the provider refused the refund sent with this key for good (no money moved, and this key will never
-    move any: a caller that must still refund sends it again under a new key)."""
-    return Refund.objects.filter(idempotency_key=idempotency_key, state=Refund.State.FAILED).exists()
+def payment_refund_state(*, idempotency_key: str) -> str:
+    """What became of the refund sent with this key: "" (none was sent), "pending" (sent, no answer yet: the
+    provider may have made it; sending it again finishes it), "succeeded", or "failed" (refused for good: no money
+    moved, and this key will never move any, so a caller that must still refund sends it under a new key)."""
+    return Refund.objects.filter(idempotency_key=idempotency_key).values_list("state", flat=True).first() or ""
 
 
 def _refund_claim(order_reference: str, amount: Decimal | None, reason: str, key: str,

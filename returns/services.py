@@ -14,6 +14,7 @@ Locks, always in this order: the return's row, then the order's (orders), then t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from datetime import timedelta
@@ -26,7 +27,7 @@ from django.utils import timezone
 from orders import services as order_services
 from orders.types import OrderNotFound, ReturnableOrder, TransitionRefused
 from payments import services as payment_services
-from payments.types import NothingLeftToRefund
+from payments.types import NothingLeftToRefund, RefundRefused
 from store.core import outbox
 
 from . import selectors
@@ -303,6 +304,16 @@ def return_refund(*, number: str, by: str = "") -> ReturnView:
             if order_services.order_returnable(number=ret.order_number, is_staff=True).status != "refunded":
                 raise
             note = "; the order had been refunded in full already"
+            if payment_services.payment_refund_state(idempotency_key=key) == "pending":
+                # This refund was sent and its answer lost, so the provider may have made it; the order was marked
+                # refunded meanwhile (a webhook reported the money back, this refund's with it). Finished with its
+                # key (the provider refunds once), so the return records what it gave back, not 0.00. (Refused:
+                # it never moved any money, and the order's is all back.)
+                with contextlib.suppress(RefundRefused):
+                    payment_services.payment_refund(order_reference=ret.order_number, amount=goods - fee,
+                                                    reason=f"return {number}{_by(by)}", idempotency_key=key,
+                                                    up_to_left=True)
+                    note = ""
     paid = payment_services.payment_refund_amount(idempotency_key=key)
     with transaction.atomic():
         ret = _locked(number)
@@ -318,7 +329,7 @@ def _refund_key(number: str) -> str:
     (no money moved, and that key never will), ``return-<number>-2`` and so on. A key is only ever left behind once
     it has failed, so two sends at once agree on the key, and the return is never stuck on a refusal."""
     key, attempt = f"return-{number}", 1
-    while payment_services.payment_refund_failed(idempotency_key=key):
+    while payment_services.payment_refund_state(idempotency_key=key) == "failed":
         attempt += 1
         key = f"return-{number}-{attempt}"
     return key

@@ -6,9 +6,11 @@ from decimal import Decimal
 import pytest
 import stripe
 
+from orders import services as order_services
+from orders.models import Order
 from payments.gateways import TestGateway
-from payments.models import Refund
-from payments.types import RefundRefused
+from payments.models import Payment, Refund, SandboxRefund
+from payments.types import RefundPending, RefundRefused
 from returns import services
 from returns.types import ReturnRequest
 from store.core import outbox
@@ -88,3 +90,36 @@ def test_a_process_dying_after_the_money_moved_is_finished_by_the_next_press(mon
     done = services.return_refund(number=ret)
     assert done.status == "refunded" and done.refund_amount == Decimal("20.00") and refunded(number) == 20
     assert Refund.objects.count() == 1
+
+
+def test_a_refund_the_provider_made_unanswered_is_recorded_though_a_webhook_marked_the_order_refunded(monkeypatch):
+    """The provider makes the return's refund but the answer is lost (the refund stays pending); its webhook then
+    reports the order's money all given back, so the order is refunded. Sending the return's refund again records
+    the money it gave back (it recorded 0.00, e-mailed the shopper "refunded 0.00", and left the refund pending for
+    ever), and the provider is not asked to refund twice."""
+    number, sku, token = paid_order(quantity=3, price="10.00")
+    paid = Payment.objects.get(order_reference=number).amount
+    order_services.order_refund(number=number, amount=paid - Decimal("20.00"), key="staff")  # all but 2 units'
+    ret = services.return_request(order_number=number, token=token,
+                                  request=ReturnRequest(lines={sku: 2}, reason="wrong_item")).number
+    services.return_approve(number=ret)
+    services.return_receive(number=ret)
+    real = TestGateway.refund
+
+    def made_but_unanswered(self, **kwargs):
+        real(self, **kwargs)
+        raise ConnectionError("the answer was lost")
+
+    monkeypatch.setattr(TestGateway, "refund", made_but_unanswered)
+    with pytest.raises(RefundPending):
+        services.return_refund(number=ret)
+    monkeypatch.setattr(TestGateway, "refund", real)
+    # Stripe's charge.refunded webhook: the gateway's total, and the order marked refunded in full
+    Payment.objects.filter(order_reference=number).update(refunded_amount=paid, state="refunded")
+    order_services.order_mark_refunded(number=number, full=True, note=f"refunded {paid} at the gateway")
+
+    done = services.return_refund(number=ret)
+    assert done.status == "refunded" and done.refund_amount == Decimal("20.00")
+    assert Refund.objects.get(idempotency_key=f"return-{ret}").state == "succeeded"
+    assert SandboxRefund.objects.filter(idempotency_key=f"return-{ret}").count() == 1
+    assert refunded(number) == paid and Order.objects.get(number=number).status == "refunded"
