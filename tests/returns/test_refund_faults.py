@@ -8,6 +8,7 @@ import stripe
 
 from orders import services as order_services
 from orders.models import Order
+from payments import services as payment_services
 from payments.gateways import TestGateway
 from payments.models import Payment, Refund, SandboxRefund
 from payments.types import RefundPending, RefundRefused
@@ -123,3 +124,25 @@ def test_a_refund_the_provider_made_unanswered_is_recorded_though_a_webhook_mark
     assert Refund.objects.get(idempotency_key=f"return-{ret}").state == "succeeded"
     assert SandboxRefund.objects.filter(idempotency_key=f"return-{ret}").count() == 1
     assert refunded(number) == paid and Order.objects.get(number=number).status == "refunded"
+
+
+def test_a_process_dying_after_the_provider_refunded_but_before_payments_recorded_it(monkeypatch):
+    """The provider made the refund; the process died before the refund was settled (it stays pending). The next
+    press sends it again with the same key: the provider refunds once, the return records it once."""
+    number, ret = received_return()
+    real, died = payment_services._refund_settle, []
+
+    def die_once(*args, **kwargs):
+        if not died:
+            died.append(1)
+            raise SystemExit("the process died")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(payment_services, "_refund_settle", die_once)
+    with pytest.raises(SystemExit):
+        services.return_refund(number=ret)
+    assert Refund.objects.get().state == "pending" and services.return_view(number=ret).status == "received"
+    done = services.return_refund(number=ret)
+    assert done.status == "refunded" and done.refund_amount == Decimal("20.00") and refunded(number) == 20
+    assert SandboxRefund.objects.filter(idempotency_key=f"return-{ret}").count() == 1
+    assert Order.objects.get(number=number).status == "partially_refunded"
