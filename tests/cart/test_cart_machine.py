@@ -48,7 +48,7 @@ class Carts(RuleBasedStateMachine):
     username: str = ""
 
     # ---------------------------------------------------------------- model
-    @initialize(earlier=st.none() | st.dictionaries(st.sampled_from([0, 1]), st.integers(min_value=1, max_value=4)))
+    @initialize(earlier=st.none() | st.dictionaries(st.sampled_from([0, 1]), st.integers(min_value=1, max_value=2)))
     def start(self, earlier):
         """A guest at a browser; the shopper may have saved a cart on an earlier visit (``earlier``: its lines)."""
         redis = get_redis_connection("default")
