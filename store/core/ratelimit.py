@@ -19,6 +19,7 @@ import hashlib
 import logging
 import math
 import time
+import unicodedata
 from collections.abc import Callable
 from contextvars import ContextVar
 
@@ -66,11 +67,13 @@ def check(request, group: str, *, name: str | None = None, name_group: str | Non
     either is over its limit.
 
     ``name``: the account name or e-mail address a signed-out request is about (log-in, password reset), counted
-    under ``name_group`` (default "<group>_account") instead of the signed-in account, case-insensitively."""
+    under ``name_group`` (default "<group>_account") instead of the signed-in account, case-insensitively and
+    NFKC-normalised (every spelling that names the same account counts as one)."""
     limits = [(settings.RATE_LIMITS.get(group), group, _client)]
     account_rate = settings.RATE_LIMITS.get(name_group or f"{group}_account")
     if name is not None:
-        named = f"name:{name.strip().casefold()}"
+        # as the forms read it (Django's UsernameField NFKC-normalises: "ａｄａ" signs in as "ada"), in any case
+        named = f"name:{unicodedata.normalize('NFKC', name).strip().casefold()}"
         limits.append((account_rate, name_group or f"{group}_account", lambda _group, _request: named))
     elif account_rate and has_session(request):  # (without a session cookie nobody is signed in: no lookup needed)
         user = getattr(request, "user", None)

@@ -62,6 +62,21 @@ def test_log_in_is_limited_per_account_name_across_client_addresses(settings, dj
     assert grace.status_code == 200  # another account name is not limited by ada's
 
 
+def test_log_in_counts_the_name_as_the_form_reads_it_so_compatibility_forms_are_the_same_account(
+        settings, django_user_model, password_checks):
+    """Django's log-in form reads the name NFKC-normalised (UsernameField): "\uff41\uff44\uff41" (full-width) and
+    "\U0001d41a\U0001d41d\U0001d41a" (mathematical bold) sign in as "ada". Counted as written, every such spelling
+    was an account of its own, so one account's password could be guessed thousands of times a minute."""
+    settings.RATE_LIMITS = {"login": "100/m", "login_account": "2/m"}
+    django_user_model.objects.create_user("ada", "ada@example.com", PASSWORD)
+    tries = [Client(REMOTE_ADDR=f"10.4.1.{n}").post("/account/login/", {"username": name, "password": "nope"})
+             for n, name in enumerate(["ada", "\uff41\uff44\uff41"])]
+    assert [t.status_code for t in tries] == [200, 200]
+    assert_too_many(Client(REMOTE_ADDR="10.4.1.9").post(
+        "/account/login/", {"username": "\U0001d41a\U0001d41d\U0001d41a", "password": PASSWORD}))
+    assert password_checks == ["ada", "ada"]
+
+
 def test_the_admin_log_in_is_limited_too_and_shares_the_shops_limits(settings, django_user_model, password_checks):
     settings.RATE_LIMITS = {"login": "100/m", "login_account": "2/m"}
     django_user_model.objects.create_user("boss", "boss@example.com", PASSWORD, is_staff=True)
