@@ -77,6 +77,9 @@ class Variant(models.Model):
     attributes = models.JSONField(default=dict, blank=True, help_text='e.g. {"size": "M", "colour": "Navy"}')
     price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))])
     currency = models.CharField(max_length=3, default=settings.STORE_CURRENCY)
+    weight = models.DecimalField(max_digits=8, decimal_places=3, default=Decimal("0.000"),
+                                 validators=[MinValueValidator(Decimal("0.000"))],
+                                 help_text="Shipping weight in kg (shipping methods priced by weight read it).")
     position = models.PositiveIntegerField(default=0)
 
     class Meta:

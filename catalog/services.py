@@ -37,11 +37,12 @@ def variant_prices(*, skus: Iterable[str]) -> dict[str, VariantInfo]:
 
     def build(keys: list[str]) -> dict[str, VariantInfo]:
         wanted = [key.removeprefix("catalog:variant:") for key in keys]
-        variants = Variant.objects.filter(sku__in=wanted).select_related("product")
+        variants = Variant.objects.filter(sku__in=wanted).select_related("product__category__parent")
         return {
             f"catalog:variant:{v.sku}": VariantInfo(
                 sku=v.sku, product_slug=v.product.slug, product_name=v.product.name, variant_name=v.name,
-                price=v.price, currency=v.currency, is_active=v.product.is_active)
+                price=v.price, currency=v.currency, is_active=v.product.is_active, weight=v.weight,
+                category_slugs=tuple(c.slug for c in (v.product.category, v.product.category.parent) if c))
             for v in variants
         }
 

@@ -19,6 +19,8 @@ class VariantInfo:
     price: Decimal
     currency: str
     is_active: bool
+    weight: Decimal = Decimal("0")  # kg, for shipping priced by weight
+    category_slugs: tuple[str, ...] = ()  # the product's category and the one above it (promo codes' scope)
 
     @property
     def display_name(self) -> str:

@@ -16,13 +16,13 @@ from store.core.exceptions import ApplicationError
 
 from . import services
 from .forms import RefundForm
-from .models import Order, OrderEvent, OrderLine
+from .models import Order, OrderEvent, OrderLine, PromoCode
 
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
-    fields = ["sku", "name", "unit_price", "quantity", "line_total"]
+    fields = ["sku", "name", "unit_price", "quantity", "line_total", "discount", "tax"]
     readonly_fields = fields
     can_delete = False
 
@@ -48,7 +48,8 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ["status", "created_at"]
     search_fields = ["=number", "email"]
     date_hierarchy = "created_at"
-    readonly_fields = ["number", "email", "user_id", "status", "currency", "subtotal", "shipping", "total",
+    readonly_fields = ["number", "email", "user_id", "status", "currency", "subtotal", "discount", "promo_code",
+                       "shipping", "shipping_method", "shipping_method_name", "tax", "tax_included", "total",
                        "shipping_address", "created_at", "updated_at", "payments", "ledger", "refund_link"]
     exclude = ["access_token_hash"]
     inlines = [OrderLineInline, OrderEventInline]
@@ -140,3 +141,19 @@ class OrderAdmin(admin.ModelAdmin):
     def mark_shipped(self, request, queryset):
         self._each(request, queryset, lambda n: services.order_fulfil(number=n), "Marked shipped")
 
+
+
+@admin.register(PromoCode)
+class PromoCodeAdmin(admin.ModelAdmin):
+    """Codes staff give out. ``uses`` is counted by the checkout (never edited here): a cancelled or fully refunded
+    order gives its use back."""
+
+    list_display = ["code", "kind", "value", "uses", "max_uses", "max_uses_per_customer", "min_subtotal",
+                    "starts_at", "ends_at", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code"]
+    readonly_fields = ["uses", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.code = obj.code.strip().upper()
+        super().save_model(request, obj, form, change)

@@ -36,6 +36,10 @@ def _shipping_address() -> serializers.Serializer:
         "line2": serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True),
         "city": _text(100), "postal_code": _text(20),
         "country": serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166 two-letter code, e.g. GB"),
+        "region": serializers.CharField(max_length=60, required=False, allow_blank=True, allow_null=True,
+                                        help_text="state, province… (its code where it has one, e.g. OR); its "
+                                                  "tax rate applies where staff set one"),
+        "phone": serializers.CharField(max_length=30, required=False, allow_blank=True, allow_null=True),
     })
 
 
@@ -83,6 +87,14 @@ def checkout_body() -> serializers.Serializer:
             "Payment", {"method": serializers.CharField(help_text="none: this shop offers no way to pay now (no "
                                                                   "Stripe keys, no test mode), so checkouts are 400")}),
         "expected_total": ExpectedTotal(required=False, allow_null=True),
+        "shipping_method": serializers.CharField(
+            max_length=40, required=False, allow_blank=True, allow_null=True,
+            help_text="a code from GET shipping-methods/; empty: the cheapest that delivers to the address; one that "
+                      "does not: 409 shipping_method_unavailable"),
+        "promo_code": serializers.CharField(
+            max_length=40, required=False, allow_blank=True, allow_null=True,
+            help_text="any case; one that cannot be used (unknown, expired, used up, below its minimum): 409 "
+                      "promo_code_unavailable, nothing reserved or charged"),
     })
 
 
@@ -102,6 +114,10 @@ class OrderLineSerializer(serializers.Serializer):
         ref_name = "OrderLine"
 
 
+def _money(help_text: str = "") -> serializers.Field:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, help_text=help_text)
+
+
 class OrderHistoryEntrySerializer(serializers.Serializer):
     status = serializers.CharField()
     at = serializers.DateTimeField()
@@ -115,8 +131,15 @@ class OrderSerializer(serializers.Serializer):
 
     number = serializers.CharField()
     status = serializers.ChoiceField(choices=services.Status.values)
-    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    subtotal = _money("the lines at their prices")
+    discount = _money("the promo code's, off the lines")
+    shipping = _money("the shipping method's price")
+    tax = _money("on the lines after the discount and on shipping")
+    tax_included = serializers.BooleanField(help_text="the prices held the tax: it is shown, not added")
+    total = _money("subtotal - discount + shipping (+ tax unless included): what was charged")
     currency = serializers.CharField()
+    shipping_method = serializers.CharField(help_text="the method's code (empty: the shop ships free)")
+    promo_code = serializers.CharField(help_text="empty: none")
     lines = OrderLineSerializer(many=True)
     history = OrderHistoryEntrySerializer(many=True)
 
@@ -171,7 +194,8 @@ CHECKOUT_ANSWERS = {
     402: OpenApiResponse(Error, description="payment_declined, with the cancelled order's number"),
     404: OpenApiResponse(Error, description="cart_not_found"),
     409: OpenApiResponse(Error, description="insufficient_stock (sku, available), price_changed, "
-                                            "item_unavailable, idempotency_in_progress (Retry-After), "
+                                            "item_unavailable, promo_code_unavailable, "
+                                            "shipping_method_unavailable, idempotency_in_progress (Retry-After), "
                                             "payment_in_flight, order_cancelled"),
     422: OpenApiResponse(Error, description="idempotency_key_reused: the key came with another body"),
     503: OpenApiResponse(Error, description="overloaded (the line is full), cart_unavailable; Retry-After"),
@@ -229,3 +253,30 @@ class OrderListApi(ApiView):
                               403: OpenApiResponse(Error, description="permission_denied: not signed in")})
     def get(self, request):
         return Response([services.order_body(order) for order in services.order_history(user_id=request.user.pk)])
+
+
+ShippingMethods = inline_serializer("ShippingMethod", many=True, fields={
+    "code": serializers.CharField(help_text="what the checkout's shipping_method names"),
+    "name": serializers.CharField(),
+    "price": _money("for this cart to this country"),
+    "currency": serializers.CharField(),
+    "estimate": serializers.CharField(help_text="e.g. 3–5 business days"),
+})  # as a list
+
+
+class ShippingMethodsApi(ApiView):
+    @extend_schema(
+        parameters=[OpenApiParameter("country", {"type": "string", "pattern": "^[A-Za-z]{2}$"}, required=True,
+                                     description="ISO 3166 two-letter code"),
+                    OpenApiParameter("cart_token", {"type": "string", "maxLength": 100},
+                                     description="price them for this cart (else for an empty one)")],
+        responses={200: ShippingMethods,
+                   400: OpenApiResponse(Error, description="invalid_input: country"),
+                   404: OpenApiResponse(Error, description="cart_not_found")},
+        description="The shipping methods that deliver to a country, cheapest first, priced for a cart.")
+    def get(self, request):
+        quotes, currency = checkout.checkout_shipping_options(
+            country=request.query_params.get("country", ""), cart_token=request.query_params.get("cart_token", ""),
+            user_id=request.user.pk if request.user.is_authenticated else None)
+        return Response([{"code": q.code, "name": q.name, "price": f"{q.price:.2f}", "currency": currency,
+                          "estimate": q.estimate} for q in quotes])

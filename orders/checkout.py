@@ -20,13 +20,14 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from cart import services as cart_services
@@ -36,11 +37,13 @@ from inventory import services as inventory_services
 from inventory.types import InsufficientStock, SaleNotStarted
 from payments import services as payment_services
 from payments.types import ReturnUrls, StartedPayment
+from shipping import services as shipping_services
+from shipping.types import ShippingQuote, TaxQuote
 from store.core import outbox
 from store.core.exceptions import ApplicationError, InvalidInput
 
 from . import idempotency, queue
-from .models import CheckoutRequest, Order, OrderEvent, OrderLine
+from .models import CheckoutRequest, Order, OrderEvent, OrderLine, PromoCode, PromoCodeUse
 from .services import (
     CART_CLEAR,
     PAYMENT_UNKNOWN,
@@ -52,6 +55,7 @@ from .services import (
     order_new_number,
     order_token_hash,
     order_view,
+    promo_customer,
 )
 from .types import (
     Address,
@@ -64,6 +68,7 @@ from .types import (
     PaymentDeclined,
     PlacedOrder,
     PriceChanged,
+    PromoCodeUnavailable,
 )
 
 logger = logging.getLogger(__name__)
@@ -283,13 +288,16 @@ def checkout_parse(body) -> CheckoutInput:
 
     address = Address(name=part("name"), line1=part("line1"), line2=part("line2", required=False),
                       city=part("city", limit=100), postal_code=part("postal_code", limit=20),
-                      country=part("country", limit=2).upper())
+                      country=part("country", limit=2).upper(), region=part("region", required=False, limit=60),
+                      phone=part("phone", required=False, limit=30))
     if not address.country.isascii() or not address.country.isalpha() or len(address.country) != 2:
         raise InvalidInput("country must be a two-letter code such as US or DE.",
                            extra={"field": "shipping_address.country"})
     payment = payment_services.payment_details_parse(body.get("payment"))
     return CheckoutInput(cart_token=cart_token, email=email, address=address, payment=payment,
-                         expected_total=_amount(body.get("expected_total"), "expected_total"))
+                         expected_total=_amount(body.get("expected_total"), "expected_total"),
+                         shipping_method=_text(body, "shipping_method", required=False, limit=40),
+                         promo_code=_text(body, "promo_code", required=False, limit=40).upper())
 
 
 def _amount(value, field: str) -> Decimal | None:
@@ -315,7 +323,7 @@ def checkout_place(*, data: CheckoutInput, customer: int | None, lines: Mapping[
     exactly those, at the catalogue's prices now (a cart never keeps a price). ``key_id``: the Idempotency-Key's
     claim, tied to the order by the statement that creates it. ``on_reserved(number)`` runs inside that
     transaction, once the stock is held."""
-    priced = _priced(lines, data.expected_total)
+    priced = _priced(lines, data.expected_total, data=data, customer=customer)
     number, started = _reserve_and_create(data, priced, customer, key_id, on_reserved)
     token = order_access_token(number)
     if priced.total == 0:
@@ -346,16 +354,35 @@ class _Line(NamedTuple):
     unit_price: Decimal
     quantity: int
     line_total: Decimal
+    discount: Decimal = Decimal("0.00")
+    tax: Decimal = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class _Promo:
+    id: int
+    code: str
+    per_customer: int | None
+    customer: str
 
 
 @dataclass(frozen=True)
 class _Priced:
+    """What the order records and the payment provider is asked for: total = subtotal - discount + shipping + the
+    tax unless the prices included it."""
+
     lines: tuple[_Line, ...]  # in the cart page's order: by name
     total: Decimal
     currency: str
+    subtotal: Decimal = Decimal("0.00")
+    discount: Decimal = Decimal("0.00")
+    shipping: ShippingQuote = shipping_services.FREE
+    tax: TaxQuote | None = None
+    promo: _Promo | None = None
 
 
-def _priced(lines: Mapping[str, int] | None, expected: Decimal | None) -> _Priced:
+def _priced(lines: Mapping[str, int] | None, expected: Decimal | None, *, data: CheckoutInput | None = None,
+            customer: int | None = None) -> _Priced:
     if lines is None:
         raise CartNotFound()
     if not lines:
@@ -369,22 +396,90 @@ def _priced(lines: Mapping[str, int] | None, expected: Decimal | None) -> _Price
             raise ItemUnavailable(f"{name} is no longer sold; remove it from your cart.", extra={"sku": sku})
         priced.append(_Line(sku, variant.display_name, variant.price, quantity, variant.price * quantity))
     priced.sort(key=lambda line: (line.name, line.sku))
-    total = sum((line.line_total for line in priced), Decimal("0.00"))  # shipping is free
+    subtotal = sum((line.line_total for line in priced), Decimal("0.00"))
     currency = settings.STORE_CURRENCY
+    promo, discounts = None, [Decimal("0.00")] * len(priced)
+    if data is not None and data.promo_code:
+        promo, discounts = _discounted(data.promo_code, priced, subtotal, variants,
+                                       promo_customer(user_id=customer, email=data.email))
+    discount = sum(discounts, Decimal("0.00"))
+    weight = sum((variants[line.sku].weight * line.quantity for line in priced), Decimal("0"))
+    if data is None:
+        quote, tax = shipping_services.FREE, None
+    else:
+        quote = shipping_services.shipping_quote(code=data.shipping_method, country=data.address.country,
+                                                 subtotal=subtotal - discount, weight=weight)
+        tax = shipping_services.tax_for(amounts=[line.line_total - off for line, off in zip(priced, discounts,
+                                                                                            strict=True)],
+                                        shipping=quote.price, country=data.address.country,
+                                        region=data.address.region)
+        priced = [line._replace(discount=off, tax=line_tax)
+                  for line, off, line_tax in zip(priced, discounts, tax.lines, strict=True)]
+    total = subtotal - discount + quote.price + (tax.added if tax else Decimal("0.00"))
     if expected is not None and expected != total:
         raise PriceChanged(f"Prices changed since you looked: the total is now {total:.2f}.",
                            extra={"total": f"{total:.2f}", "currency": currency})
+    if total > MAX_TOTAL:
+        raise InvalidInput("This order is too large to place at once; please split it.", extra={"field": "total"})
     if not payment_services.payment_amount_exact(amount=total, currency=currency):
         raise InvalidInput(f"{total} cannot be paid in {currency}, which has no such fractions; the shop's "
                            "prices need correcting.", extra={"field": "total"})
-    return _Priced(lines=tuple(priced), total=total, currency=currency)
+    return _Priced(lines=tuple(priced), total=total, currency=currency, subtotal=subtotal, discount=discount,
+                   shipping=quote, tax=tax, promo=promo)
+
+
+def _discounted(code: str, lines: list[_Line], subtotal: Decimal, variants, customer: str
+                ) -> tuple[_Promo, list[Decimal]]:
+    """The code's discount, shared out over the lines it applies to in proportion to their totals (whole cents,
+    the leftover cents to the largest remainders: no line gets more off than it costs, and the shares add up to
+    the discount exactly). PromoCodeUnavailable if it cannot be used now. Its use is counted only when the order
+    is created (_CREATE_ORDER_SQL), where a code used up meanwhile still refuses it."""
+    promo = PromoCode.objects.filter(code=code).annotate(
+        mine=Subquery(PromoCodeUse.objects.filter(promo=OuterRef("pk"), customer=customer).values("uses")[:1]),
+    ).first()
+    now = timezone.now()
+
+    def refuse(why: str):
+        raise PromoCodeUnavailable(f"Promo code {code} {why}.", extra={"field": "promo_code"})
+
+    if promo is None or not promo.is_active:
+        refuse("does not exist")
+    if promo.starts_at and promo.starts_at > now:
+        refuse("is not valid yet")
+    if promo.ends_at and promo.ends_at <= now:
+        refuse("has expired")
+    if promo.max_uses is not None and promo.uses >= promo.max_uses:
+        refuse("has been used up")
+    if promo.max_uses_per_customer is not None and (promo.mine or 0) >= promo.max_uses_per_customer:
+        refuse("has already been used as many times as it may be by one customer")
+    if subtotal < promo.min_subtotal:
+        refuse(f"needs an order of at least {promo.min_subtotal:.2f}")
+    products, categories = set(promo.products), set(promo.categories)
+    eligible = [not (products or categories) or variants[line.sku].product_slug in products
+                or bool(categories & set(variants[line.sku].category_slugs)) for line in lines]
+    base = sum((line.line_total for line, ok in zip(lines, eligible, strict=True) if ok), Decimal("0.00"))
+    if base <= 0:
+        refuse("does not apply to anything in your cart")
+    off = (base * promo.value / 100).quantize(CENT, rounding=ROUND_HALF_UP) if promo.kind == PromoCode.Kind.PERCENT \
+        else min(promo.value, base)
+    shares = [(off * line.line_total / base if ok else Decimal("0")) for line, ok in zip(lines, eligible,
+                                                                                          strict=True)]
+    floors = [share.quantize(CENT, rounding=ROUND_FLOOR) for share in shares]
+    left = int((off - sum(floors, Decimal("0.00"))) / CENT)
+    for i in sorted(range(len(lines)), key=lambda i: (floors[i] - shares[i], i))[:left]:
+        floors[i] += CENT
+    return _Promo(id=promo.pk, code=promo.code, per_customer=promo.max_uses_per_customer, customer=customer), floors
+
+
+CENT = Decimal("0.01")
 
 
 def _reserve_and_create(data: CheckoutInput, priced: _Priced, customer: int | None, key_id: int | None,
                         on_reserved) -> tuple[str, StartedPayment | None]:
     """One transaction: the stock is held (all lines or none, InsufficientStock otherwise), the order and its lines
-    exist as PENDING_PAYMENT with their payment recorded, the key stands for it, and ``on_reserved`` has run.
-    Returns the order's number and its payment (none when there is nothing to pay)."""
+    exist as PENDING_PAYMENT with their payment recorded, its promo code's use is counted, the key stands for it,
+    and ``on_reserved`` has run. Returns the order's number and its payment (none when there is nothing to pay).
+    A code used up meanwhile is PromoCodeUnavailable, and nothing of this happened."""
     for _ in range(5):
         number = order_new_number()
         try:
@@ -405,44 +500,75 @@ def _reserve_and_create(data: CheckoutInput, priced: _Priced, customer: int | No
 
 def _create_order(number: str, data: CheckoutInput, priced: _Priced, customer: int | None,
                   key_id: int | None) -> None:
-    """The order as PENDING_PAYMENT, its lines, its first history row and the Idempotency-Key's claim pointing at
-    it, in one statement (a number already taken is an IntegrityError)."""
+    """The order as PENDING_PAYMENT, its lines, its first history row, its promo code's use (overall and the
+    shopper's, each only while under its limit: else no order, PromoCodeUnavailable) and the Idempotency-Key's
+    claim pointing at it, in one statement (a number already taken is an IntegrityError)."""
+    promo, tax = priced.promo, priced.tax
     with connection.cursor() as cursor:
         cursor.execute(_CREATE_ORDER_SQL, {
             "number": number, "key_id": key_id, "email": data.email, "user_id": customer,
-            "status": Status.PENDING_PAYMENT, "currency": priced.currency, "subtotal": priced.total,
+            "status": Status.PENDING_PAYMENT, "currency": priced.currency, "subtotal": priced.subtotal,
+            "shipping": priced.shipping.price, "discount": priced.discount,
+            "tax": tax.total if tax else Decimal("0.00"), "tax_included": bool(tax and tax.included),
+            "method": priced.shipping.code, "method_name": priced.shipping.name,
+            "promo_id": promo.id if promo else None, "promo_code": promo.code if promo else "",
+            "customer": promo.customer if promo else "", "per_customer": promo.per_customer if promo else None,
             "total": priced.total, "address": json.dumps(data.address.__dict__),
             "token_hash": order_token_hash(order_access_token(number)), "now": timezone.now(),
             "skus": [line.sku for line in priced.lines], "names": [line.name for line in priced.lines],
             "prices": [line.unit_price for line in priced.lines],
             "quantities": [line.quantity for line in priced.lines],
-            "totals": [line.line_total for line in priced.lines]})
+            "totals": [line.line_total for line in priced.lines],
+            "discounts": [line.discount for line in priced.lines], "taxes": [line.tax for line in priced.lines]})
+        if cursor.fetchone() is None:  # the code's last use went to another order meanwhile (or it was switched off)
+            raise PromoCodeUnavailable(f"Promo code {promo.code} has been used up.", extra={"field": "promo_code"})
 
 
-# `placed` inserts the order; `lines` its lines, in the cart's order (their ids ascend in it, and lines are shown by
-# id); `keyed` ties the Idempotency-Key's claim to it (none without a key); the last INSERT its first history row.
-# Columns that have a default in the models are given here, since SQL does not know Django's defaults (shipping 0:
-# shipping is free; nothing returned yet).
+# `used` counts the promo code's use if it is still usable now and under its limit (the row lock makes concurrent
+# checkouts take turns: the last one re-reads the count its predecessor committed); `counted` the shopper's own use,
+# likewise under its limit; without a code both touch nothing and the order goes ahead. `placed` inserts the order,
+# only if the code (when there is one) was counted both ways; `lines` its lines, in the cart's order (their ids ascend
+# in it, and lines are shown by id); `keyed` ties the Idempotency-Key's claim to it (none without a key); the last
+# INSERT its first history row, and answers a row only if the order was placed (no row: the caller rolls back, so a
+# use counted overall but refused for the shopper is undone). Columns that have a default in the models are given
+# here, since SQL does not know Django's defaults (nothing returned yet).
 _CREATE_ORDER_SQL = f"""
-    WITH placed AS (
-        INSERT INTO {Order._meta.db_table} (number, email, user_id, status, currency, subtotal, shipping, total,
-                                            shipping_address, access_token_hash, created_at, updated_at)
-        VALUES (%(number)s, %(email)s, %(user_id)s, %(status)s, %(currency)s, %(subtotal)s, 0, %(total)s,
-                %(address)s::jsonb, %(token_hash)s, %(now)s, %(now)s)
+    WITH used AS (
+        UPDATE {PromoCode._meta.db_table} SET uses = uses + 1
+        WHERE id = %(promo_id)s AND is_active AND (max_uses IS NULL OR uses < max_uses)
+          AND (starts_at IS NULL OR starts_at <= %(now)s) AND (ends_at IS NULL OR ends_at > %(now)s)
+        RETURNING id
+    ), counted AS (
+        INSERT INTO {PromoCodeUse._meta.db_table} AS mine (promo_id, customer, uses)
+        SELECT id, %(customer)s, 1 FROM used
+        ON CONFLICT (promo_id, customer) DO UPDATE SET uses = mine.uses + 1
+        WHERE %(per_customer)s::integer IS NULL OR mine.uses < %(per_customer)s::integer
+        RETURNING promo_id
+    ), placed AS (
+        INSERT INTO {Order._meta.db_table} (number, email, user_id, status, currency, subtotal, shipping, discount,
+                                            tax, tax_included, total, shipping_method, shipping_method_name,
+                                            promo_code, shipping_address, access_token_hash, created_at, updated_at)
+        SELECT %(number)s, %(email)s, %(user_id)s, %(status)s, %(currency)s, %(subtotal)s, %(shipping)s,
+               %(discount)s, %(tax)s, %(tax_included)s, %(total)s, %(method)s, %(method_name)s, %(promo_code)s,
+               %(address)s::jsonb, %(token_hash)s, %(now)s, %(now)s
+        WHERE %(promo_id)s::bigint IS NULL OR EXISTS (SELECT FROM counted)
         RETURNING id
     ), lines AS (
         INSERT INTO {OrderLine._meta.db_table}
-            (order_id, sku, name, unit_price, quantity, line_total, returned_quantity)
-        SELECT placed.id, line.sku, line.name, line.unit_price, line.quantity, line.line_total, 0
+            (order_id, sku, name, unit_price, quantity, line_total, discount, tax, returned_quantity)
+        SELECT placed.id, line.sku, line.name, line.unit_price, line.quantity, line.line_total, line.discount,
+               line.tax, 0
         FROM placed, unnest(%(skus)s::varchar[], %(names)s::varchar[], %(prices)s::numeric[],
-                            %(quantities)s::integer[], %(totals)s::numeric[])
-                     WITH ORDINALITY AS line(sku, name, unit_price, quantity, line_total, position)
+                            %(quantities)s::integer[], %(totals)s::numeric[], %(discounts)s::numeric[],
+                            %(taxes)s::numeric[])
+                     WITH ORDINALITY AS line(sku, name, unit_price, quantity, line_total, discount, tax, position)
         ORDER BY line.position
     ), keyed AS (
         UPDATE {CheckoutRequest._meta.db_table} SET order_number = %(number)s WHERE id = %(key_id)s
     )
     INSERT INTO {OrderEvent._meta.db_table} (order_id, status, note, at)
     SELECT id, %(status)s, 'checkout', %(now)s FROM placed
+    RETURNING order_id
 """  # noqa: S608 (table names from our models; every value is a bound parameter)
 
 
@@ -461,6 +587,29 @@ def _empty_cart(number: str, cart_token: str) -> None:
         logger.warning("order %s: cart not emptied now; the outbox will", number, exc_info=True)
         with transaction.atomic():
             outbox.publish(CART_CLEAR, {"token": cart_token})
+
+
+# ---------------------------------------------------------------- shipping options
+def checkout_shipping_options(*, country: str, cart_token: str = "", user_id: int | None = None
+                              ) -> tuple[list[ShippingQuote], str]:
+    """The methods that deliver to ``country``, cheapest first, priced for the cart (its subtotal and weight at the
+    catalogue's prices now; an empty or unnamed cart: priced for nothing), and the currency."""
+    country = country.strip().upper()
+    if not country.isascii() or not country.isalpha() or len(country) != 2:
+        raise InvalidInput("country must be a two-letter code such as US or DE.", extra={"param": "country"})
+    if len(cart_token) > 100:
+        raise InvalidInput("cart_token is longer than 100 characters.", extra={"param": "cart_token"})
+    subtotal, weight = Decimal("0.00"), Decimal("0")
+    if cart_token:
+        quantities = _quantities(cart_token, user_id)
+        if quantities is None:
+            raise CartNotFound()
+        variants = catalog_services.variant_prices(skus=list(quantities))
+        for sku, quantity in quantities.items():
+            if sku in variants and variants[sku].is_active:
+                subtotal += variants[sku].price * quantity
+                weight += variants[sku].weight * quantity
+    return shipping_services.shipping_quotes(country=country, subtotal=subtotal, weight=weight), settings.STORE_CURRENCY
 
 
 # ---------------------------------------------------------------- back from the provider's payment page

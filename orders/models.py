@@ -1,6 +1,7 @@
 """Orders, their lines (snapshots of what was bought, at the price paid), their history, and checkout requests
 by Idempotency-Key. Tables live in the ``orders`` schema; nothing points into another app's tables."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
@@ -21,7 +22,14 @@ class Order(models.Model):
     currency = models.CharField(max_length=3)
     subtotal = models.DecimalField(max_digits=12, decimal_places=2)
     shipping = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)  # the promo code's, off the lines
+    tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)  # lines' and shipping's
+    tax_included = models.BooleanField(default=False)  # the prices held the tax: it is shown, not added to the total
+    # total = subtotal - discount + shipping + (tax unless tax_included): what the payment provider was asked for
     total = models.DecimalField(max_digits=12, decimal_places=2)
+    shipping_method = models.CharField(max_length=40, blank=True)  # its code and name as they were at checkout
+    shipping_method_name = models.CharField(max_length=100, blank=True)
+    promo_code = models.CharField(max_length=40, blank=True)
     shipping_address = models.JSONField()
     access_token_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -50,6 +58,8 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField()
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)  # its share of the order's discount
+    tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)  # on line_total - discount
     # Units of this line put back on the shelf by refunds so far: what is left to return is quantity - this.
     # Written only under the order's row lock (orders.services.order_refund).
     returned_quantity = models.PositiveIntegerField(default=0)
@@ -117,3 +127,58 @@ class CheckoutRequest(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class PromoCode(models.Model):
+    """A code a shopper enters for a discount. ``uses`` counts the orders it is on that were not cancelled or fully
+    refunded; the checkout's one statement that creates the order counts it, and only while under ``max_uses`` (and
+    the shopper's PromoCodeUse under ``max_uses_per_customer``), so the last use goes to exactly one order."""
+
+    class Kind(models.TextChoices):
+        PERCENT = "percent", "Percent off"
+        AMOUNT = "amount", "Amount off"
+
+    code = models.CharField(max_length=40, unique=True, help_text="Stored in capitals; shoppers may type any case.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    value = models.DecimalField(max_digits=12, decimal_places=2, help_text="Percent (e.g. 10) or an amount.")
+    products = ArrayField(models.CharField(max_length=220), blank=True, default=list,
+                          help_text="Product slugs it applies to (comma separated); with categories empty too, the "
+                                    "whole order.")
+    categories = ArrayField(models.CharField(max_length=220), blank=True, default=list,
+                            help_text="Category slugs it applies to (a category's subcategories included).")
+    min_subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    max_uses_per_customer = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    uses = models.PositiveIntegerField(default=0, editable=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(max_uses__isnull=True) | Q(uses__lte=F("max_uses")),
+                                   name="promo_code_uses_within_limit"),
+            models.CheckConstraint(condition=Q(value__gt=0) & (~Q(kind="percent") | Q(value__lte=100)),
+                                   name="promo_code_value_sane"),
+            models.CheckConstraint(condition=Q(max_uses_per_customer__isnull=True) | Q(max_uses_per_customer__gte=1),
+                                   name="promo_code_per_customer_at_least_one"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+
+class PromoCodeUse(models.Model):
+    """How many live orders one customer (``u:<user id>`` or ``e:<e-mail>``) has with a code."""
+
+    promo = models.ForeignKey(PromoCode, on_delete=models.CASCADE, related_name="customer_uses")
+    customer = models.CharField(max_length=260)
+    uses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["promo", "customer"], name="promo_code_use_per_customer")]
+
+    def __str__(self):
+        return f"{self.promo.code}: {self.customer} x{self.uses}"

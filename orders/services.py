@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -24,13 +25,15 @@ from inventory.types import ReservationReleased, UnknownReservation
 from payments import services as payment_services
 from payments.types import PaymentInFlight
 from store.core import outbox
-from store.core.exceptions import ApplicationError
+from store.core.exceptions import ApplicationError, InvalidInput
 
-from .models import Order, OrderEvent, OrderLine, OrderRefund
+from .models import Order, OrderEvent, OrderLine, OrderRefund, PromoCode, PromoCodeUse
 from .types import (
     OrderLineView,
     OrderNotFound,
     OrderView,
+    PromoCodeInfo,
+    PromoCodeUnavailable,
     RestockInvalid,
     RestockRefused,
     ReturnableLine,
@@ -80,6 +83,23 @@ def _transition(order: Order, to: str, note: str = "") -> None:
     order.status = to
     order.save(update_fields=["status", "updated_at"])
     OrderEvent.objects.create(order=order, status=to, note=note[:255])
+    if to in (Status.CANCELLED, Status.REFUNDED) and order.promo_code:
+        _promo_give_back(order)
+
+
+def promo_customer(*, user_id: int | None, email: str) -> str:
+    """Whose uses of a code count together: the account's, else the e-mail address's."""
+    return f"u:{user_id}" if user_id is not None else f"e:{email.strip().lower()}"
+
+
+def _promo_give_back(order: Order) -> None:
+    """A cancelled or fully refunded order gives its use of its code back (once: both states are final)."""
+    promo = PromoCode.objects.filter(code=order.promo_code).first()
+    if promo is None:
+        return
+    PromoCode.objects.filter(pk=promo.pk, uses__gt=0).update(uses=F("uses") - 1)
+    PromoCodeUse.objects.filter(promo=promo, customer=promo_customer(user_id=order.user_id, email=order.email),
+                                uses__gt=0).update(uses=F("uses") - 1)
 
 
 def _locked(number: str) -> Order:
@@ -93,15 +113,20 @@ def _view(order: Order, *, lines=None, history=None) -> OrderView:
     """An order as services hand it out; ``lines`` (sku, name, unit price, quantity, total) and ``history``
     (status, at) when already read, else from its relations."""
     if lines is None:
-        lines = ((line.sku, line.name, line.unit_price, line.quantity, line.line_total) for line in order.lines.all())
+        lines = ((line.sku, line.name, line.unit_price, line.quantity, line.line_total, line.discount, line.tax)
+                 for line in order.lines.all())
     if history is None:
         history = ((event.status, event.at) for event in order.events.all())
     return OrderView(
         number=order.number, status=order.status, email=order.email, currency=order.currency,
         subtotal=order.subtotal, shipping=order.shipping, total=order.total,
         shipping_address=order.shipping_address, user_id=order.user_id, created_at=order.created_at,
-        lines=tuple(OrderLineView(sku=sku, name=name, unit_price=unit_price, quantity=quantity, line_total=total)
-                    for sku, name, unit_price, quantity, total in lines),
+        discount=order.discount, tax=order.tax, tax_included=order.tax_included,
+        shipping_method=order.shipping_method, shipping_method_name=order.shipping_method_name,
+        promo_code=order.promo_code,
+        lines=tuple(OrderLineView(sku=sku, name=name, unit_price=unit_price, quantity=quantity, line_total=total,
+                                  discount=discount, tax=tax)
+                    for sku, name, unit_price, quantity, total, discount, tax in lines),
         history=tuple(history),
     )
 
@@ -109,8 +134,10 @@ def _view(order: Order, *, lines=None, history=None) -> OrderView:
 def order_body(order: OrderView, *, access_token: str = "") -> dict:
     """An order as the API shows it (API.md)."""
     body = {
-        "number": order.number, "status": order.status, "total": f"{order.total:.2f}",
-        "currency": order.currency,
+        "number": order.number, "status": order.status, "subtotal": f"{order.subtotal:.2f}",
+        "discount": f"{order.discount:.2f}", "shipping": f"{order.shipping:.2f}", "tax": f"{order.tax:.2f}",
+        "tax_included": order.tax_included, "total": f"{order.total:.2f}", "currency": order.currency,
+        "shipping_method": order.shipping_method, "promo_code": order.promo_code,
         "lines": [{"sku": line.sku, "name": line.name, "quantity": line.quantity,
                    "unit_price": f"{line.unit_price:.2f}", "line_total": f"{line.line_total:.2f}"}
                   for line in order.lines],
@@ -174,7 +201,7 @@ def _transition_if(number: str, current: str, to: str, note: str = "") -> OrderV
     if order is None:
         return None
     return _view(order, lines=zip(order.line_skus, order.line_names, order.line_prices, order.line_quantities,
-                                  order.line_totals, strict=True),
+                                  order.line_totals, order.line_discounts, order.line_taxes, strict=True),
                  history=[*zip(order.event_statuses, order.event_times, strict=True), (to, now)])
 
 
@@ -196,7 +223,9 @@ _TRANSITION_SQL = f"""
                         coalesce(array_agg(name ORDER BY id), '{{}}') AS line_names,
                         coalesce(array_agg(unit_price ORDER BY id), '{{}}') AS line_prices,
                         coalesce(array_agg(quantity ORDER BY id), '{{}}') AS line_quantities,
-                        coalesce(array_agg(line_total ORDER BY id), '{{}}') AS line_totals
+                        coalesce(array_agg(line_total ORDER BY id), '{{}}') AS line_totals,
+                        coalesce(array_agg(discount ORDER BY id), '{{}}') AS line_discounts,
+                        coalesce(array_agg(tax ORDER BY id), '{{}}') AS line_taxes
                  FROM {OrderLine._meta.db_table} WHERE order_id = moved.id) AS lines,
         LATERAL (SELECT coalesce(array_agg(status ORDER BY at, id), '{{}}') AS event_statuses,
                         coalesce(array_agg(at ORDER BY at, id), '{{}}') AS event_times
@@ -454,3 +483,47 @@ def order_returnable(*, number: str, user_id: int | None = None, token: str = ""
 
 def order_history(*, user_id: int) -> list[OrderView]:
     return [_view(order) for order in Order.objects.filter(user_id=user_id).prefetch_related("lines", "events")]
+
+
+# ---------------------------------------------------------------- promo codes
+def _promo_info(promo: PromoCode) -> PromoCodeInfo:
+    return PromoCodeInfo(code=promo.code, kind=promo.kind, value=promo.value, uses=promo.uses,
+                         max_uses=promo.max_uses, max_uses_per_customer=promo.max_uses_per_customer,
+                         min_subtotal=promo.min_subtotal, starts_at=promo.starts_at, ends_at=promo.ends_at,
+                         is_active=promo.is_active)
+
+
+def promo_code_create(*, code: str, percent: Decimal | None = None, amount: Decimal | None = None,
+                      uses: int | None = None, per_customer: int | None = None,
+                      min_subtotal: Decimal = Decimal("0"), products=(), categories=(), starts_at=None,
+                      ends_at=None) -> PromoCodeInfo:
+    """A new code (percent or amount off, one of them); InvalidInput for a taken code or values out of range."""
+    code = code.strip().upper()
+    if not code or len(code) > 40 or not all(c.isalnum() or c in "-_" for c in code):
+        raise InvalidInput("A code is 1 to 40 letters, digits, - or _.", extra={"field": "code"})
+    if (percent is None) == (amount is None):
+        raise InvalidInput("Give either a percent or an amount.", extra={"field": "percent"})
+    value = percent if percent is not None else amount
+    if value <= 0 or (percent is not None and percent > 100):
+        raise InvalidInput("The discount must be above 0 (a percent at most 100).", extra={"field": "value"})
+    for name, limit in (("uses", uses), ("per_customer", per_customer)):
+        if limit is not None and limit < 1:
+            raise InvalidInput(f"{name} must be at least 1.", extra={"field": name})
+    if min_subtotal < 0:
+        raise InvalidInput("min_subtotal cannot be negative.", extra={"field": "min_subtotal"})
+    with transaction.atomic():
+        if PromoCode.objects.filter(code=code).exists():
+            raise InvalidInput(f"Code {code} exists already.", extra={"field": "code"})
+        promo = PromoCode.objects.create(
+            code=code, kind=PromoCode.Kind.PERCENT if percent is not None else PromoCode.Kind.AMOUNT,
+            value=value.quantize(Decimal("0.01")), max_uses=uses, max_uses_per_customer=per_customer,
+            min_subtotal=min_subtotal, products=list(products), categories=list(categories), starts_at=starts_at,
+            ends_at=ends_at)
+    return _promo_info(promo)
+
+
+def promo_code_get(*, code: str) -> PromoCodeInfo:
+    promo = PromoCode.objects.filter(code=code.strip().upper()).first()
+    if promo is None:
+        raise PromoCodeUnavailable(f"There is no promo code {code.strip().upper()}.", extra={"field": "promo_code"})
+    return _promo_info(promo)

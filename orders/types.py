@@ -18,6 +18,8 @@ class Address:
     postal_code: str
     country: str
     line2: str = ""
+    region: str = ""  # state, province… (its code where the country has codes, e.g. OR)
+    phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class CheckoutInput:
     address: Address
     payment: CardDetails
     expected_total: Decimal | None = None
+    shipping_method: str = ""  # a method's code; "" = the cheapest that delivers to the address
+    promo_code: str = ""  # in capitals; "" = none
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class OrderLineView:
     unit_price: Decimal
     quantity: int
     line_total: Decimal
+    discount: Decimal = Decimal("0.00")
+    tax: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,12 @@ class OrderView:
     history: tuple[tuple[str, datetime], ...]
     created_at: datetime
     user_id: int | None = None
+    discount: Decimal = Decimal("0.00")
+    tax: Decimal = Decimal("0.00")
+    tax_included: bool = False
+    shipping_method: str = ""
+    shipping_method_name: str = ""
+    promo_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,6 +184,30 @@ class CartEmpty(InvalidInput):
 class ItemUnavailable(ApplicationError):
     code = "item_unavailable"
     status = 409
+
+
+class PromoCodeUnavailable(ApplicationError):
+    """A code that cannot be used on this order: unknown, not started, expired, used up (overall or by this
+    shopper), or the order is below its minimum. Nothing was reserved or charged."""
+
+    code = "promo_code_unavailable"
+    status = 409
+
+
+@dataclass(frozen=True)
+class PromoCodeInfo:
+    """A promo code as staff and scripts see it."""
+
+    code: str
+    kind: str
+    value: Decimal
+    uses: int
+    max_uses: int | None
+    max_uses_per_customer: int | None
+    min_subtotal: Decimal
+    starts_at: datetime | None
+    ends_at: datetime | None
+    is_active: bool
 
 
 class PriceChanged(ApplicationError):

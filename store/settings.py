@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "returns",
+    "shipping",
     "accounts",
     # after our apps: catalog's `search_index` command (API.md) takes precedence over this package's own
     "django_elasticsearch_dsl",
@@ -93,7 +94,7 @@ if not os.environ.get("DATABASE_URL"):
         "DATABASE_URL is not set. Run through `make run`, `make test` or manage.py, which start the embedded "
         "PostgreSQL when it is unset."
     )
-APP_SCHEMAS = ["catalog", "inventory", "orders", "payments", "returns", "core"]
+APP_SCHEMAS = ["catalog", "inventory", "orders", "payments", "returns", "shipping", "core"]
 DATABASE_SEARCH_PATH = ", ".join(["public", *APP_SCHEMAS])  # public first: Django's own tables stay there
 _db = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)
 _db["ENGINE"] = "store.db.backends.postgresql"

@@ -24,6 +24,7 @@ api_v1 = [  # the hottest first (Django tries them in order): cart writes, then 
     path("suggest/", catalog_api.SuggestApi.as_view(), name="suggest"),
     path("checkout/", orders_api.CheckoutApi.as_view(), name="checkout"),
     path("checkout/queue/<str:ticket>/", orders_api.CheckoutQueueApi.as_view(), name="checkout-queue"),
+    path("shipping-methods/", orders_api.ShippingMethodsApi.as_view(), name="shipping-methods"),
     path("orders/", orders_api.OrderListApi.as_view(), name="order-list"),
     path("orders/<str:number>/", orders_api.OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<str:number>/returns/", returns_api.OrderReturnsApi.as_view(), name="order-returns"),

@@ -1,0 +1,127 @@
+"""The shipping app's public interface: which methods deliver where and what they cost (``shipping_quotes``,
+``shipping_quote``), and the tax of an order (``tax_for``, the one seam a tax service would plug into).
+
+Both are read on every checkout from one cached copy of the shop's settings (store.core.cache, scope
+``shipping``), so pricing a checkout costs PostgreSQL no statement; the admin's changes bump it after they commit
+(``shipping_invalidate``). A shop with no shipping method at all ships free, and a country without a tax rate pays
+no tax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import transaction
+
+from store.core import cache as cache_versions
+
+from .models import ShippingMethod, TaxRate
+from .types import ShippingQuote, ShippingUnavailable, TaxQuote
+
+SCOPE = "shipping"
+CENT = Decimal("0.01")
+FREE = ShippingQuote(code="", name="Free shipping", price=Decimal("0.00"))
+
+
+def _config() -> dict:
+    def build() -> dict:
+        methods = [{"code": m.code, "name": m.name, "countries": set(m.countries), "price": m.price,
+                    "basis": m.basis, "free_over": m.free_over, "estimate": m.estimate,
+                    "bands": [(b.starts_at, b.price) for b in m.bands.all()]}
+                   for m in ShippingMethod.objects.filter(is_active=True).prefetch_related("bands")]
+        taxes = {(t.country, t.region): (t.name, t.rate, t.prices_include_tax, t.applies_to_shipping)
+                 for t in TaxRate.objects.all()}
+        return {"methods": methods, "taxes": taxes}
+
+    return cache_versions.versioned("shipping:config", (SCOPE,), build, timeout=settings.CATALOG_CACHE_SECONDS)
+
+
+def shipping_invalidate() -> None:
+    """After the current transaction commits, every process reads the shop's methods and rates afresh."""
+    transaction.on_commit(lambda: cache_versions.bump((SCOPE,)))
+
+
+def _price(method: dict, subtotal: Decimal, weight: Decimal) -> Decimal:
+    if method["free_over"] is not None and subtotal >= method["free_over"]:
+        return Decimal("0.00")
+    measure = weight if method["basis"] == ShippingMethod.Basis.WEIGHT else subtotal
+    price = method["price"]
+    for starts_at, band_price in method["bands"]:  # ascending
+        if measure >= starts_at:
+            price = band_price
+    return price
+
+
+def shipping_quotes(*, country: str, subtotal: Decimal, weight: Decimal = Decimal("0")) -> list[ShippingQuote]:
+    """The methods that deliver to ``country`` with their price for a cart of this subtotal (after discounts) and
+    weight (kg), cheapest first. A shop with no method at all ships everything free (one quote, code "")."""
+    methods = _config()["methods"]
+    if not methods:
+        return [FREE]
+    country = country.upper()
+    quotes = [(ShippingQuote(code=m["code"], name=m["name"], price=_price(m, subtotal, weight),
+                             estimate=m["estimate"]), i)
+              for i, m in enumerate(methods) if not m["countries"] or country in m["countries"]]
+    return [quote for quote, _ in sorted(quotes, key=lambda pair: (pair[0].price, pair[1]))]
+
+
+def shipping_quote(*, code: str | None, country: str, subtotal: Decimal,
+                   weight: Decimal = Decimal("0")) -> ShippingQuote:
+    """The method named by ``code`` (the cheapest available when None or empty) and its price;
+    ShippingUnavailable if it does not deliver there."""
+    quotes = shipping_quotes(country=country, subtotal=subtotal, weight=weight)
+    if not code:
+        if not quotes:
+            raise ShippingUnavailable(f"No shipping method delivers to {country}.",
+                                      extra={"field": "shipping_address.country"})
+        return quotes[0]
+    for quote in quotes:
+        if quote.code == code:
+            return quote
+    offered = ", ".join(q.code for q in quotes if q.code) or "none"
+    raise ShippingUnavailable(f"Shipping method {code!r} does not deliver to {country} (available: {offered}).",
+                              extra={"field": "shipping_method", "available": [q.code for q in quotes if q.code]})
+
+
+def _round(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _tax_of(amount: Decimal, rate: Decimal, included: bool) -> Decimal:
+    if included:  # the part of a gross amount that is tax: gross - gross / (1 + rate)
+        return amount - _round(amount * 100 / (100 + rate))
+    return _round(amount * rate / 100)
+
+
+def tax_for(*, amounts: Sequence[Decimal], shipping: Decimal, country: str, region: str = "") -> TaxQuote:
+    """The tax on an order's lines (``amounts``: each line's total after its share of the discount) and its
+    shipping, for delivery to ``country``/``region``: the region's rate if staff set one, else the country's, else
+    none. Rounded half up per line and on shipping; the order's tax is their sum, so a line refunded later gives
+    back exactly the tax it took. The one place tax is computed: a tax service would be called here."""
+    taxes = _config()["taxes"]
+    found = taxes.get((country.upper(), region.upper())) or taxes.get((country.upper(), ""))
+    if found is None:
+        return TaxQuote(name="Tax", rate=Decimal("0"), included=False,
+                        lines=tuple(Decimal("0.00") for _ in amounts), shipping=Decimal("0.00"))
+    name, rate, included, on_shipping = found
+    return TaxQuote(name=name, rate=rate, included=included,
+                    lines=tuple(_tax_of(amount, rate, included) for amount in amounts),
+                    shipping=_tax_of(shipping, rate, included) if on_shipping else Decimal("0.00"))
+
+
+def shipping_seed_defaults() -> list[str]:
+    """The sample shop's methods, ``standard`` and ``express`` for every country (created if missing): the codes
+    created."""
+    made = []
+    for code, fields in {
+        "standard": {"name": "Standard", "price": Decimal("4.95"), "free_over": Decimal("75.00"),
+                     "estimate": "3–5 business days", "position": 0},
+        "express": {"name": "Express", "price": Decimal("14.95"), "estimate": "1–2 business days", "position": 1},
+    }.items():
+        _, created = ShippingMethod.objects.get_or_create(code=code, defaults=fields)
+        if created:
+            made.append(code)
+    shipping_invalidate()
+    return made
