@@ -15,6 +15,7 @@ import hypothesis.strategies as st
 import pytest
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
@@ -25,6 +26,7 @@ from inventory.types import (
     InvalidQuantity,
     ReservationConflict,
     ReservationReleased,
+    SaleNotStarted,
     StockBelowReserved,
     UnknownReservation,
     UnknownSku,
@@ -70,6 +72,7 @@ class Inventory(RuleBasedStateMachine):
         self.adjusted = dict.fromkeys(SKUS, START)  # receipts, write-offs and counts, net (the initial stock too)
         self.reservations: dict[str, dict] = {}  # reference -> {"lines", "state", "expired", "returned"}
         self.on_sale: set[str] = set()
+        self.later: set[str] = set()  # on sale from a time still ahead
         self.expired_announced: list[str] = []  # references released by expiry or staff (reservation.expired)
         self.before = self.available()
         _announced.clear()
@@ -103,6 +106,18 @@ class Inventory(RuleBasedStateMachine):
         self.adjusted[sku] += quantity
         assert (levels.on_hand, levels.reserved) == (self.on_hand[sku], self.reserved[sku])
 
+    @rule(sku=st.sampled_from([*SKUS, UNKNOWN]), delta=st.integers(min_value=-4, max_value=4))
+    def adjust(self, sku, delta):
+        """Staff correct on_hand by a difference (0 changes nothing: no ledger row, no announcement)."""
+        if sku == UNKNOWN:
+            return self.expect(UnknownSku, lambda: services.stock_adjust(sku=sku, delta=delta))
+        if self.on_hand[sku] + delta < self.reserved[sku]:
+            return self.expect(StockBelowReserved, lambda: services.stock_adjust(sku=sku, delta=delta))
+        levels = services.stock_adjust(sku=sku, delta=delta, reason="correction")
+        self.on_hand[sku] += delta
+        self.adjusted[sku] += delta
+        assert (levels.on_hand, levels.reserved) == (self.on_hand[sku], self.reserved[sku])
+
     @rule(sku=st.sampled_from([*SKUS, UNKNOWN]), counted=st.integers(min_value=-1, max_value=8))
     def count(self, sku, counted):
         """A stock count: on_hand set to what was counted, through an adjustment of the difference."""
@@ -126,11 +141,16 @@ class Inventory(RuleBasedStateMachine):
         gate's tokens go back when the reservation does not go through or was already held."""
         available = self.available()
         gated = sorted(sku for sku in lines if sku in self.on_sale)
-        short = next((sku for sku in gated if lines[sku] > available[sku]), None)
-        if short is not None:  # the gate refuses at once, without the database
+        first = next((sku for sku in gated if sku in self.later or lines[sku] > available[sku]), None)
+        if first in self.later:  # the gate answers at once, without the database: not yet
+            with pytest.raises(SaleNotStarted) as refused:
+                services.gate_admit(lines=lines)
+            assert refused.value.extra["sku"] == first
+            return
+        if first is not None:  # sold out
             with pytest.raises(InsufficientStock) as refused:
                 services.gate_admit(lines=lines)
-            assert refused.value.extra == {"sku": short, "available": available[short], "requested": lines[short]}
+            assert refused.value.extra == {"sku": first, "available": available[first], "requested": lines[first]}
             return
         taken = services.gate_admit(lines=lines)
         assert taken == {sku: lines[sku] for sku in gated}
@@ -234,16 +254,19 @@ class Inventory(RuleBasedStateMachine):
         assert (levels.on_hand, levels.reserved) == (self.on_hand[sku], self.reserved[sku])
 
     # ---------------------------------------------------------------- flash sales
-    @rule(sku=st.sampled_from(SKUS))
-    def sale_start(self, sku):
-        shown = services.flash_sale_start(sku=sku)
+    @rule(sku=st.sampled_from(SKUS), later=st.booleans())
+    def sale_start(self, sku, later):
+        """A SKU goes behind the gate now, or from an hour ahead (its checkouts are told so until then)."""
+        shown = services.flash_sale_start(sku=sku, at=timezone.now() + timedelta(hours=1) if later else None)
         self.on_sale.add(sku)
+        (self.later.add if later else self.later.discard)(sku)
         assert shown["active"] and shown["tokens"] == self.available()[sku]
 
     @rule(sku=st.sampled_from(SKUS))
     def sale_stop(self, sku):
         shown = services.flash_sale_stop(sku=sku)
         self.on_sale.discard(sku)
+        self.later.discard(sku)
         assert not shown["active"] and shown["tokens"] is None
 
     # ---------------------------------------------------------------- after every step
