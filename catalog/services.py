@@ -137,6 +137,18 @@ def catalog_invalidate(*, products: Iterable[tuple[str, int]] = (), skus: Iterab
     transaction.on_commit(bump)
 
 
+def product_variants(*, slug: str) -> dict[str, str]:
+    """An active product's SKUs and their variant names, from the cached product entry (reviews ask: is the
+    product real, which variant was bought). ProductNotFound for no such product."""
+    return {v["sku"]: v["name"] for v in selectors.product_detail(slug=slug)["variants"]}
+
+
+def product_page_changed(*, slug: str) -> None:
+    """After the current transaction commits, the product's page is rebuilt: something a higher app shows on it
+    (its reviews, through their template tag) changed. Listings and other pages keep their entries."""
+    transaction.on_commit(lambda: _bump(f"p:{slug}"))
+
+
 # ---------------------------------------------------------------- changes
 def _skus_by_product(product_ids: Iterable[int]) -> dict[int, list[str]]:
     skus: dict[int, list[str]] = {}

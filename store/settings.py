@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "returns",
+    "reviews",
     "shipping",
     "accounts",
     # after our apps: catalog's `search_index` command (API.md) takes precedence over this package's own
@@ -94,7 +95,7 @@ if not os.environ.get("DATABASE_URL"):
         "DATABASE_URL is not set. Run through `make run`, `make test` or manage.py, which start the embedded "
         "PostgreSQL when it is unset."
     )
-APP_SCHEMAS = ["catalog", "inventory", "orders", "payments", "returns", "shipping", "core"]
+APP_SCHEMAS = ["catalog", "inventory", "orders", "payments", "returns", "reviews", "shipping", "core"]
 DATABASE_SEARCH_PATH = ", ".join(["public", *APP_SCHEMAS])  # public first: Django's own tables stay there
 _db = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)
 _db["ENGINE"] = "store.db.backends.postgresql"
@@ -266,6 +267,12 @@ RESERVATION_MINUTES = int(os.environ.get("RESERVATION_MINUTES", "15"))  # how lo
 # Returns: the days a shopper has to ask, from payment (from shipping once the order is shipped), and the restocking
 # fee taken off a return's refund per reason, in percent of the goods: RETURN_RESTOCKING_FEES="changed_mind=10".
 RETURN_WINDOW_DAYS = int(os.environ.get("RETURN_WINDOW_DAYS", "30"))
+# Reviews: words that hold a review for staff before it is shown (whole words, any case; comma-separated in
+# the environment), and whether a shopper's first review waits for staff too.
+REVIEWS_HELD_WORDS = [w.strip() for w in os.environ.get(
+    "REVIEWS_HELD_WORDS", "viagra,casino,crypto,scam,fuck,shit").split(",") if w.strip()]
+REVIEWS_HOLD_FIRST_TIME_AUTHORS = os.environ.get("REVIEWS_HOLD_FIRST_TIME_AUTHORS", "0").lower() in {
+    "1", "true", "yes", "on"}
 
 
 def parse_restocking_fees(value: str | None) -> dict[str, Decimal]:

@@ -11,6 +11,7 @@ from catalog import api as catalog_api
 from orders import api as orders_api
 from payments import views as payment_views
 from returns import api as returns_api
+from reviews import api as reviews_api
 from store.core import views as core_views
 
 api_v1 = [  # the hottest first (Django tries them in order): cart writes, then the catalogue
@@ -29,6 +30,10 @@ api_v1 = [  # the hottest first (Django tries them in order): cart writes, then 
     path("orders/<str:number>/", orders_api.OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<str:number>/returns/", returns_api.OrderReturnsApi.as_view(), name="order-returns"),
     path("returns/<str:number>/", returns_api.ReturnDetailApi.as_view(), name="return-detail"),
+    path("products/<str:slug>/reviews/", reviews_api.ProductReviewsApi.as_view(), name="product-reviews"),
+    path("reviews/<str:review_id>/", reviews_api.ReviewDetailApi.as_view(), name="review-detail"),
+    path("reviews/<str:review_id>/vote/", reviews_api.ReviewVoteApi.as_view(), name="review-vote"),
+    path("reviews/<str:review_id>/flag/", reviews_api.ReviewFlagApi.as_view(), name="review-flag"),
 ]
 
 urlpatterns = [
@@ -44,6 +49,7 @@ urlpatterns = [
     path("cart/", include("cart.urls")),
     path("", include("orders.urls")),
     path("", include("returns.urls")),
+    path("", include("reviews.urls")),
     path("account/", include("accounts.urls")),
 ]
 
