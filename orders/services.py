@@ -13,7 +13,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.db.models import F
@@ -477,8 +477,16 @@ def order_returnable(*, number: str, user_id: int | None = None, token: str = ""
         user_id=order.user_id,
         paid_at=next((event.at for event in events if event.status == Status.PAID), None),
         shipped_at=next((event.at for event in events if event.status == Status.FULFILLED), None),
-        lines=tuple(ReturnableLine(sku=line.sku, name=line.name, unit_price=line.unit_price, quantity=line.quantity,
-                                   returned=line.returned_quantity) for line in order.lines.all()))
+        lines=tuple(ReturnableLine(sku=line.sku, name=line.name, unit_price=_paid_per_unit(order, line),
+                                   quantity=line.quantity, returned=line.returned_quantity)
+                    for line in order.lines.all()))
+
+
+def _paid_per_unit(order: Order, line: OrderLine) -> Decimal:
+    """What the shopper paid for one unit of the line, to the cent (a return refunds this per unit): the line's
+    total less its share of the promo discount, plus its tax when the prices did not hold it."""
+    paid = line.line_total - line.discount + (Decimal("0.00") if order.tax_included else line.tax)
+    return (paid / line.quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def order_history(*, user_id: int) -> list[OrderView]:

@@ -1,0 +1,66 @@
+"""A return refunds what the shopper paid for the units (issue 17: "unit price paid"), now that orders carry promo
+discounts and tax (issue 22): a line's share of the discount comes off, its tax goes back when it was added on top.
+It refunded the catalogue price: half the goods of a half-price order took back all the money paid."""
+
+from decimal import Decimal
+
+import pytest
+
+from orders.models import Order, PromoCode
+from returns import services
+from returns.types import ReturnRequest
+from shipping import services as shipping_services
+from shipping.models import TaxRate
+from tests.orders.helpers import body, cart_with, checkout
+from tests.returns.helpers import refunded
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_limits(settings):
+    settings.RATE_LIMITS = {}
+
+
+def bought(client, quantity, **extra):
+    token, sku = cart_with(quantity, stock=5, price="10.00")
+    answer = checkout(client, body(token, **extra))
+    assert answer.status_code == 201, answer.content
+    return answer.json(), sku
+
+
+def returned_and_refunded(order, sku, units):
+    ret = services.return_request(order_number=order["number"], token=order["access_token"],
+                                  request=ReturnRequest(lines={sku: units}, reason="other")).number
+    services.return_approve(number=ret)
+    services.return_receive(number=ret)
+    return services.return_refund(number=ret)
+
+
+def test_a_discounted_unit_refunds_its_discounted_price(client):
+    PromoCode.objects.create(code="HALF", kind="percent", value=Decimal("50"))
+    order, sku = bought(client, 2, promo_code="HALF")
+    assert (order["discount"], order["total"]) == ("10.00", "10.00")
+    first = returned_and_refunded(order, sku, 1)
+    assert first.refund_amount == Decimal("5.00") and first.lines[0].unit_price == Decimal("5.00")
+    assert Order.objects.get(number=order["number"]).status == "partially_refunded"
+    assert returned_and_refunded(order, sku, 1).refund_amount == Decimal("5.00")
+    assert refunded(order["number"]) == Decimal("10.00")
+
+
+def test_tax_added_on_top_goes_back_with_the_unit(client):
+    TaxRate.objects.create(country="GB", name="VAT", rate=Decimal("20"))
+    shipping_services.shipping_invalidate()
+    order, sku = bought(client, 2)
+    assert (order["tax"], order["total"]) == ("4.00", "24.00")
+    assert returned_and_refunded(order, sku, 1).refund_amount == Decimal("12.00")
+    assert returned_and_refunded(order, sku, 1).refund_amount == Decimal("12.00")
+    assert refunded(order["number"]) == Decimal("24.00")
+
+
+def test_tax_held_in_the_prices_is_not_added_again(client):
+    TaxRate.objects.create(country="GB", name="VAT", rate=Decimal("20"), prices_include_tax=True)
+    shipping_services.shipping_invalidate()
+    order, sku = bought(client, 2)
+    assert order["total"] == "20.00"
+    assert returned_and_refunded(order, sku, 2).refund_amount == Decimal("20.00")
