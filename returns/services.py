@@ -18,7 +18,7 @@ import contextlib
 import logging
 import secrets
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -291,7 +291,7 @@ def return_refund(*, number: str, by: str = "") -> ReturnView:
     if ret.status != Status.RECEIVED:
         raise _step_refused(ret, "refunded", hint=" (receive it first)" if ret.status == Status.APPROVED else "")
     goods = sum((line.unit_price * line.received for line in ret.lines.all()), Decimal("0.00"))
-    fee = _fee(ret.reason, goods)
+    fee = _fee(ret.reason, goods, ret.currency)
     key = _refund_key(number)
     note = ""
     if goods - fee > 0:
@@ -335,9 +335,15 @@ def _refund_key(number: str) -> str:
     return key
 
 
-def _fee(reason: str, goods: Decimal) -> Decimal:
+def _fee(reason: str, goods: Decimal, currency: str) -> Decimal:
+    """The reason's restocking fee, to the cent, and so much more that the refund (goods - fee) is an amount the
+    currency can pay (whole yen: 10% of 999 JPY is a fee of 100, not 99.90, which the provider would be sent as 899
+    while 899.10 was recorded)."""
     percent = Decimal(str(settings.RETURN_RESTOCKING_FEES.get(reason, 0)))
-    return min((goods * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP), goods)
+    fee = min((goods * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP), goods)
+    if not payment_services.payment_amount_exact(amount=goods - fee, currency=currency):
+        fee = goods - (goods - fee).quantize(Decimal("1"), rounding=ROUND_DOWN)
+    return fee
 
 
 # ---------------------------------------------------------------- reading

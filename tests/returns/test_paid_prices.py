@@ -64,3 +64,24 @@ def test_tax_held_in_the_prices_is_not_added_again(client):
     order, sku = bought(client, 2)
     assert order["total"] == "20.00"
     assert returned_and_refunded(order, sku, 2).refund_amount == Decimal("20.00")
+
+
+def test_in_a_currency_without_decimals_the_refund_is_whole_units_and_recorded_as_sent(client, settings,
+                                                                                        stripe_api):
+    """10% of 999 yen is 99.90: the refund was 899.10 yen, which Stripe was sent as 899 while 899.10 was recorded
+    (the order's money left to refund drifting from Stripe's). The fee is taken to the whole yen."""
+    settings.STORE_CURRENCY = "JPY"
+    settings.RETURN_RESTOCKING_FEES = {"changed_mind": Decimal("10")}
+    token, sku = cart_with(1, stock=5, price="999.00")
+    answer = checkout(client, body(token, payment={"method": "stripe", "payment_method": "pm_card_visa"}))
+    assert answer.status_code == 201, answer.content
+    order = answer.json()
+    ret = services.return_request(order_number=order["number"], token=order["access_token"],
+                                  request=ReturnRequest(lines={sku: 1}, reason="changed_mind")).number
+    services.return_approve(number=ret)
+    services.return_receive(number=ret)
+    done = services.return_refund(number=ret)
+    sent = [r for r in stripe_api.requests if r["path"] == "/v1/refunds"]
+    assert len(sent) == 1 and sent[0]["params"]["amount"] == "899"
+    assert (done.refund_amount, done.fee) == (Decimal("899.00"), Decimal("100.00"))
+    assert refunded(order["number"]) == Decimal("899.00")
