@@ -1,6 +1,7 @@
 """The cart's pages: /cart/ and the add, update and remove forms (POST, CSRF-protected, no JavaScript needed)."""
 
 from django.contrib import messages
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -31,11 +32,13 @@ def current_token(request, *, create: bool = False) -> str | None:
 
 
 def _back(request, fallback: str):
+    """Back to the page the form was on (``next``, else the Referer) when it is this shop's; else ``fallback``. Only
+    an address goes back: a word (redirect() would read it as a view's name) or text with a NUL is no address."""
     target = request.POST.get("next") or request.META.get("HTTP_REFERER") or fallback
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if "/" not in target or "\x00" in target or not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         target = fallback
-    return redirect(target)
+    return HttpResponseRedirect(target)
 
 
 def _problem(request, exc: ApplicationError):

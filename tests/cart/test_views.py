@@ -54,6 +54,20 @@ def test_an_offsite_next_is_ignored(client, product):
     assert response["Location"] == "/cart/"
 
 
+@pytest.mark.parametrize("back", [{"next": "checkout"}, {"next": "cart:page"}, {"next": "a\x00b"},
+                                  {"HTTP_REFERER": "somewhere"}, {"next": "\\\\evil.example"},
+                                  {"next": "/\\evil.example"}, {"next": "https:evil.example"}])
+def test_a_next_or_referer_that_is_no_address_of_this_shop_goes_to_the_cart_not_a_500(client, product, back):
+    """A word with no slash or dot was handed to redirect(), which reads it as a view's name: NoReverseMatch, a 500
+    (a Referer of one word did it too), and a real view's name ("cart:page") was followed."""
+    client.raise_request_exception = False
+    next_ = {"next": back["next"]} if "next" in back else {}
+    extra = {k: v for k, v in back.items() if k != "next"}
+    response = client.post("/cart/add/", {"sku": "NOPE", "quantity": "1", **next_}, **extra)
+    assert response.status_code == 302
+    assert response["Location"] == "/cart/"
+
+
 def test_cart_forms_need_a_csrf_token(product):
     from django.test import Client
 
