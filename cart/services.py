@@ -93,7 +93,7 @@ def _priced(token: str, stored: StoredCart, *, fresh: bool = False,
     info, available = dict(known[0]), dict(known[1])
     missing = [sku for sku in stored.quantities if sku not in available]
     if missing:
-        info.update(catalog_services.variant_prices(skus=missing))
+        info.update(catalog_services.variant_prices(skus=missing, near=not fresh))
         read = inventory_services.stock_availability if fresh else inventory_services.stock_availability_cached
         available.update(read(skus=missing))
     lines, notices = [], []
@@ -164,7 +164,7 @@ def cart_token_of(*, session_token: str | None, user_id: int | None) -> str | No
 def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) -> CartChange:
     """Check the SKU with the catalogue and inventory (from their caches: no SQL while nothing changed), then change
     its line in one atomic step, which also checks the cart's own limits."""
-    info = catalog_services.variant_prices(skus=[sku]).get(sku)
+    info = catalog_services.variant_prices(skus=[sku], near=True).get(sku)
     if quantity and (info is None or not info.is_active):
         _read(token, user_id)  # a missing cart is the first thing to report
         raise UnknownSku(sku)

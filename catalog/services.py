@@ -28,8 +28,9 @@ ATTRIBUTE_NAME = re.compile(r"[a-z][a-z_]{0,29}")
 
 
 # ---------------------------------------------------------------- reads for other apps and the layout
-def variant_prices(*, skus: Iterable[str]) -> dict[str, VariantInfo]:
+def variant_prices(*, skus: Iterable[str], near: bool = False) -> dict[str, VariantInfo]:
     """Current name and price of each known SKU (the cart and checkout re-read these; a cart never keeps a price).
+    ``near``: from this process's memory while nothing changed (what a cart shows); never for charging.
 
     Served from Redis in one round trip; each entry is versioned by its SKU's scope, which every change to the
     product (price, name, visibility, the variant itself) bumps, so a changed price is never served."""
@@ -47,7 +48,7 @@ def variant_prices(*, skus: Iterable[str]) -> dict[str, VariantInfo]:
         }
 
     found = cache_versions.versioned_many({f"catalog:variant:{sku}": (variant_scope(sku),) for sku in skus}, build,
-                                          timeout=settings.CATALOG_CACHE_SECONDS)
+                                          timeout=settings.CATALOG_CACHE_SECONDS, near=near)
     return {info.sku: info for info in found.values()}
 
 

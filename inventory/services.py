@@ -201,7 +201,7 @@ def stock_availability_cached(*, skus: Iterable[str]) -> dict[str, int]:
         return {_AVAILABLE_KEY + sku: units for sku, units in available.items()}
 
     found = cache_versions.versioned_many({_AVAILABLE_KEY + sku: (availability_scope(sku),) for sku in skus}, build,
-                                          timeout=AVAILABILITY_CACHE_SECONDS)
+                                          timeout=AVAILABILITY_CACHE_SECONDS, near=True)
     return {sku: found.get(_AVAILABLE_KEY + sku, 0) for sku in skus}
 
 

@@ -152,27 +152,49 @@ def bump(scopes: Iterable[str]) -> None:
 
 
 def versioned_many(entries: dict[str, tuple[str, ...]], build: Callable[[list[str]], dict[str, Any]], *,
-                   timeout: int) -> dict[str, Any]:
+                   timeout: int, near: bool = False) -> dict[str, Any]:
     """Many versioned entries in one MGET: ``entries`` maps each cache key to the scopes it depends on; the keys
     whose entries are missing or stale are built together by ``build(keys)`` (which may leave out keys that have
-    no value) and stored. Returns key -> value."""
+    no value) and stored. Returns key -> value. ``near``: also keep them in this process's memory
+    (store.core.nearcache), for values read on every view; never for what must be exact at the moment it is read
+    (a checkout's prices), since a silently dead invalidation connection is trusted for PAGECACHE_NEAR_SECONDS."""
     if not entries:
         return {}
+    prefix = f"{release()}:"
+    local = nearcache.tracker(VERSION_PREFIX) if near else None
+    values: dict[str, Any] = {}
+    epoch = None
+    if local is not None:
+        pending = {}
+        for key, scopes in entries.items():
+            seen, value = local.lookup(prefix + key, [version_key(s) for s in scopes])
+            epoch = seen if epoch is None else epoch  # the first lookup's: the earliest
+            if value is nearcache.MISSING:
+                pending[key] = scopes
+            elif value is not None:
+                values[key] = value
+        if not pending:
+            return values
+        entries = pending
     version_keys = sorted({version_key(s) for scopes in entries.values() for s in scopes})
     versions = cache.get_many(version_keys)
-    prefix = f"{release()}:"
     found = entries_cache().get_many([prefix + key for key in entries])
-    values, stale = {}, []
+    stale, known = [], {}
     for key, scopes in entries.items():
         current = tuple(versions.get(version_key(s), 0) for s in scopes)
         entry = found.get(prefix + key)
         if _fresh(entry, current):
-            if entry[1] is not None:
-                values[key] = entry[1]
+            known[key] = (current, entry[1])
         else:
             stale.append((key, current))
     if stale:
         built = build([key for key, _ in stale])
         entries_cache().set_many({prefix + key: (current, built.get(key)) for key, current in stale}, timeout)
-        values.update({key: built[key] for key, _ in stale if built.get(key) is not None})
+        known.update({key: (current, built.get(key)) for key, current in stale})
+    for key, (current, value) in known.items():
+        if value is not None:
+            values[key] = value
+        if local is not None:
+            local.remember(epoch, prefix + key, dict(zip((version_key(s) for s in entries[key]), current,
+                                                         strict=True)), value)
     return values

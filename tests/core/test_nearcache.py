@@ -207,3 +207,26 @@ def test_readers_on_many_threads_never_see_a_price_older_than_the_last_finished_
         for thread in threads:
             thread.join(timeout=30)
     assert not stale
+
+
+def test_what_a_cart_shows_is_read_from_memory_and_follows_changes_while_a_checkout_asks_redis(on_commit):
+    """versioned_many(near=True): the catalogue's prices and inventory's availability for the cart, from this
+    process's memory while nothing changed, exact after a change from anywhere; near=False (a checkout's prices)
+    always asks Redis."""
+    from inventory import services as inventory_services
+
+    sku = make_product(price="20.00", stock=5).variants[0].sku
+    services.variant_prices(skus=[sku], near=True)
+    inventory_services.stock_availability_cached(skus=[sku])
+    before = mgets()
+    assert services.variant_prices(skus=[sku], near=True)[sku].price == Decimal("20.00")
+    assert inventory_services.stock_availability_cached(skus=[sku]) == {sku: 5}
+    assert mgets() == before  # both from memory
+    services.variant_prices(skus=[sku])
+    assert mgets() > before  # the checkout's read: Redis every time
+    Variant.objects.filter(sku=sku).update(price=Decimal("12.00"))
+    bump_from_elsewhere(services.variant_scope(sku))
+    assert services.variant_prices(skus=[sku], near=True)[sku].price == Decimal("12.00")
+    with on_commit():
+        inventory_services.stock_adjust(sku=sku, delta=-2, reason="count")
+    assert inventory_services.stock_availability_cached(skus=[sku]) == {sku: 3}
