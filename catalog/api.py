@@ -19,6 +19,11 @@ class ProductCardSerializer(serializers.Serializer):
     in_stock = serializers.BooleanField()
     image_url = serializers.CharField(allow_null=True)
     url = serializers.CharField()
+    rating = inline_serializer("Rating", {
+        "average": serializers.DecimalField(max_digits=3, decimal_places=2, allow_null=True,
+                                            help_text="null while the product has no published review"),
+        "count": serializers.IntegerField(min_value=0, help_text="published reviews"),
+    })
 
 
 class VariantSerializer(serializers.Serializer):
@@ -37,6 +42,7 @@ class ProductDetailSerializer(serializers.Serializer):
     category = serializers.CharField(source="category.slug")
     images = serializers.ListField(child=serializers.CharField())
     variants = VariantSerializer(many=True)
+    rating = ProductCardSerializer().fields["rating"].__class__()
 
 
 class CategorySerializer(serializers.Serializer):
@@ -69,6 +75,8 @@ LIST_PARAMETERS = [
     _price_parameter("min_price"),
     _price_parameter("max_price"),
     OpenApiParameter("in_stock", bool, description="true: only products a shopper can buy now"),
+    OpenApiParameter("min_rating", {"type": "number", "minimum": 1, "maximum": 5},
+                     description="only products whose average rating is at least this (4: four stars & up)"),
     OpenApiParameter("sort", str, enum=list(selectors.SORTS), description="relevance when absent"),
     OpenApiParameter("page", {"type": "integer", "minimum": 1},
                      description="from 1; past the last page is 404 invalid_page"),
@@ -123,6 +131,7 @@ class ProductDetailApi(ApiView):
             "category": detail["category"]["slug"],
             "images": [request.build_absolute_uri(i["url"]) for i in detail["images"]],
             "variants": [{field: v[field] for field in VARIANT_FIELDS} for v in detail["variants"]],
+            "rating": detail["rating"],
         })
 
 

@@ -39,6 +39,10 @@ class Product(models.Model):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     is_active = models.BooleanField("active", default=True, help_text="Inactive products are hidden from shoppers.")
     is_featured = models.BooleanField("featured", default=False, help_text="Shown on the home page.")
+    # A copy of the product's rating, set by the reviews app (through services.product_rating_set) in the
+    # transaction of every review write that changes it: cards, sort=rating and min_rating read it here.
+    rating_count = models.PositiveIntegerField(default=0, editable=False)
+    rating_average = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True, editable=False)
     # Derived, kept current by services: the lowest variant price and whether any variant can be bought now.
     price_from = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, editable=False)
     in_stock = models.BooleanField(default=False, editable=False)

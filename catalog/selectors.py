@@ -30,6 +30,7 @@ SORTS = {  # the sorts a shopper may ask for, and their ORDER BY over the listin
     "-price": "price_from DESC, id DESC",
     "name": "name, id",
     "newest": "created_at DESC, id DESC",
+    "rating": "rating_average DESC NULLS LAST, rating_count DESC, id",
 }
 FEATURED_ORDER = "is_featured DESC, created_at DESC, id DESC"  # "relevance" where there are no words to rank by
 PRICE_BUCKETS = [Decimal(b) for b in ("0", "25", "50", "100", "200", "500")]
@@ -150,7 +151,12 @@ def _card(product: Product) -> dict:
         "image_alt": (images[0].alt_text or product.name) if images else product.name,
         "url": product.get_absolute_url(),
         "category": product.category.slug,
+        "rating": _rating(product.rating_average, product.rating_count),
     }
+
+
+def _rating(average, count: int) -> dict:
+    return {"average": f"{average:.2f}" if average is not None else None, "count": count}
 
 
 def _visible():
@@ -219,6 +225,9 @@ class _Search:
             where_params.append(category_descendant_ids(slug=f.category))
         if f.in_stock:
             where.append("p.in_stock")
+        if f.min_rating is not None:
+            where.append("p.rating_average >= %s")
+            where_params.append(f.min_rating)
         for name, value in sorted(f.attributes.items()):  # names checked by services.product_filters_parse
             where.append("p.attribute_values @> ARRAY[%s]::varchar[]")
             where_params.append(f"{name}={value}")
@@ -249,6 +258,7 @@ _PRICE_BUCKETS_SQL = ", ".join(
 _SEARCH_SQL = f"""
     WITH m AS MATERIALIZED (
         SELECT p.id, p.name, p.category_id, p.price_from, p.in_stock, p.is_featured, p.created_at,
+               p.rating_average, p.rating_count,
                p.attribute_values, {{rank}} AS rank, ({{in_range}}) AS in_range
         FROM {Product._meta.db_table} p{{sources}}
         WHERE {{where}}
@@ -300,6 +310,7 @@ def _listing_fingerprint(filters: ProductFilters, number: int, per_page: int) ->
     one name for the default sort, prices to the cent), so addresses that differ only in spelling share an entry."""
     words = filters.q if settings.ELASTICSEARCH_URL else " ".join(search_words(filters.q))
     canonical = {**asdict(filters), "q": words, "sort": filters.sort or "relevance",
+                 "min_rating": None if filters.min_rating is None else f"{filters.min_rating:f}",
                  **{name: None if value is None else f"{value + 0:.2f}"  # + 0: -0.00 is 0.00
                     for name, value in (("min_price", filters.min_price), ("max_price", filters.max_price))}}
     return hashlib.blake2b(json.dumps([canonical, number, per_page], sort_keys=True).encode(),
@@ -433,6 +444,7 @@ def product_detail(*, slug: str) -> dict:
             "in_stock": any(a > 0 for a in available.values()),
             "first_available_sku": next((v.sku for v in variants if available.get(v.sku, 0) > 0), None),
             "url": product.get_absolute_url(),
+            "rating": _rating(product.rating_average, product.rating_count),
         }
 
     detail = _cached(f"product:{slug}", product_scopes(slug), build)

@@ -77,6 +77,16 @@ def product_filters_parse(params) -> ProductFilters:
             raise InvalidInput(f"{name} must be between 0 and 1000000000.", extra={"param": name})
         return value.quantize(Decimal("0.01"))
 
+    raw_rating = (params.get("min_rating") or "").strip()
+    min_rating = None
+    if raw_rating:
+        try:
+            min_rating = Decimal(raw_rating)
+        except ArithmeticError:
+            min_rating = Decimal("NaN")
+        if not min_rating.is_finite() or not 1 <= min_rating <= 5:
+            raise InvalidInput("min_rating must be a number of stars from 1 to 5.", extra={"param": "min_rating"})
+        min_rating = min_rating.quantize(Decimal("0.1"))
     sort = (params.get("sort") or "").strip()
     if sort and sort not in selectors.SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(selectors.SORTS)}.", extra={"param": "sort"})
@@ -100,6 +110,7 @@ def product_filters_parse(params) -> ProductFilters:
         max_price=price("max_price"),
         in_stock=in_stock in {"true", "1", "yes", "on"},
         sort=sort,
+        min_rating=min_rating,
     )
 
 
@@ -142,6 +153,16 @@ def product_variants(*, slug: str) -> dict[str, str]:
     """An active product's SKUs and their variant names, from the cached product entry (reviews ask: is the
     product real, which variant was bought). ProductNotFound for no such product."""
     return {v["sku"]: v["name"] for v in selectors.product_detail(slug=slug)["variants"]}
+
+
+def product_rating_set(*, slug: str, count: int, rating_sum: int) -> None:
+    """The reviews app's rating of a product, copied here in its write's transaction (it holds the lock on its own
+    rating row, so the last to commit writes last): cards, product bodies, sort=rating and min_rating read it.
+    The product's page and listings are rebuilt after commit."""
+    average = (Decimal(rating_sum) / count).quantize(Decimal("0.01")) if count else None
+    touched = list(Product.objects.filter(slug=slug).values_list("slug", "category_id"))
+    Product.objects.filter(slug=slug).update(rating_count=count, rating_average=average)
+    catalog_invalidate(products=touched)
 
 
 def product_page_changed(*, slug: str) -> None:

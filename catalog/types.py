@@ -36,6 +36,7 @@ class ProductFilters:
     max_price: Decimal | None = None
     in_stock: bool = False
     sort: str = ""
+    min_rating: Decimal | None = None  # average stars, 1 to 5: "4 stars & up"
     attributes: dict[str, str] = field(default_factory=dict)
 
 

@@ -18,7 +18,7 @@ from . import selectors, services
 from .types import ProductFilters
 
 SORT_CHOICES = [("", "Featured"), ("price", "Price: low to high"), ("-price", "Price: high to low"),
-                ("name", "Name"), ("newest", "Newest")]
+                ("name", "Name"), ("newest", "Newest"), ("rating", "Customer rating")]
 PAGE_DIGITS = 18  # a longer page number is no page (404), whatever it says
 
 
@@ -66,6 +66,8 @@ def _listing_query(filters: ProductFilters, *, category_slug: str = "") -> Query
             query[name] = f"{getattr(filters, name) + 0:.2f}"  # + 0: -0.00 is 0.00
     if filters.in_stock:
         query["in_stock"] = "true"
+    if filters.min_rating is not None:
+        query["min_rating"] = f"{filters.min_rating:f}"
     if filters.sort:
         query["sort"] = filters.sort
     for name, value in sorted(filters.attributes.items()):

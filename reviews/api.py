@@ -12,8 +12,9 @@ from .types import SORTS, RatingSummary, ReviewView
 
 ReviewBody = inline_serializer("ReviewBody", {
     "rating": serializers.IntegerField(min_value=1, max_value=5),
-    "title": serializers.CharField(max_length=MAX_TITLE),
-    "body": serializers.CharField(max_length=MAX_BODY),
+    # some text besides spaces (what str.strip() strips), within the limit: services.review_parse checks it
+    "title": serializers.RegexField(r"[^\s\x1c-\x1f\x85]", max_length=MAX_TITLE),
+    "body": serializers.RegexField(r"[^\s\x1c-\x1f\x85]", max_length=MAX_BODY),
 })
 REVIEW_FIELDS = {
     "id": serializers.IntegerField(), "rating": serializers.IntegerField(), "title": serializers.CharField(),
@@ -56,7 +57,9 @@ def summary_body(summary: RatingSummary) -> dict:
 
 class ProductReviewsApi(ApiView):
     @extend_schema(operation_id="product_reviews_list", parameters=[
-        OpenApiParameter("sort", str, enum=list(SORTS)), OpenApiParameter("page", int)],
+        OpenApiParameter("sort", str, enum=list(SORTS)),
+        OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": 10_000},
+                         description="from 1 (else 400 invalid_sort); past the last page: no results")],
         responses={200: ReviewsAnswer,
                    400: OpenApiResponse(Error, description="invalid_sort: an unknown sort or a bad page"),
                    404: OpenApiResponse(Error, description="product_not_found")})

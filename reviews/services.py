@@ -93,7 +93,13 @@ def _apply(slug: str, before: tuple | None, after: tuple | None) -> None:
     ProductRating.objects.bulk_create([ProductRating(product_slug=slug)], ignore_conflicts=True)
     ProductRating.objects.filter(product_slug=slug).update(
         **{name: F(name) + delta for name, delta in changes.items() if delta})
-    catalog_services.product_page_changed(slug=slug)
+    _copy_to_catalog(ProductRating.objects.get(product_slug=slug))
+
+
+def _copy_to_catalog(row: ProductRating) -> None:
+    """The catalogue keeps a copy for cards, sort=rating and min_rating (and rebuilds the pages showing it). Called
+    while this transaction holds the lock on the rating row, so copies land in the order the counts changed."""
+    catalog_services.product_rating_set(slug=row.product_slug, count=row.count, rating_sum=row.rating_sum)
 
 
 def rating_summary(*, product_slug: str) -> RatingSummary:
@@ -125,8 +131,9 @@ def ratings_recount(*, fix: bool = True) -> list[tuple[str, RatingSummary, Ratin
                 continue
             differences.append((slug, _summary(have), _summary_of(want)))
             if fix:
-                ProductRating.objects.update_or_create(product_slug=slug, defaults={f: want[f] for f in fields})
-                catalog_services.product_page_changed(slug=slug)
+                row, _ = ProductRating.objects.update_or_create(product_slug=slug,
+                                                                defaults={f: want[f] for f in fields})
+                _copy_to_catalog(row)
     return differences
 
 

@@ -20,7 +20,8 @@ def test_product_list_has_the_documented_shape(client, shop):
     assert body["count"] == 3
     assert set(body) == {"count", "next", "previous", "results", "facets"}
     card = body["results"][0]
-    assert set(card) == {"slug", "name", "price", "currency", "in_stock", "image_url", "url"}
+    assert set(card) == {"slug", "name", "price", "currency", "in_stock", "image_url", "url", "rating"}
+    assert card["rating"] == {"average": None, "count": 0}  # no reviews yet (tests/reviews: with some)
     assert card["currency"] == "USD"
 
 

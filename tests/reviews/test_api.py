@@ -142,3 +142,27 @@ def test_votes_are_one_per_account_changeable_and_idempotent_and_sort_the_review
     anonymous = Client().post(f"/api/v1/reviews/{first}/vote/", json.dumps({"helpful": True}),
                               content_type="application/json")
     assert anonymous.status_code == 403
+
+
+def test_cards_and_product_bodies_show_the_rating_and_listings_sort_and_filter_by_it(on_commit):
+    from tests.factories import make_product
+
+    ada, loved, _, _ = buyer("ada")
+    bob, meh, _, _ = buyer("bob")
+    unrated = make_product(name="Unrated Thing").slug
+    with on_commit():  # the catalogue's cached bodies and cards are rebuilt after commit
+        assert post(signed_in(ada), loved, {**GOOD, "rating": 5}).status_code == 201
+        assert post(signed_in(bob), meh, {**GOOD, "rating": 3}).status_code == 201
+    body = Client().get(f"/api/v1/products/{loved}/").json()
+    assert body["rating"] == {"average": "5.00", "count": 1}
+    assert Client().get(f"/api/v1/products/{unrated}/").json()["rating"] == {"average": None, "count": 0}
+    by_rating = Client().get("/api/v1/products/", {"sort": "rating"}).json()["results"]
+    assert [c["slug"] for c in by_rating][:3] == [loved, meh, unrated]
+    assert by_rating[0]["rating"] == {"average": "5.00", "count": 1}
+    four_up = Client().get("/api/v1/products/", {"min_rating": "4"}).json()
+    assert [c["slug"] for c in four_up["results"]] == [loved]
+    for bad in ("0", "6", "x", "nan"):
+        response = Client().get("/api/v1/products/", {"min_rating": bad})
+        assert response.status_code == 400 and response.json()["param"] == "min_rating"
+    listing = Client().get("/c/gear/", {"min_rating": "4"}).content.decode()
+    assert "★★★★★" in listing and "4 stars &amp; up" in listing
