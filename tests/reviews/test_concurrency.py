@@ -4,6 +4,7 @@ reviews, and an account's two racing posts store one review."""
 
 import pytest
 
+from catalog.models import Product
 from reviews import services
 from reviews.models import ProductRating, Review
 from reviews.types import AlreadyReviewed, ReviewInput
@@ -66,3 +67,7 @@ def test_racing_writes_edits_hides_approvals_and_deletes_leave_the_rating_exact(
     assert unexpected == []
     assert stored(slug) == recounted(slug)
     assert services.ratings_recount(fix=False) == []
+    count, _, _ = recounted(slug)
+    product = Product.objects.get(slug=slug)  # the catalogue's copy landed in the order the counts changed
+    assert (product.rating_count, product.rating_average) == (count, services.rating_summary(
+        product_slug=slug).average)
