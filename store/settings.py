@@ -26,6 +26,10 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105 (DEBUG only)
 
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")]
+# The path the shop is served under ("" = the root): configuration, never the request's SCRIPT_NAME, which a WSGI
+# server may take from a header (gunicorn does, from a proxy it trusts) and which every reversed link carries, so
+# one request could have put its own prefix into the pages and data every shopper is served from the cache.
+FORCE_SCRIPT_NAME = os.environ.get("SCRIPT_NAME", "")
 
 INSTALLED_APPS = [
     "accounts.apps.StoreAdminConfig",  # django.contrib.admin, with the shop's site (sign-in limits, names)

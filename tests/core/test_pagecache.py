@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.messages import constants
 from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.http import HttpResponse
 from django.test import Client
@@ -237,3 +238,24 @@ def test_staff_clear_the_page_cache_with_a_command(client, edited_template):
     call_command("clear_page_cache", stdout=out)
     assert "2 cached pages removed" in out.getvalue()
     assert b"EDITED IN A TEST" in client.get(path).content
+
+
+def wsgi_get(path: str, script_name: str) -> str:
+    """A GET through Django's own WSGI handler (the test Client sets no script prefix from SCRIPT_NAME)."""
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": script_name, "QUERY_STRING": "",
+               "SERVER_NAME": "testserver", "SERVER_PORT": "80", "HTTP_HOST": "testserver", "REMOTE_ADDR": "10.0.0.1",
+               "wsgi.input": io.BytesIO(b""), "wsgi.url_scheme": "http"}
+    return b"".join(WSGIHandler()(environ, lambda status, headers: None)).decode()
+
+
+@pytest.mark.django_db(transaction=True)  # (the WSGI handler closes the connection after each request)
+def test_a_request_under_another_script_prefix_cannot_poison_the_shared_page():
+    """A page's links are reversed under the request's script prefix (SCRIPT_NAME, which gunicorn takes from a
+    header its trusted proxy passes on). Cached under the page's key alone, one request under "/gone" made every
+    later shopper's copy of the page link to /gone/... (nothing there: the shop's menu and home links broken). The
+    prefix is configuration (FORCE_SCRIPT_NAME, from the server's SCRIPT_NAME environment variable)."""
+    spec = make_product(name="Prefixed Page")
+    path = f"/p/{spec.slug}/"
+    for script_name in ("/gone", ""):
+        html = wsgi_get(path, script_name)
+        assert "/gone/" not in html and 'class="brand" href="/"' in html
