@@ -198,10 +198,18 @@ def review_create(*, product_slug: str, user_id: int | None, author_name: str, r
     return _view(row)
 
 
+def _review_pk(review_id) -> int:
+    """A review's id as the database can look it up: digits that fit a bigint, else no such review."""
+    raw = str(review_id)
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ReviewNotFound(review_id)
+    return int(raw)
+
+
 def _locked(review_id) -> Review:
     try:
-        return Review.objects.select_for_update().get(id=int(review_id))
-    except (Review.DoesNotExist, ValueError, TypeError, OverflowError):
+        return Review.objects.select_for_update().get(id=_review_pk(review_id))
+    except Review.DoesNotExist:
         raise ReviewNotFound(review_id) from None
 
 
@@ -327,6 +335,6 @@ def review_of(*, user_id: int, product_slug: str) -> ReviewView | None:
 
 def review_get(*, review_id) -> ReviewView:
     try:
-        return _view(Review.objects.get(id=int(review_id)))
-    except (Review.DoesNotExist, ValueError, TypeError, OverflowError):
+        return _view(Review.objects.get(id=_review_pk(review_id)))
+    except Review.DoesNotExist:
         raise ReviewNotFound(review_id) from None

@@ -109,8 +109,11 @@ def test_the_author_edits_and_deletes_and_no_one_else_may():
     listing = Client().get(f"/api/v1/products/{slug}/reviews/").json()
     assert listing["count"] == 0 and listing["average"] is None and listing["results"] == []
     assert signed_in(user).delete(url).json()["code"] == "review_not_found"
-    missing = signed_in(user).put("/api/v1/reviews/x/", json.dumps(GOOD), content_type="application/json")
-    assert missing.status_code == 404 and missing.json()["code"] == "review_not_found"
+    for junk in ("x", "9" * 30, "-1", "１２"):  # no id, past a bigint, negative, full-width digits
+        missing = signed_in(user).put(f"/api/v1/reviews/{junk}/", json.dumps(GOOD), content_type="application/json")
+        assert missing.status_code == 404 and missing.json()["code"] == "review_not_found"
+        assert Client().post(f"/api/v1/reviews/{junk}/vote/", "{}", content_type="application/json").status_code \
+            in (403, 404)
 
 
 def test_votes_are_one_per_account_changeable_and_idempotent_and_sort_the_reviews():
