@@ -16,7 +16,9 @@ products_index = Index(settings.ELASTICSEARCH_INDEX)
 products_index.settings(number_of_shards=1, number_of_replicas=0)
 PRICE_BUCKETS = [0, 25, 50, 100, 200, 500]
 SORTS = {"price": [{"price_from": "asc"}, {"id": "asc"}], "-price": [{"price_from": "desc"}, {"id": "desc"}],
-         "name": [{"name.raw": "asc"}, {"id": "asc"}], "newest": [{"created_at": "desc"}, {"id": "desc"}]}
+         "name": [{"name.raw": "asc"}, {"id": "asc"}], "newest": [{"created_at": "desc"}, {"id": "desc"}],
+         "rating": [{"rating_average": {"order": "desc", "missing": "_last"}}, {"rating_count": "desc"},
+                    {"id": "asc"}]}
 
 
 @products_index.document
@@ -31,6 +33,8 @@ class ProductDocument(Document):
     price_from = fields.ScaledFloatField(scaling_factor=100)
     in_stock = fields.BooleanField()
     is_active = fields.BooleanField()
+    rating_average = fields.ScaledFloatField(scaling_factor=100)  # null while no review is published
+    rating_count = fields.IntegerField()
 
     class Django:
         model = Product
@@ -61,6 +65,9 @@ class ProductDocument(Document):
         values = {str(v) for variant in product.variants.all() for v in (variant.attributes or {}).values()}
         return " ".join(sorted(values))
 
+    def prepare_rating_average(self, product):
+        return float(product.rating_average) if product.rating_average is not None else None
+
     def prepare_price_from(self, product):
         return float(product.price_from) if product.price_from is not None else None
 
@@ -88,6 +95,8 @@ def search_body(filters: ProductFilters, *, page: int, per_page: int) -> dict:
         search = search.filter("range", price_from=bounds)
     if filters.in_stock:
         search = search.filter("term", in_stock=True)
+    if filters.min_rating is not None:
+        search = search.filter("range", rating_average={"gte": float(filters.min_rating)})
     for name, value in sorted(filters.attributes.items()):
         post.append(Q("term", attributes=f"{name}:{value}"))
     for clause in post:

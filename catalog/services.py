@@ -162,6 +162,8 @@ def product_rating_set(*, slug: str, count: int, rating_sum: int) -> None:
     average = (Decimal(rating_sum) / count).quantize(Decimal("0.01")) if count else None
     touched = list(Product.objects.filter(slug=slug).values_list("slug", "category_id"))
     Product.objects.filter(slug=slug).update(rating_count=count, rating_average=average)
+    if settings.ELASTICSEARCH_URL and touched:
+        outbox.publish(PRODUCTS_CHANGED, {"ids": list(Product.objects.filter(slug=slug).values_list("id", flat=True))})
     catalog_invalidate(products=touched)
 
 

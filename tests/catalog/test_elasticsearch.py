@@ -60,10 +60,24 @@ def test_the_query_body_matches_filters_facets_and_sort():
     assert (body["from"], body["size"]) == (24, 24)
 
 
+def test_the_rating_sort_and_filter_are_in_the_query_body():
+    body = search_body(ProductFilters(sort="rating", min_rating=Decimal("4")), page=1, per_page=10)
+    assert {"range": {"rating_average": {"gte": 4.0}}} in body["query"]["bool"]["filter"]
+    assert body["sort"][0] == {"rating_average": {"order": "desc", "missing": "_last"}}
+
+
 def test_a_relevance_query_has_no_sort_and_odd_text_is_just_text():
     body = search_body(ProductFilters(q=ODD), page=1, per_page=10)
     assert "sort" not in body
     assert body["query"]["bool"]["should"][0]["multi_match"]["query"] == ODD
+
+
+def test_a_rating_change_is_indexed_through_the_outbox(product, settings):
+    settings.ELASTICSEARCH_URL = f"http://127.0.0.1:{REFUSED_PORT}"  # nothing answers: indexing happens in Celery
+    services.product_rating_set(slug=product.slug, count=2, rating_sum=9)
+    message = OutboxMessage.objects.get(topic="catalog.products_changed")
+    assert message.payload == {"ids": [product.id]} and message.delivered_at is None
+    assert ProductDocument().prepare_rating_average(type(product).objects.get(id=product.id)) == 4.5
 
 
 def test_staff_edits_are_indexed_through_the_outbox_not_in_the_request(product, settings):
