@@ -234,6 +234,26 @@ def test_the_text_percent_00_in_a_json_body_is_text_not_a_nul(shop, client):
     assert escaped.status_code == 400 and "NUL" in escaped.json()["message"]
 
 
+def test_a_json_body_in_another_charset_cannot_smuggle_a_nul(shop, client):
+    """The API decodes a JSON body in the charset its Content-Type names. In UTF-7 "+AFw-u0000" is the escape
+    \\u0000, which the NUL guard (reading the raw bytes) did not see: a return's note with it failed in PostgreSQL,
+    a 500. JSON is UTF-8 (RFC 8259); a body in another charset is a 400, and nothing is stored."""
+    from tests.returns.helpers import paid_order
+
+    number, sku, token = paid_order(quantity=1)
+    before = _stored()
+    raw = json.dumps({"lines": [{"sku": sku, "quantity": 1}], "reason": "wrong_item", "note": "A+AFw-u0000B"}).encode()
+    for charset in ("utf-7", "UTF-7", "utf-16", "latin-1"):
+        response = client.generic("POST", f"/api/v1/orders/{number}/returns/?token={token}", raw,
+                                  content_type=f"application/json; charset={charset}")
+        assert response.status_code == 400, (charset, response.content)
+    assert {k: v for k, v in _stored().items() if k != "sessions.Session"} == \
+        {k: v for k, v in before.items() if k != "sessions.Session"}
+    utf8 = client.generic("POST", f"/api/v1/orders/{number}/returns/?token={token}", raw,
+                          content_type="application/json; charset=UTF-8")
+    assert utf8.status_code == 201 and utf8.json()["note"] == "A+AFw-u0000B"  # in UTF-8 it is only text
+
+
 @pytest.mark.parametrize("secret", ["", "whsec_test_secret_for_the_fuzz"])
 def test_junk_at_the_stripe_webhook_is_refused_not_failed(shop, settings, secret):
     """The webhook is no part of the OpenAPI schema (Stripe calls it): junk bodies and signatures get a 4xx."""
