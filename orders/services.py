@@ -309,11 +309,14 @@ def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = 
     ``up_to_left``: an amount above what is left to refund is cut to it (payments.services.payment_refund)."""
     key = key or f"refund-{number}-{amount if amount is not None else 'all'}"
     paid_back = payment_services.payment_refund_amount(idempotency_key=key)
+    # Sent before with no answer: the provider may have made it, and a webhook may have marked the order refunded
+    # since. It is finished with its key (the provider refunds once), whatever the order says now.
+    sent = bool(paid_back) or payment_services.payment_refund_state(idempotency_key=key) == "pending"
     with transaction.atomic():
         order = _locked(number)
         if OrderRefund.objects.filter(key=key).exists():
             return _view(order)  # this refund is done, on both sides
-        if not paid_back:  # (a refund already made is finished below, whatever the order says now)
+        if not sent:  # (a refund already made is finished below, whatever the order says now)
             if order.status not in REFUNDABLE:
                 raise TransitionRefused(f"Order {number} is {order.status}; only a paid order can be refunded.")
             if lines:

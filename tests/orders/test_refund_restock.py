@@ -225,3 +225,33 @@ def test_a_refund_whose_process_died_after_the_money_moved_is_finished_by_sendin
     assert Payment.objects.get(order_reference=number).refunded_amount == Decimal("10.00")
     assert Order.objects.get(number=number).status == "partially_refunded"
     assert inventory_services.stock_invariant_violations() == []
+
+
+def test_a_staff_refund_the_provider_made_unanswered_is_finished_though_a_webhook_marked_the_order_refunded(
+        paid, monkeypatch):
+    """The provider makes staff's refund but the answer is lost (the refund stays pending); its webhook then
+    reports the order's money all given back, so the order is refunded. Sending the refund again finishes it with
+    its key: the units named go back, the refund is recorded, the provider refunds once — instead of refusing it
+    because the order is no longer paid, which left the refund pending and the units off the shelf for ever."""
+    from payments.models import SandboxRefund
+    from payments.types import RefundPending
+
+    number, sku = paid
+    real = TestGateway.refund
+
+    def made_but_unanswered(self, **kwargs):
+        real(self, **kwargs)
+        raise ConnectionError("the answer was lost")
+
+    monkeypatch.setattr(TestGateway, "refund", made_but_unanswered)
+    with pytest.raises(RefundPending):
+        services.order_refund(number=number, lines={sku: 3}, key="lost")
+    monkeypatch.setattr(TestGateway, "refund", real)
+    # Stripe's charge.refunded webhook: the gateway's total, and the order marked refunded in full
+    Payment.objects.filter(order_reference=number).update(refunded_amount=Decimal("30.00"), state="refunded")
+    services.order_mark_refunded(number=number, full=True, note="refunded 30.00 at the gateway")
+
+    services.order_refund(number=number, lines={sku: 3}, key="lost")
+    assert Refund.objects.get(idempotency_key="lost").state == "succeeded"
+    assert SandboxRefund.objects.filter(idempotency_key="lost").count() == 1
+    assert on_hand(sku) == 5 and returned(number) == 3 and Order.objects.get(number=number).status == "refunded"
