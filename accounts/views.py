@@ -1,9 +1,9 @@
 """Shopper accounts: sign up, log in (merging the guest cart), log out, password reset, the account page.
 
-Every form a stranger can post to here is rate limited (RATE_LIMITS login, login_account, signup, password_reset,
-password_reset_email): over a limit the answer is a 429 page with Retry-After and nothing else happens — no
-password is checked, no e-mail is sent. Sign-up and password reset answer the same whether or not the address has
-an account. A ``next`` parameter is followed only to this shop's own host.
+Every form a stranger can post to here is rate limited (RATE_LIMITS login, login_account, signup, signup_email,
+password_reset, password_reset_email): over a limit the answer is a 429 page with Retry-After and nothing else
+happens — no password is checked, no e-mail is sent. Sign-up and password reset answer the same whether or not the
+address has an account. A ``next`` parameter is followed only to this shop's own host.
 """
 
 import functools
@@ -90,8 +90,8 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect("accounts:home")
     if request.method == "POST":
-        try:
-            ratelimit.check(request, "signup")
+        try:  # per client, and per address: each sign-up e-mails the address given, whoever has it
+            ratelimit.check(request, "signup", name=request.POST.get("email", ""), name_group="signup_email")
         except RateLimited as exc:
             return _too_many_requests(request, exc)
     form = SignUpForm(request.POST or None)

@@ -111,6 +111,26 @@ def test_sign_up_is_limited_per_client_and_then_creates_and_sends_nothing(settin
     assert len(mail.outbox) == 1
 
 
+def test_sign_up_is_limited_per_address_across_client_addresses(settings, django_user_model):
+    """Every sign-up sends an e-mail to the address given (a confirmation link, or "you already have an account"):
+    limited per client only, sign-ups from many addresses could flood one mailbox that password_reset_email
+    protects from password resets. Now signup_email counts the address however it is written."""
+    settings.RATE_LIMITS = {"signup": "100/m", "signup_email": "2/h"}
+
+    def sign_up(n, email):
+        with TestCase.captureOnCommitCallbacks(execute=True):  # (its e-mail goes out after commit)
+            return Client(REMOTE_ADDR=f"10.6.1.{n}").post("/account/signup/", {
+                "username": f"flood{n}", "email": email, "password1": PASSWORD, "password2": PASSWORD})
+
+    answers = [sign_up(n, email) for n, email in enumerate(["ada@example.com", "ADA@example.com ",
+                                                             "ada@example.com"])]
+    assert [a.status_code for a in answers[:2]] == [302, 302]
+    assert_too_many(answers[2])
+    outbox.relay_pending()
+    assert len(mail.outbox) == 2
+    assert sign_up(9, "grace@example.com").status_code == 302  # another address is not limited by ada's
+
+
 def test_password_reset_is_limited_per_client_and_then_sends_nothing(settings, django_user_model):
     settings.RATE_LIMITS = {"password_reset": "2/m", "password_reset_email": "100/h"}
     for n in range(3):
@@ -138,9 +158,9 @@ def test_password_reset_is_limited_per_address_across_client_addresses(settings,
 
 def test_the_sign_in_limits_are_on_by_default():
     limits = parse_rate_limits(None)
-    assert {group: limits[group] for group in ("login", "login_account", "signup", "password_reset",
+    assert {group: limits[group] for group in ("login", "login_account", "signup", "signup_email", "password_reset",
                                                "password_reset_email")} == {
-        "login": "10/m", "login_account": "5/m", "signup": "5/m", "password_reset": "5/m",
+        "login": "10/m", "login_account": "5/m", "signup": "5/m", "signup_email": "3/h", "password_reset": "5/m",
         "password_reset_email": "3/h"}
     assert parse_rate_limits("login=20/m,password_reset_email=off")["login"] == "20/m"
 
