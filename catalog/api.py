@@ -75,6 +75,7 @@ LIST_PARAMETERS = [
     _price_parameter("min_price"),
     _price_parameter("max_price"),
     OpenApiParameter("in_stock", bool, description="true: only products a shopper can buy now"),
+    OpenApiParameter("exact", bool, description="true: the words as typed, never corrected for typos"),
     OpenApiParameter("min_rating", {"type": "number", "minimum": 1, "maximum": 5},
                      description="only products whose average rating is at least this (4: four stars & up)"),
     OpenApiParameter("sort", str, enum=list(selectors.SORTS), description="relevance when absent"),

@@ -184,25 +184,35 @@ class _Search:
         self.words = search_words(filters.q) if filters.q else []
 
     def run(self, *, offset: int, limit: int, facets: bool = True) -> dict:
+        """The listing's ids, total and facets; ``corrected``: the words shown as searched for when a correction
+        was used (the page says so and offers the words as typed), else None."""
         typed = [[("simple", f"{w}:*"), ("english", w)] for w in self.words]
-        found = self._query(typed, offset=offset, limit=limit, facets=facets)
-        if self.words and found["total"] < self.TYPO_RETRY_BELOW:
-            corrected = self._corrected(typed)
+        found = {**self._query(typed, offset=offset, limit=limit, facets=facets), "corrected": None}
+        if self.words and not self.filters.exact and found["total"] < self.TYPO_RETRY_BELOW:
+            corrected, shown = self._corrected(typed)
             if corrected != typed:
-                found = self._query(corrected, offset=offset, limit=limit, facets=facets)
+                retry = self._query(corrected, offset=offset, limit=limit, facets=facets)
+                if retry["total"] > found["total"]:  # a correction is used only when it finds more
+                    found = {**retry, "corrected": shown}
         return found
 
-    def _corrected(self, typed: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
+    def _corrected(self, typed: list[list[tuple[str, str]]]) -> tuple[list[list[tuple[str, str]]], str]:
+        """Each word with its closest words of the lexicon that are close in spelling too (one edit, two from
+        eight letters: "snekers" is sneakers, "sweater" is not shelter), and the words as the page shows them."""
         with connection.cursor() as cursor:
             cursor.execute(_CORRECTIONS_SQL, [self.words, self.CORRECTIONS])
             alternatives: dict[str, list[str]] = {}
             best: dict[str, float] = {}
             for word, correction, score in cursor.fetchall():  # best first
+                candidate = (search_words(correction) or [""])[0]
+                if not candidate or candidate == word or _edits(word, candidate) > (1 if len(word) < 8 else 2):
+                    continue
                 best.setdefault(word, score)
                 if score >= best[word] - self.CORRECTION_SPREAD:  # "runner" for runer, not also "rust"
-                    alternatives.setdefault(word, []).extend(search_words(correction)[:1])
-        return [[*terms, *(("english", c) for c in alternatives.get(word, []) if c != word)]
-                for word, terms in zip(self.words, typed, strict=True)]
+                    alternatives.setdefault(word, []).append(candidate)
+        groups = [[*terms, *(("english", c) for c in alternatives.get(word, []))]
+                  for word, terms in zip(self.words, typed, strict=True)]
+        return groups, " ".join(alternatives.get(word, [word])[0] for word in self.words)
 
     def _query(self, groups: list[list[tuple[str, str]]], *, offset: int, limit: int, facets: bool) -> dict:
         """``groups``: every word's group must match, a group by any of its (text search configuration, term)."""
@@ -256,6 +266,21 @@ class _Search:
             total, by_category, prices, in_stock, attributes, ids = cursor.fetchone()
         return {"total": total, "ids": ids or [],
                 "facets": _facets_of(by_category, prices, in_stock, attributes) if facets else None}
+
+
+def _edits(a: str, b: str) -> int:
+    """The optimal-string-alignment distance: insertions, deletions, substitutions and swaps of neighbours, one
+    each ("cavnas" is one from canvas). Words are at most 40 letters, so the table stays small."""
+    before, row = None, list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (x != y))
+            if before is not None and i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, row = row, current
+    return row[-1]
 
 
 _PRICE_BUCKETS_SQL = ", ".join(
@@ -351,6 +376,7 @@ def product_list(*, filters: ProductFilters, page: int | str = 1, per_page: int 
             "has_previous": number > 1,
             "results": [_card(products[i]) for i in found["ids"] if i in products],
             "facets": found["facets"],
+            "corrected": found["corrected"],
         }
 
     return _cached(key, listing_scopes(filters.category), build)

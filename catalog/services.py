@@ -93,6 +93,9 @@ def product_filters_parse(params) -> ProductFilters:
     in_stock = (params.get("in_stock") or "").strip().lower()
     if in_stock not in {"", "true", "false", "1", "0", "yes", "no", "on", "off"}:
         raise InvalidInput("in_stock must be true or false.", extra={"param": "in_stock"})
+    exact = (params.get("exact") or "").strip().lower()
+    if exact not in {"", "true", "false", "1", "0", "yes", "no", "on", "off"}:
+        raise InvalidInput("exact must be true or false.", extra={"param": "exact"})
     attributes = {}
     for name in sorted(params.keys()):
         if name.startswith("attr_") and len(attributes) < 5:
@@ -111,6 +114,7 @@ def product_filters_parse(params) -> ProductFilters:
         in_stock=in_stock in {"true", "1", "yes", "on"},
         sort=sort,
         min_rating=min_rating,
+        exact=exact in {"true", "1", "yes", "on"},
     )
 
 

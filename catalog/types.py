@@ -37,6 +37,7 @@ class ProductFilters:
     in_stock: bool = False
     sort: str = ""
     min_rating: Decimal | None = None  # average stars, 1 to 5: "4 stars & up"
+    exact: bool = False  # the words as typed, never corrected ("search instead for …")
     attributes: dict[str, str] = field(default_factory=dict)
 
 

@@ -68,6 +68,8 @@ def _listing_query(filters: ProductFilters, *, category_slug: str = "") -> Query
         query["in_stock"] = "true"
     if filters.min_rating is not None:
         query["min_rating"] = f"{filters.min_rating:f}"
+    if filters.exact and filters.q:
+        query["exact"] = "1"
     if filters.sort:
         query["sort"] = filters.sort
     for name, value in sorted(filters.attributes.items()):
@@ -163,7 +165,16 @@ def category(request, slug):
 def search(request):
     q = (request.GET.get("q") or "")[:200]
     filters, notice = _listing_filters(request.GET)
-    return render(request, "catalog/search.html", {**_listing_context(filters, notice, _page(request.GET)), "q": q})
+    context = _listing_context(filters, notice, _page(request.GET))
+    listing = context["listing"]
+    if listing.get("corrected"):  # say what was searched for, and offer the words as typed
+        context["corrected_url"] = _with(_listing_query(dataclasses.replace(filters, q=listing["corrected"])))
+        context["exact_url"] = _with(_listing_query(dataclasses.replace(filters, exact=True)))
+    if not listing["count"]:  # no dead end: the biggest departments to browse instead
+        context["suggested_categories"] = sorted(
+            (c for c in selectors.category_counts() if c["parent"] is None and c["product_count"]),
+            key=lambda c: -c["product_count"])[:6]
+    return render(request, "catalog/search.html", {**context, "q": q})
 
 
 def product(request, slug):

@@ -219,3 +219,25 @@ def test_every_prefix_of_three_letters_or_more_of_a_name_word_finds_the_product(
     assert names("down") == ["Willow Down Sleeping Bag"]
     assert sorted(names("recy poly")) == ["Cedar Recycled Polyester Tarp Shelter"]  # every word still required
     assert "Willow Down Sleeping Bag" in names("sleeps")  # stems still match: sleeps -> sleep
+
+
+def test_a_correction_is_said_and_can_be_refused_and_an_unrelated_word_is_no_correction(client, shop):
+    make_product(name="Cedar Tarp Shelter", category=(("camping", "Camping"), ("tents", "Tents")))
+    page = client.get("/search/", {"q": "snekers"}).content.decode()
+    assert "Showing results for" in page and "<strong>sneakers</strong>" in page
+    assert 'search instead for <a href="?q=snekers&amp;exact=1">snekers</a>' in page
+    assert "Trail Running Sneakers" in page
+    exact = client.get("/search/", {"q": "snekers", "exact": "1"}).content.decode()
+    assert "Trail Running Sneakers" not in exact and "Showing results for" not in exact
+    assert names("sweater") == []  # two edits from "shelter" at seven letters: no correction, no tarp shelters
+    empty = client.get("/search/", {"q": "hoodie"}).content.decode()
+    assert "Nothing found for “hoodie”" in empty and 'href="/c/footwear/">Footwear</a>' in empty  # no dead end
+    assert "Showing results for" not in client.get("/search/", {"q": "sneakers"}).content.decode()
+
+
+@pytest.mark.parametrize(("a", "b", "edits"), [
+    ("cavnas", "canvas", 1), ("snekers", "sneakers", 1), ("sweater", "shelter", 2), ("runer", "runner", 1),
+    ("abc", "abc", 0), ("", "abc", 3), ("ab", "ba", 1), ("hoodie", "hood", 2),
+])
+def test_the_edit_distance_of_a_correction(a, b, edits):
+    assert selectors._edits(a, b) == edits
