@@ -114,3 +114,17 @@ def test_recount_reports_and_fixes_a_rating_that_drifted(capsys):
     assert f"{slug}: stored count=2" in capsys.readouterr().out
     assert services.rating_summary(product_slug=slug).count == 1
     call_command("reviews", "recount")
+
+
+def test_sample_reviews_are_written_by_buyers_only_and_once(capsys):
+    ada, slug, _, _ = buyer("ada")
+    stranger("bob")  # bought nothing: writes nothing
+    call_command("reviews", "seed", "--share", "1")
+    assert "wrote 1 sample reviews" in capsys.readouterr().out
+    review = Review.objects.get()
+    assert (review.user_id, review.product_slug) == (ada.pk, slug) and 1 <= review.rating <= 5
+    call_command("reviews", "seed", "--share", "1")
+    assert "wrote 0 sample reviews" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="share"):
+        call_command("reviews", "seed", "--share", "2")
+    call_command("reviews", "recount")
