@@ -54,6 +54,13 @@ CATEGORIES = [
          ["Stainless", "Titanium"], (15, 50), "capacity", "rect"),
     ]),
 ]
+
+# Shipping weight per category, in kg (shipping methods priced by weight read it).
+WEIGHTS_KG = {slug: Decimal(kg) for slug, kg in {
+    "tops": "0.250", "jackets": "0.800", "trousers": "0.600", "running": "0.900", "hiking": "1.400",
+    "sandals": "0.500", "tents": "2.500", "sleeping": "1.200", "cooking": "0.700", "kitchen": "0.800",
+    "textiles": "0.600", "bags": "1.000", "hats": "0.150", "bottles": "0.400"}.items()}
+
 DESCRIPTIONS = {
     "clothing": "Cut for moving and made from {material}, it breathes on the climb and keeps its shape wash after wash.",
     "footwear": "A {material} upper over a grippy, cushioned sole: sure-footed on wet rock, comfortable all day.",
@@ -147,6 +154,7 @@ def sample_products(*, count: int, seed: int = 1, with_images: bool = True):
                 attributes=attributes,
                 price=base_price + bump,
                 on_hand=_stock(rng),
+                weight=WEIGHTS_KG.get(sub_slug, Decimal("0.500")),  # not drawn: the seed's catalogue stays the same
             ))
         description = (
             f"The {name} is one of our {sub_name.lower()}. "

@@ -316,7 +316,7 @@ def catalog_import(*, products: Iterable[ProductSpec]) -> int:
     for product, spec in zip(rows, new, strict=True):
         variants.extend(
             Variant(product=product, sku=v.sku, name=v.name, attributes=v.attributes, price=v.price,
-                    currency=settings.STORE_CURRENCY, position=n)
+                    currency=settings.STORE_CURRENCY, position=n, weight=v.weight)
             for n, v in enumerate(spec.variants)
         )
         if spec.image_jpeg:

@@ -70,6 +70,7 @@ class VariantSpec:
     attributes: dict[str, str]
     price: Decimal
     on_hand: int
+    weight: Decimal = Decimal("0")  # kg
 
 
 @dataclass(frozen=True)

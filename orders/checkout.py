@@ -38,7 +38,7 @@ from inventory.types import InsufficientStock, SaleNotStarted
 from payments import services as payment_services
 from payments.types import ReturnUrls, StartedPayment
 from shipping import services as shipping_services
-from shipping.types import ShippingQuote, TaxQuote
+from shipping.types import ShippingQuote, ShippingUnavailable, TaxQuote
 from store.core import outbox
 from store.core.exceptions import ApplicationError, InvalidInput
 
@@ -62,8 +62,10 @@ from .types import (
     CartEmpty,
     CheckoutAnswer,
     CheckoutInput,
+    CheckoutQuote,
     ItemUnavailable,
     OrderCancelled,
+    OrderLineView,
     OrderView,
     PaymentDeclined,
     PlacedOrder,
@@ -379,6 +381,7 @@ class _Priced:
     shipping: ShippingQuote = shipping_services.FREE
     tax: TaxQuote | None = None
     promo: _Promo | None = None
+    weight: Decimal = Decimal("0")  # kg
 
 
 def _priced(lines: Mapping[str, int] | None, expected: Decimal | None, *, data: CheckoutInput | None = None,
@@ -425,7 +428,7 @@ def _priced(lines: Mapping[str, int] | None, expected: Decimal | None, *, data: 
         raise InvalidInput(f"{total} cannot be paid in {currency}, which has no such fractions; the shop's "
                            "prices need correcting.", extra={"field": "total"})
     return _Priced(lines=tuple(priced), total=total, currency=currency, subtotal=subtotal, discount=discount,
-                   shipping=quote, tax=tax, promo=promo)
+                   shipping=quote, tax=tax, promo=promo, weight=weight)
 
 
 def _discounted(code: str, lines: list[_Line], subtotal: Decimal, variants, customer: str
@@ -610,6 +613,49 @@ def checkout_shipping_options(*, country: str, cart_token: str = "", user_id: in
                 subtotal += variants[sku].price * quantity
                 weight += variants[sku].weight * quantity
     return shipping_services.shipping_quotes(country=country, subtotal=subtotal, weight=weight), settings.STORE_CURRENCY
+
+
+def checkout_quote(*, cart_token: str, user_id: int | None, country: str, region: str = "", email: str = "",
+                   shipping_method: str = "", promo_code: str = "") -> CheckoutQuote:
+    """What checking out the cart would cost now, priced exactly as checkout_place prices it (the page shows it
+    and sends its total as the expected one). A code that cannot be used, or a method that does not deliver
+    there, is left out and said why (``promo_problem``, ``shipping_problem``). CartNotFound, CartEmpty,
+    ItemUnavailable as the checkout would raise them."""
+    country = (country or "").strip().upper()[:2]
+    promo_code = (promo_code or "").strip().upper()[:40]
+    lines = _quantities(cart_token, user_id)
+    problems = {"promo": "", "shipping": ""}
+
+    def price(method: str, code: str) -> _Priced:
+        data = CheckoutInput(cart_token=cart_token, email=email or "quote@example.invalid",
+                             address=Address(name="", line1="", city="", postal_code="", country=country,
+                                             region=region or ""),
+                             payment=None, shipping_method=method, promo_code=code)
+        try:
+            return _priced(lines, None, data=data, customer=user_id)
+        except PromoCodeUnavailable as exc:
+            problems["promo"] = exc.message
+            return price(method, "")
+        except ShippingUnavailable as exc:
+            if not method:
+                raise
+            problems["shipping"] = exc.message
+            return price("", code)
+
+    priced = price(shipping_method or "", promo_code)
+    methods = shipping_services.shipping_quotes(country=country, subtotal=priced.subtotal - priced.discount,
+                                                weight=priced.weight)
+    tax = priced.tax
+    return CheckoutQuote(
+        lines=tuple(OrderLineView(sku=line.sku, name=line.name, unit_price=line.unit_price, quantity=line.quantity,
+                                  line_total=line.line_total, discount=line.discount, tax=line.tax)
+                    for line in priced.lines),
+        subtotal=priced.subtotal, discount=priced.discount, shipping=priced.shipping.price,
+        shipping_method=priced.shipping.code, shipping_name=priced.shipping.name, methods=tuple(methods),
+        tax=tax.total if tax else Decimal("0.00"), tax_name=tax.name if tax else "Tax",
+        tax_included=bool(tax and tax.included), total=priced.total, currency=priced.currency,
+        promo_code=priced.promo.code if priced.promo else "", promo_problem=problems["promo"],
+        shipping_problem=problems["shipping"])
 
 
 # ---------------------------------------------------------------- back from the provider's payment page

@@ -14,10 +14,17 @@ class CheckoutForm(forms.Form):
     line1 = forms.CharField(max_length=200, label="Address")
     line2 = forms.CharField(max_length=200, required=False, label="Apartment, suite (optional)")
     city = forms.CharField(max_length=100)
+    region = forms.CharField(max_length=60, required=False, label="State / province / region",
+                             help_text="Where the country has them, e.g. OR for Oregon.")
     postal_code = forms.CharField(max_length=20, label="Postal code")
     country = forms.RegexField(regex=r"^[A-Za-z]{2}$", max_length=2, initial="US",
                                help_text="Two letters, e.g. US, GB, DE.",
                                error_messages={"invalid": "Use the two-letter country code, e.g. US."})
+    phone = forms.CharField(max_length=30, required=False, label="Phone (optional)",
+                            help_text="Only for the carrier, if they need to reach you.",
+                            widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}))
+    shipping_method = forms.ChoiceField(required=False, widget=forms.RadioSelect, label="Shipping")
+    promo_code = forms.CharField(max_length=40, required=False, label="Promo code")
     card_number = forms.CharField(max_length=23, label="Card number",
                                   help_text="Test cards: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined.",
                                   widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "cc-number"}))
@@ -27,13 +34,21 @@ class CheckoutForm(forms.Form):
     FIELD_ERRORS = {"email": "email", "shipping_address.name": "name", "name": "name", "line1": "line1",
                     "line2": "line2", "city": "city", "postal_code": "postal_code", "country": "country",
                     "shipping_address.country": "country", "payment.card_number": "card_number",
-                    **{f"shipping_address.{k}": k for k in ("line1", "line2", "city", "postal_code")}}
+                    "shipping_method": "shipping_method", "promo_code": "promo_code",
+                    **{f"shipping_address.{k}": k for k in ("line1", "line2", "city", "postal_code", "region",
+                                                            "phone")}}
 
-    def __init__(self, *args, methods: tuple[str, ...] = (), **kwargs):
+    def __init__(self, *args, methods: tuple[str, ...] = (), shipping: tuple = (), currency: str = "", **kwargs):
         """``methods``: the shop's ways to pay, best first (payments.services.payment_methods). The page pays
         with the first: Stripe's hosted page when Stripe is configured (no card field here at all), else the test
         gateway's card numbers (test mode only)."""
         super().__init__(*args, **kwargs)
+        # ``shipping``: the methods that deliver to the address (shipping.types.ShippingQuote), cheapest first
+        self.fields["shipping_method"].choices = [
+            (q.code, f"{q.name} · {q.price:.2f} {currency}" + (f" ({q.estimate})" if q.estimate else ""))
+            for q in shipping if q.code]
+        if not self.fields["shipping_method"].choices:
+            del self.fields["shipping_method"]  # the shop ships free: nothing to choose
         self.method = next((m for m in methods if m in ("stripe_checkout", "card")), "")
         if self.method != "card":
             del self.fields["card_number"]
@@ -50,7 +65,10 @@ class CheckoutForm(forms.Form):
         return {
             "cart_token": cart_token,
             "email": d["email"],
-            "shipping_address": {k: d[k] for k in ("name", "line1", "line2", "city", "postal_code", "country")},
+            "shipping_address": {k: d[k] for k in ("name", "line1", "line2", "city", "region", "postal_code",
+                                                   "country", "phone")},
+            "shipping_method": d.get("shipping_method") or "",
+            "promo_code": d.get("promo_code") or "",
             "payment": payment,
             "expected_total": str(d["expected_total"]) if d.get("expected_total") is not None else None,
         }

@@ -36,6 +36,29 @@ class CheckoutInput:
 
 
 @dataclass(frozen=True)
+class CheckoutQuote:
+    """What a checkout would cost now (the page's summary, and the total it expects): the cart's lines priced, the
+    methods that deliver to the address, the one chosen (the cheapest unless named), the discount of the code if it
+    can be used (else ``promo_problem`` says why) and the tax."""
+
+    lines: tuple[OrderLineView, ...]
+    subtotal: Decimal
+    discount: Decimal
+    shipping: Decimal
+    shipping_method: str
+    shipping_name: str
+    methods: tuple  # shipping.types.ShippingQuote, cheapest first
+    tax: Decimal
+    tax_name: str
+    tax_included: bool
+    total: Decimal
+    currency: str
+    promo_code: str = ""
+    promo_problem: str = ""
+    shipping_problem: str = ""
+
+
+@dataclass(frozen=True)
 class CheckoutAnswer:
     """The HTTP answer of a checkout (status and JSON body): what the same Idempotency-Key always gets again."""
 

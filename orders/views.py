@@ -41,10 +41,21 @@ def checkout(request):
     if request.method != "POST" and (cart is None or not cart.lines):
         return redirect("cart:page")  # (a POST goes on: a double-clicked form must get its order back)
     methods = payment_services.payment_methods()
-    initial = {"idempotency_key": CheckoutForm.new_key(), "expected_total": cart.subtotal if cart else None,
+    initial = {"idempotency_key": CheckoutForm.new_key(), "country": "US",
                "email": request.user.email if request.user.is_authenticated else ""}
-    form = CheckoutForm(request.POST or None, initial=initial, methods=methods)
-    if request.method == "POST" and methods and form.is_valid():
+    if request.method == "POST" and "update" in request.POST:
+        # "Update totals": the address, method or code changed; nothing is placed, the page is priced again.
+        initial.update({k: v for k, v in request.POST.items() if k in CheckoutForm.base_fields
+                        and k not in ("idempotency_key", "expected_total", "card_number")})
+    quote = _quote(request, token, request.POST if request.method == "POST" else initial)
+    if quote is not None:
+        initial.update(expected_total=quote.total, shipping_method=quote.shipping_method,
+                       promo_code=quote.promo_code)
+    shipping = quote.methods if quote else ()
+    currency = quote.currency if quote else ""
+    bound = request.POST if request.method == "POST" and "update" not in request.POST else None
+    form = CheckoutForm(bound, initial=initial, methods=methods, shipping=shipping, currency=currency)
+    if bound is not None and methods and form.is_valid():
         try:
             ratelimit.check(request, "checkout")
         except ApplicationError as exc:
@@ -74,9 +85,25 @@ def checkout(request):
             data["expected_total"] = answer.body["total"]
         form.data = data
         token, cart = _cart(request)
+        quote = _quote(request, token, data)
     if cart is None:  # (a POST without a cart, e.g. its session expired)
         return redirect("cart:page")
-    return render(request, "orders/checkout.html", {"form": form, "cart": cart, "methods": methods})
+    return render(request, "orders/checkout.html", {"form": form, "cart": cart, "methods": methods,
+                                                    "quote": quote})
+
+
+def _quote(request, token: str | None, data):
+    """The page's summary for the address, method and code in ``data`` (None if the cart cannot be priced: the
+    checkout itself then says why)."""
+    if not token:
+        return None
+    try:
+        return checkout_use_case.checkout_quote(
+            cart_token=token, user_id=_user_id(request), country=str(data.get("country") or "US"),
+            region=str(data.get("region") or ""), email=str(data.get("email") or ""),
+            shipping_method=str(data.get("shipping_method") or ""), promo_code=str(data.get("promo_code") or ""))
+    except ApplicationError:
+        return None
 
 
 def _to_order(request, body: dict):

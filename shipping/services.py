@@ -111,6 +111,11 @@ def tax_for(*, amounts: Sequence[Decimal], shipping: Decimal, country: str, regi
                     shipping=_tax_of(shipping, rate, included) if on_shipping else Decimal("0.00"))
 
 
+def shipping_has_methods() -> bool:
+    """Whether staff have set up any shipping method (active or not)."""
+    return ShippingMethod.objects.exists()
+
+
 def shipping_seed_defaults() -> list[str]:
     """The sample shop's methods, ``standard`` and ``express`` for every country (created if missing): the codes
     created."""

@@ -237,6 +237,7 @@ def _serve(mode: str, sup: Supervisor, env: dict) -> None:
     _say("applying migrations")
     _manage(env, "migrate", "--noinput", "-v", "0")
     _manage(env, "seed_catalog", "--if-empty")
+    _manage(env, "seed_shipping", "--if-empty")
     celery = [PYTHON, "-m", "celery", "-A", "store"]
     sup.start("celery worker", [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2",
                                  "--queues", "celery,checkout"], env)
