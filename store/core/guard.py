@@ -33,12 +33,16 @@ class NulCharacterMiddleware:
     def _carries_nul(request) -> bool:
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
             return True
-        if request.method in ("GET", "HEAD", "OPTIONS") or not request.META.get("CONTENT_LENGTH"):
+        try:  # (Django reads a length that is no number as none; a server in front normally refuses it)
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if request.method in ("GET", "HEAD", "OPTIONS") or length <= 0:
             return False
         content_type = request.META.get("CONTENT_TYPE", "")
         if content_type.startswith("multipart/"):  # its fields as parsed (a file's bytes are the file's own)
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-            if limit is None or int(request.META["CONTENT_LENGTH"]) <= limit:
+            if limit is None or length <= limit:
                 request.body  # noqa: B018 - kept, so a view may still read the raw body (the fields parse from it)
             try:  # (larger: parsed from the stream, as Django does; Django keeps no raw body that size anyway)
                 fields = request.POST

@@ -56,3 +56,12 @@ def test_the_multipart_check_leaves_the_raw_body_to_views_that_read_it(client, s
         assert 400 <= client.post("/payments/stripe/webhook/", data).status_code < 500
     big.seek(0)
     assert client.post("/checkout/cancel/", {"number": "A\x00B", "padding": big}).status_code == 400
+
+
+def test_a_multipart_body_with_a_content_length_that_is_no_number_is_not_a_500(client):
+    """Django reads a Content-Length that is no number as 0; so must the guard (a lenient server passes it on)."""
+    client.raise_request_exception = False
+    for length in ("abc", "-1", "1e3"):
+        response = client.generic("POST", "/checkout/cancel/", b"--x--\r\n",
+                                  content_type="multipart/form-data; boundary=x", CONTENT_LENGTH=length)
+        assert response.status_code < 500, length
