@@ -18,6 +18,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from cart import services as cart_services
 from cart.types import CartUnavailable
+from orders import services as order_services
 from store.core import outbox
 
 RESET_ASKED = "account.reset_asked"  # an outbox topic
@@ -32,13 +33,23 @@ class ActivationTokenGenerator(PasswordResetTokenGenerator):
 activation_tokens = ActivationTokenGenerator()
 
 
-def account_signed_in(*, user_id: int, guest_cart_token: str | None) -> tuple[str | None, list[str]]:
-    """A shopper just signed in: fold the cart they filled as a guest into their own. Returns (their cart token,
-    messages about the merge). If carts are unavailable the sign-in still succeeds, with the guest token kept."""
+def account_signed_in(*, user_id: int, guest_cart_token: str | None,
+                      email: str = "") -> tuple[str | None, list[str]]:
+    """A shopper just signed in: fold the cart they filled as a guest into their own, and the orders they placed
+    as a guest with the account's e-mail address into its history (an account is active only once its address
+    was confirmed by the link sent to it, so the address is theirs). Returns (their cart token, messages). If carts
+    are unavailable the sign-in still succeeds, with the guest token kept."""
+    notes = []
+    if email:
+        claimed = order_services.order_claim_guest_orders(user_id=user_id, email=email)
+        if claimed:
+            notes.append(f"{claimed} earlier order{'s' if claimed != 1 else ''} placed with {email} "
+                         f"{'are' if claimed != 1 else 'is'} now in your order history.")
     try:
-        return cart_services.cart_merge_on_login(guest_token=guest_cart_token, user_id=user_id)
+        token, merged = cart_services.cart_merge_on_login(guest_token=guest_cart_token, user_id=user_id)
     except CartUnavailable:
-        return guest_cart_token, []
+        return guest_cart_token, notes
+    return token, [*merged, *notes]
 
 
 def account_sign_up(*, username: str, email: str, password: str) -> None:

@@ -27,7 +27,8 @@ from .forms import PasswordResetRequestForm, SignUpForm
 def _after_sign_in(request, user):
     guest_token = request.session.get(cart_services.SESSION_KEY)
     login(request, user)  # keeps the session's data under a new key
-    token, notes = services.account_signed_in(user_id=user.pk, guest_cart_token=guest_token)
+    token, notes = services.account_signed_in(user_id=user.pk, guest_cart_token=guest_token,
+                                              email=user.email if user.is_active else "")
     if token:
         request.session[cart_services.SESSION_KEY] = token
     for note in notes:

@@ -538,3 +538,13 @@ def promo_code_get(*, code: str) -> PromoCodeInfo:
     if promo is None:
         raise PromoCodeUnavailable(f"There is no promo code {code.strip().upper()}.", extra={"field": "promo_code"})
     return _promo_info(promo)
+
+
+def order_claim_guest_orders(*, user_id: int, email: str) -> int:
+    """Orders placed as a guest with this e-mail address (any case) join the account's history; the caller has
+    made sure the address is the account's own (confirmed by a link sent to it). Returns how many."""
+    email = email.strip()
+    if not email:
+        return 0
+    return Order.objects.filter(user_id__isnull=True, email__iexact=email).update(user_id=user_id,
+                                                                                 updated_at=timezone.now())
