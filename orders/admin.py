@@ -6,6 +6,7 @@ import uuid
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,40 +19,56 @@ from . import services
 from .forms import RefundForm
 from .models import Order, OrderEvent, OrderLine, PromoCode
 
+ADDRESS_PARTS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
 
-class OrderLineInline(admin.TabularInline):
-    model = OrderLine
+
+class _ReadOnlyInline(admin.TabularInline):
+    """Rows of the order's record: shown, never edited, and without the row's own title above it (Django prints
+    each row's str(), "YW2Z-YWBX -> pending_payment", over its cells)."""
+
     extra = 0
-    fields = ["sku", "name", "unit_price", "quantity", "line_total", "discount", "tax"]
-    readonly_fields = fields
     can_delete = False
+    template = "admin/orders/tabular_read_only.html"
 
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
 
-class OrderEventInline(admin.TabularInline):
+
+class OrderLineInline(_ReadOnlyInline):
+    model = OrderLine
+    fields = ["sku", "name", "unit_price", "quantity", "line_total", "discount", "tax", "returned_quantity"]
+    readonly_fields = fields
+
+
+class OrderEventInline(_ReadOnlyInline):
     model = OrderEvent
-    extra = 0
     fields = ["at", "status", "note"]
     readonly_fields = fields
-    can_delete = False
     verbose_name_plural = "history"
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["number", "created_at", "email", "status", "total", "currency"]
     list_filter = ["status", "created_at"]
-    search_fields = ["=number", "email"]
+    # A partial number, the customer's name, e-mail or city, or any SKU or product name on its lines.
+    search_fields = ["number", "email", "shipping_address__name", "shipping_address__city", "lines__sku",
+                     "lines__name"]
+    search_help_text = "Order number (or part of it), customer name, e-mail, city, SKU or product name."
     date_hierarchy = "created_at"
+    fieldsets = [
+        (None, {"fields": ["number", "status", "created_at", "updated_at"]}),
+        ("Customer", {"fields": ["email", "user_id", "address"]}),
+        ("Money", {"fields": ["currency", "subtotal", "discount", "promo_code", "shipping", "shipping_method_name",
+                              "tax", "tax_included", "total", "refunded", "payments", "refund_link"]}),
+        ("Stock", {"fields": ["ledger"]}),
+    ]
     readonly_fields = ["number", "email", "user_id", "status", "currency", "subtotal", "discount", "promo_code",
-                       "shipping", "shipping_method", "shipping_method_name", "tax", "tax_included", "total",
-                       "shipping_address", "created_at", "updated_at", "payments", "ledger", "refund_link"]
-    exclude = ["access_token_hash"]
+                       "shipping", "shipping_method_name", "tax", "tax_included", "total", "address",
+                       "created_at", "updated_at", "refunded", "payments", "ledger", "refund_link"]
     inlines = [OrderLineInline, OrderEventInline]
     actions = ["cancel", "refund_in_full_with_restock", "mark_shipped"]
 
@@ -70,21 +87,50 @@ class OrderAdmin(admin.ModelAdmin):
     def has_ship_permission(self, request):
         return request.user.has_perm("orders.ship_order")
 
-    def get_readonly_fields(self, request, obj=None):
-        fields = super().get_readonly_fields(request, obj)
-        return fields if self.has_refund_permission(request) else [f for f in fields if f != "refund_link"]
+    def has_change_permission(self, request, obj=None):
+        return False  # an order changes only through its actions: the page reads, with no Save buttons
+
+    def get_fieldsets(self, request, obj=None):
+        show_refund = obj is not None and self.has_refund_permission(request) and self._left_to_refund(obj) > 0
+        return [(name, {**options, "fields": [f for f in options["fields"] if f != "refund_link" or show_refund]})
+                for name, options in super().get_fieldsets(request, obj)]
+
+    @staticmethod
+    def _left_to_refund(order):
+        """What the provider could still give back: a paid, shipped or partly refunded order's payments less their
+        refunds (nothing for an order that is pending, cancelled or refunded in full)."""
+        if order.status not in services.REFUNDABLE:
+            return 0
+        return sum((p.amount - p.refunded_amount for p in payment_services.payment_summaries(
+            order_reference=order.number) if p.state in ("succeeded", "partially_refunded")), 0)
+
+    @admin.display(description="shipping address")
+    def address(self, order):
+        a = order.shipping_address if isinstance(order.shipping_address, dict) else {}
+        city = " ".join(str(a[k]) for k in ("city", "region", "postal_code") if a.get(k))
+        rows = [a.get("name"), a.get("line1"), a.get("line2"), city, a.get("country"),
+                f"Phone {a['phone']}" if a.get("phone") else ""]
+        return format_html_join("", "<div>{}</div>", ((str(r),) for r in rows if r)) or "—"
+
+    @admin.display(description="refunded")
+    def refunded(self, order):
+        rows = payment_services.payment_summaries(order_reference=order.number)
+        amount = sum((p.refunded_amount for p in rows), 0)
+        recorded = order.refunds.aggregate(n=Sum("amount"))["n"] or 0
+        return f"{max(amount, recorded):.2f} {order.currency}" if (amount or recorded) else "nothing"
 
     @admin.display(description="payments")
     def payments(self, order):
         rows = payment_services.payment_summaries(order_reference=order.number)
         return format_html_join("", "<div>{} {} · {} · card …{} · refunded {}</div>",
-                                ((p.amount, p.currency, p.state, p.card_last4 or "—", p.refunded_amount)
-                                 for p in rows)) or "none"
+                                ((p.amount, p.currency, p.state.replace("_", " ").capitalize(),
+                                  p.card_last4 or "—", p.refunded_amount) for p in rows)) or "none"
 
-    @admin.display(description="")
+    @admin.display(description="refund")
     def refund_link(self, order):
         url = reverse("admin:orders_order_refund", args=[order.pk])
-        return format_html('<a class="button" href="{}">Refund (full or partial)</a>', url)
+        return format_html('<a class="button" href="{}">Refund (full or partial)</a> <span class="help">{} {} '
+                           'left to refund</span>', url, f"{self._left_to_refund(order):.2f}", order.currency)
 
     def get_urls(self):
         return [path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="orders_order_refund"),

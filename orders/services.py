@@ -52,7 +52,8 @@ ALLOWED = {
     Status.PENDING_PAYMENT: {Status.PAID, Status.CANCELLED},
     Status.PAID: {Status.FULFILLED, Status.PARTIALLY_REFUNDED, Status.REFUNDED},
     Status.FULFILLED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
-    Status.PARTIALLY_REFUNDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
+    # A partly refunded order not yet shipped may still ship (order_fulfil refuses one that has shipped already).
+    Status.PARTIALLY_REFUNDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.FULFILLED},
 }
 REFUNDABLE = (Status.PAID, Status.FULFILLED, Status.PARTIALLY_REFUNDED)
 NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone
@@ -444,8 +445,12 @@ def order_mark_refunded(*, number: str, full: bool, note: str) -> None:
 
 
 def order_fulfil(*, number: str, note: str = "shipped") -> OrderView:
+    """Mark a paid order shipped; a partly refunded one too, unless it was shipped before its refund."""
     with transaction.atomic():
         order = _locked(number)
+        if order.status == Status.PARTIALLY_REFUNDED and order.events.filter(status=Status.FULFILLED).exists():
+            raise TransitionRefused(f"Order {order.number} has been shipped already.",
+                                    extra={"number": order.number, "status": order.status})
         _transition(order, Status.FULFILLED, note)
         return _view(order)
 

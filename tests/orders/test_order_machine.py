@@ -46,7 +46,7 @@ TABLE = {
     PENDING: {PAID, CANCELLED},
     PAID: {FULFILLED, PARTLY, REFUNDED},
     FULFILLED: {PARTLY, REFUNDED},
-    PARTLY: {PARTLY, REFUNDED},
+    PARTLY: {PARTLY, REFUNDED, FULFILLED},  # shipping only if it was not shipped before (allowed())
     CANCELLED: set(),
     REFUNDED: set(),
 }
@@ -88,7 +88,7 @@ class OrderLife(RuleBasedStateMachine):
 
     # ---------------------------------------------------------------- helpers
     def allowed(self, order: dict, to: str) -> bool:
-        return to in TABLE[order["status"]]
+        return to in TABLE[order["status"]] and not (to == FULFILLED and FULFILLED in order["history"])
 
     def move(self, order: dict, to: str) -> None:
         assert self.allowed(order, to), (order["status"], to)
