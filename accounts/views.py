@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
@@ -65,7 +66,8 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         _after_sign_in(self.request, form.get_user())
-        return redirect(self.get_success_url())
+        # an address (Django checked it is this shop's), never redirect()'s reading of a word as a view's name
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -53,3 +53,14 @@ def test_a_next_on_the_shop_is_followed(client, django_user_model):
     django_user_model.objects.create_user("ada", "ada@example.com", PASSWORD)
     stays_on_the_shop(client.post("/account/login/", {"username": "ada", "password": PASSWORD, "next": "/cart/"}),
                       "/cart/")
+
+
+@pytest.mark.parametrize("target", ["checkout", "admin:index", "a\x01b"])
+def test_log_in_with_a_next_that_is_no_address_is_not_a_500(client, django_user_model, target):
+    """A next of one word (no slash, no dot) is a relative address to Django's check, but the shop's log-in handed
+    it to redirect(), which reads such a word as a view's name: NoReverseMatch, a 500 after signing in (and a real
+    view's name was followed). It is an address, or the account page."""
+    django_user_model.objects.create_user("ada", "ada@example.com", PASSWORD)
+    client.raise_request_exception = False
+    response = client.post("/account/login/", {"username": "ada", "password": PASSWORD, "next": target})
+    assert response.status_code == 302 and response["Location"] != "/admin/"
