@@ -59,7 +59,7 @@ def test_bulk_actions_with_selections_that_are_no_ids_are_refused_without_failin
                "/admin/catalog/product/": "make_inactive"}
     failures = []
     for url, action in actions.items():
-        for selected in (["abc"], ["1.5"], [""], ["\x00"], ["1", "x"]):
+        for selected in (["abc"], ["1.5"], [""], ["1", "x"]):  # (a NUL is the guard's 400: test_guard.py)
             response = staff.post(url, {"action": action, "index": "0", "_selected_action": selected})
             if response.status_code != 302:
                 failures.append((url, selected, response.status_code))
