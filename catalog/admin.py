@@ -1,6 +1,7 @@
 """Staff admin for the catalogue: products with their variants (and live stock) and images inline. Showing or
 hiding a product needs catalog.activate_product, on the list's actions and on the product's own form alike."""
 
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
@@ -28,11 +29,56 @@ class CategoryAdmin(admin.ModelAdmin):
         services.category_changed()
 
 
+class VariantForm(forms.ModelForm):
+    """A variant with its attributes as fields, one per attribute name (``attribute_names``, set per product by
+    VariantInline), and one more to add a new attribute as name=value; a field left empty drops the attribute."""
+
+    attribute_names: tuple[str, ...] = ()
+    attr_new = forms.CharField(label="Add attribute", required=False, max_length=100,
+                               help_text="name=value, e.g. material=wool")
+
+    class Meta:
+        model = Variant
+        fields = ["sku", "name", "price", "currency", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key in self.attribute_names:
+            self.fields[f"attr_{key}"].initial = (self.instance.attributes or {}).get(key, "")
+
+    def clean_attr_new(self):
+        text = self.cleaned_data["attr_new"].strip()
+        if not text:
+            return None
+        name, sep, value = (part.strip() for part in text.partition("="))
+        name = name.lower().replace(" ", "_")
+        if not sep or not value or not services.ATTRIBUTE_NAME.fullmatch(name):
+            raise forms.ValidationError("Write name=value, the name in lower-case letters (e.g. material=wool).")
+        return name, value
+
+    def save(self, commit=True):
+        attributes = {key: value for key in self.attribute_names
+                      if (value := self.cleaned_data.get(f"attr_{key}", "").strip())}
+        if self.cleaned_data.get("attr_new"):
+            name, value = self.cleaned_data["attr_new"]
+            attributes[name] = value
+        self.instance.attributes = attributes
+        return super().save(commit)
+
+
 class VariantInline(admin.TabularInline):
     model = Variant
     extra = 1
-    fields = ["sku", "name", "attributes", "price", "currency", "position", "stock"]
     readonly_fields = ["stock"]
+    DEFAULT_ATTRIBUTES = ("size", "colour")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        names = sorted({key for attributes in (obj.variants.values_list("attributes", flat=True) if obj else ())
+                        for key in (attributes or {})}) or list(self.DEFAULT_ATTRIBUTES)
+        fields = {f"attr_{key}": forms.CharField(label=key.replace("_", " "), required=False, max_length=100)
+                  for key in names}
+        kwargs["form"] = type("VariantForm", (VariantForm,), {**fields, "attribute_names": tuple(names)})
+        return super().get_formset(request, obj, **kwargs)
 
     @admin.display(description="stock (available / on hand)")
     def stock(self, variant):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 
 from inventory import services as inventory_services
 from store.core import cache as cache_versions
@@ -50,6 +50,21 @@ def variant_prices(*, skus: Iterable[str], near: bool = False) -> dict[str, Vari
     found = cache_versions.versioned_many({f"catalog:variant:{sku}": (variant_scope(sku),) for sku in skus}, build,
                                           timeout=settings.CATALOG_CACHE_SECONDS, near=near)
     return {info.sku: info for info in found.values()}
+
+
+def variant_names(skus: Iterable[str]) -> dict[str, str]:
+    """Each known SKU's "Product — Variant", for staff screens (inventory asks through sku_names_provide)."""
+    rows = Variant.objects.filter(sku__in=list(skus)).values_list("sku", "product__name", "name")
+    return {sku: f"{product} — {name}" if name else product for sku, product, name in rows}
+
+
+def variant_skus_matching(text: str, limit: int = 1000) -> list[str]:
+    """SKUs whose product or variant name contains ``text`` (any case), for staff searching stock by name."""
+    text = text.strip()[:200]
+    if not text:
+        return []
+    return list(Variant.objects.filter(Q(product__name__icontains=text) | Q(name__icontains=text))
+                .order_by("sku").values_list("sku", flat=True)[:limit])
 
 
 def variant_scope(sku: str) -> str:

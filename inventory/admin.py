@@ -5,6 +5,7 @@ who may only view see the stock and nothing to press."""
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect
@@ -39,18 +40,54 @@ class LowStockFilter(admin.SimpleListFilter):
         return queryset
 
 
+class _NamedSkuMixin:
+    """Every row's SKU shown with its product and variant (the catalogue names them, asked once per page), and
+    found by those names as well as by the SKU."""
+
+    search_help_text = "SKU, or part of the product's or variant's name."
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        names = services.sku_names(skus={row.sku for row in changelist.result_list})
+        for row in changelist.result_list:
+            row.item_name = names.get(row.sku, "")
+        return changelist
+
+    @admin.display(description="product — variant")
+    def item(self, row):
+        name = getattr(row, "item_name", None)
+        if name is None:
+            name = services.sku_names(skus=[row.sku]).get(row.sku, "")
+        return name or "(not in the catalogue)"
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        skus = services.skus_named(text=search_term)
+        return (found | queryset.filter(sku__in=skus) if skus else found), may_have_duplicates
+
+
+def _staff_names(user_ids) -> dict[int, str]:
+    """Each staff user's full name, else username (Django's own users: the ledger keeps only the id)."""
+    users = get_user_model().objects.filter(pk__in={i for i in user_ids if i is not None})
+    return {u.pk: u.get_full_name() or u.get_username() for u in users}
+
+
 @admin.register(StockLevel)
-class StockLevelAdmin(admin.ModelAdmin):
-    list_display = ["sku", "on_hand", "reserved", "available", "updated_at", "adjust_link"]
+class StockLevelAdmin(_NamedSkuMixin, admin.ModelAdmin):
+    list_display = ["sku", "item", "on_hand", "reserved", "available", "updated_at", "adjust_link"]
     search_fields = ["sku"]
     list_filter = [LowStockFilter]
-    readonly_fields = ["sku", "on_hand", "reserved", "available", "updated_at", "adjust_link", "recent_ledger"]
+    readonly_fields = ["sku", "item", "on_hand", "reserved", "available", "updated_at", "adjust_link",
+                       "recent_ledger"]
 
     def has_add_permission(self, request):
         return False  # stock rows are created with their variants; quantities change through the ledger
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # levels change through "Receive / adjust" (the ledger records it): the page has no Save
 
     def has_adjust_permission(self, request):
         return request.user.has_perm("inventory.adjust_stock")
@@ -63,18 +100,20 @@ class StockLevelAdmin(admin.ModelAdmin):
         fields = super().get_readonly_fields(request, obj)
         return fields if self.has_adjust_permission(request) else [f for f in fields if f != "adjust_link"]
 
-    @admin.display(description="")
+    @admin.display(description="change stock")
     def adjust_link(self, level):
         url = reverse("admin:inventory_stocklevel_adjust", args=[level.pk])
         return format_html('<a class="button" href="{}">Receive / adjust</a>', url)
 
     @admin.display(description="Ledger (latest 20)")
     def recent_ledger(self, level):
-        rows = StockMovement.objects.filter(sku=level.sku)[:20]
+        rows = list(StockMovement.objects.filter(sku=level.sku)[:20])
+        staff = _staff_names(m.user_id for m in rows)
         url = reverse("admin:inventory_stockmovement_changelist") + f"?sku={level.sku}"
-        lines = format_html_join("", "<li>{} · {} · on hand {}, reserved {} {} {}</li>", (
+        lines = format_html_join("", "<li>{} · {} · on hand {}, reserved {} {} {}{}</li>", (
             (f"{m.created_at:%Y-%m-%d %H:%M}", m.get_kind_display(), f"{m.on_hand_delta:+d}",
-             f"{m.reserved_delta:+d}", m.reference, m.reason)
+             f"{m.reserved_delta:+d}", m.reference, m.reason,
+             f" · by {staff.get(m.user_id, 'a deleted user')}" if m.user_id else "")
             for m in rows
         ))
         return format_html('<ul>{}</ul><a href="{}">The whole ledger of {}</a>', lines, url, level.sku)
@@ -107,15 +146,35 @@ class StockLevelAdmin(admin.ModelAdmin):
                                            f"available {result.available}.", messages.SUCCESS)
                 return redirect("admin:inventory_stocklevel_change", level.pk)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "level": level,
+                   "item": services.sku_names(skus=[level.sku]).get(level.sku, ""),
                    "form": form, "title": f"Receive or adjust {level.sku}"}
         return TemplateResponse(request, "admin/inventory/stock_adjust.html", context)
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "sku", "kind", "on_hand_delta", "reserved_delta", "reference", "reason", "user_id"]
+class StockMovementAdmin(_NamedSkuMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "sku", "item", "kind", "on_hand_delta", "reserved_delta", "reference", "reason",
+                    "staff"]
     list_filter = ["kind"]
     search_fields = ["=sku", "=reference"]
+    search_help_text = "SKU, order number, or part of the product's or variant's name."
+    fields = readonly_fields = ["created_at", "sku", "item", "kind", "on_hand_delta", "reserved_delta", "reference",
+                                "reason", "staff"]
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        staff = _staff_names(row.user_id for row in changelist.result_list)
+        for row in changelist.result_list:
+            row.staff_name = staff.get(row.user_id, "a deleted user") if row.user_id else "—"
+        return changelist
+
+    @admin.display(description="staff")
+    def staff(self, movement):
+        name = getattr(movement, "staff_name", None)
+        if name is None:
+            name = _staff_names([movement.user_id]).get(movement.user_id, "a deleted user") if movement.user_id \
+                else "—"
+        return name
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -127,11 +186,20 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["reference", "sku", "quantity", "state", "expires_at", "created_at"]
+class ReservationAdmin(_NamedSkuMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["reference", "sku", "item", "quantity", "state", "expires", "created_at"]
     list_filter = ["state"]
     search_fields = ["=reference", "=sku"]
+    search_help_text = "Order number, SKU, or part of the product's or variant's name."
+    fields = readonly_fields = ["reference", "sku", "item", "quantity", "state", "expires", "created_at"]
     actions = ["release_selected"]
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expires(self, reservation):
+        """Only a live hold expires: one paid for (committed) or released has nothing left to run out."""
+        if reservation.state != Reservation.State.ACTIVE:
+            return "—"
+        return reservation.expires_at
 
     def has_release_permission(self, request):
         return request.user.has_perm("inventory.release_reservation")

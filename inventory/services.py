@@ -12,7 +12,7 @@ leave), released (cancelled), or expire. Every operation on a reference is idemp
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 
 from django.conf import settings
@@ -168,6 +168,30 @@ def stock_set(*, sku: str, on_hand: int, reason: str = "", user_id: int | None =
 
 
 # ---------------------------------------------------------------- reading
+# What a SKU is called is the catalogue's to say, and the catalogue sits above inventory: it tells inventory how to
+# ask (catalog/apps.py calls sku_names_provide), so staff screens of stock show and find SKUs by their products.
+_sku_names: Callable[[list[str]], dict[str, str]] = lambda skus: {}  # noqa: E731
+_skus_named: Callable[[str], list[str]] = lambda text: []  # noqa: E731
+
+
+def sku_names_provide(*, names: Callable[[list[str]], dict[str, str]], find: Callable[[str], list[str]]) -> None:
+    """``names(skus)``: each known SKU's "Product — Variant"; ``find(text)``: the SKUs whose product or variant
+    name holds the text."""
+    global _sku_names, _skus_named
+    _sku_names, _skus_named = names, find
+
+
+def sku_names(*, skus: Iterable[str]) -> dict[str, str]:
+    """The name of each SKU the catalogue knows ("Product — Variant"); others are left out."""
+    skus = list(skus)
+    return _sku_names(skus) if skus else {}
+
+
+def skus_named(*, text: str) -> list[str]:
+    """SKUs whose product or variant name holds ``text`` (as the catalogue finds them)."""
+    return _skus_named(text) if text.strip() else []
+
+
 def stock_levels(*, sku: str) -> StockLevels:
     level = selectors.stock_levels_by_sku(skus=[sku]).get(sku)
     if level is None:

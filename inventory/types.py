@@ -58,10 +58,11 @@ class StockBelowReserved(ApplicationError):
     status = 409
 
     def __init__(self, sku: str, on_hand: int, reserved: int):
-        super().__init__(
-            f"{sku}: on hand would be {on_hand}, below the {reserved} units reserved for unpaid orders.",
-            extra={"sku": sku, "on_hand": on_hand, "reserved": reserved},
-        )
+        shown = f"{on_hand}".replace("-", "\N{MINUS SIGN}")
+        why = ("there are not that many units to take away" if on_hand < 0 else
+               f"fewer than the {reserved} unit{'s' if reserved != 1 else ''} held for unpaid orders")
+        super().__init__(f"{sku}: that would leave {shown} on hand, {why}.",
+                         extra={"sku": sku, "on_hand": on_hand, "reserved": reserved})
 
 
 class InvalidQuantity(InvalidInput):

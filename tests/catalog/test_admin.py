@@ -44,7 +44,7 @@ def test_adding_a_product_with_a_variant_in_admin_creates_its_stock_row(catalog_
         "name": "Summit Pack", "slug": "summit-pack", "description": "Big.", "category": category.pk,
         "is_active": "on",
         "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0",
-        "variants-0-sku": "SUMMIT-1", "variants-0-name": "40 l", "variants-0-attributes": '{"size": "40 l"}',
+        "variants-0-sku": "SUMMIT-1", "variants-0-name": "40 l", "variants-0-attr_size": "40 l",
         "variants-0-price": "129.00", "variants-0-currency": "USD", "variants-0-position": "0",
         "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0",
     }
@@ -56,6 +56,35 @@ def test_adding_a_product_with_a_variant_in_admin_creates_its_stock_row(catalog_
     product = Product.objects.get(slug="summit-pack")
     assert str(product.price_from) == "129.00"
     assert catalog_editor_client.get("/api/v1/products/summit-pack/").json()["variants"][0]["available"] == 0
+    assert product.variants.get().attributes == {"size": "40 l"}
+
+
+def test_variant_attributes_are_edited_as_fields_not_json(catalog_editor_client, on_commit):
+    spec = make_product(stock=[3])  # attributes {"size": "S0"}
+    product = Product.objects.get(slug=spec.slug)
+    variant = product.variants.get()
+    url = f"/admin/catalog/product/{product.pk}/change/"
+    html = catalog_editor_client.get(url).content.decode()
+    assert 'name="variants-0-attr_size"' in html and 'value="S0"' in html
+    assert 'name="variants-0-attributes"' not in html  # no JSON box
+    form = {"name": product.name, "slug": product.slug, "description": "x", "category": product.category_id,
+            "is_active": "on", "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "1",
+            "variants-0-id": variant.pk, "variants-0-product": product.pk, "variants-0-sku": variant.sku,
+            "variants-0-name": "Large", "variants-0-attr_size": "L", "variants-0-attr_new": "colour = Navy",
+            "variants-0-price": "20.00", "variants-0-currency": "USD", "variants-0-position": "0",
+            "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0"}
+    with on_commit():
+        response = catalog_editor_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    variant.refresh_from_db()
+    assert variant.attributes == {"size": "L", "colour": "Navy"}
+    response = catalog_editor_client.post(url, {**form, "variants-0-attr_new": "not a pair"})
+    assert response.status_code == 200 and "Write name=value" in response.content.decode()
+    with on_commit():
+        catalog_editor_client.post(url, {**form, "variants-0-attr_size": "", "variants-0-attr_new": "",
+                                         "variants-0-attr_colour": "Navy"})
+    variant.refresh_from_db()
+    assert variant.attributes == {"colour": "Navy"}  # an emptied field drops the attribute
 
 
 def test_admin_refuses_a_negative_price(catalog_editor_client):
@@ -63,7 +92,7 @@ def test_admin_refuses_a_negative_price(catalog_editor_client):
     form = {
         "name": "Bad", "slug": "bad", "category": category.pk, "is_active": "on",
         "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0",
-        "variants-0-sku": "BAD-1", "variants-0-name": "x", "variants-0-attributes": "{}",
+        "variants-0-sku": "BAD-1", "variants-0-name": "x",
         "variants-0-price": "-1", "variants-0-currency": "USD", "variants-0-position": "0",
         "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0",
     }
