@@ -63,7 +63,7 @@ class Api:
 def checkout_body(cart: str, n: int) -> dict:
     return {"cart_token": cart, "email": f"bench{n}@example.com",
             "shipping_address": {"name": "Bench Buyer", "line1": "1 Load Street", "city": "Testville",
-                                 "postal_code": "12345", "country": "US"},
+                                 "region": "NY", "postal_code": "12345", "country": "US"},
             "payment": {"method": "card", "card_number": "4242424242424242"}}
 
 

@@ -13,6 +13,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from payments import services as payment_services
+from shipping import services as shipping_services
 from store.core import ratelimit
 from store.core.api import ApiView, AutoSchema, Error
 
@@ -35,10 +36,14 @@ def _shipping_address() -> serializers.Serializer:
         "name": _text(200), "line1": _text(200),
         "line2": serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True),
         "city": _text(100), "postal_code": _text(20),
-        "country": serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166 two-letter code, e.g. GB"),
+        "country": serializers.ChoiceField(
+            choices=[code for code, _ in shipping_services.shipping_countries()],
+            help_text="ISO 3166 two-letter code, e.g. GB (any case); the postal code must have the country's form "
+                      "(400 at shipping_address.postal_code otherwise)"),
         "region": serializers.CharField(max_length=60, required=False, allow_blank=True, allow_null=True,
-                                        help_text="state, province… (its code where it has one, e.g. OR); its "
-                                                  "tax rate applies where staff set one"),
+                                        help_text="state, province… (its code or name, e.g. OR or Oregon): "
+                                                  "required where the country has them (US states …); its tax "
+                                                  "rate applies where staff set one"),
         "phone": serializers.CharField(max_length=30, required=False, allow_blank=True, allow_null=True),
     })
 
@@ -189,7 +194,8 @@ CHECKOUT_ANSWERS = {
     202: OpenApiResponse(PolymorphicProxySerializer(component_name="CheckoutAccepted", resource_type_field_name=None,
                                                     serializers=[QueuedCheckout, PendingOrder]),
                          description="waiting in the flash-sale line, or placed with its payment not final yet"),
-    400: OpenApiResponse(Error, description="invalid_input naming the field, invalid_card, test_payments_disabled, "
+    400: OpenApiResponse(Error, description="invalid_input naming the field (a postal code or region the "
+                                            "country does not have too), invalid_card, test_payments_disabled, "
                                             "cart_empty, idempotency_key_required"),
     402: OpenApiResponse(Error, description="payment_declined, with the cancelled order's number"),
     404: OpenApiResponse(Error, description="cart_not_found"),

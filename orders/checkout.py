@@ -16,6 +16,7 @@ Errors are ApplicationErrors carrying their HTTP status; ``_answer`` turns a res
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping
@@ -295,6 +296,10 @@ def checkout_parse(body) -> CheckoutInput:
     if not address.country.isascii() or not address.country.isalpha() or len(address.country) != 2:
         raise InvalidInput("country must be a two-letter code such as US or DE.",
                            extra={"field": "shipping_address.country"})
+    region, postal_code = shipping_services.address_checked(country=address.country, region=address.region,
+                                                            postal_code=address.postal_code, city=address.city,
+                                                            line1=address.line1)
+    address = dataclasses.replace(address, region=region, postal_code=postal_code)
     payment = payment_services.payment_details_parse(body.get("payment"))
     return CheckoutInput(cart_token=cart_token, email=email, address=address, payment=payment,
                          expected_total=_amount(body.get("expected_total"), "expected_total"),

