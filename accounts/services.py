@@ -35,10 +35,10 @@ activation_tokens = ActivationTokenGenerator()
 
 def account_signed_in(*, user_id: int, guest_cart_token: str | None,
                       email: str = "") -> tuple[str | None, list[str]]:
-    """A shopper just signed in: fold the cart they filled as a guest into their own, and the orders they placed
-    as a guest with the account's e-mail address into its history (an account is active only once its address
-    was confirmed by the link sent to it, so the address is theirs). Returns (their cart token, messages). If carts
-    are unavailable the sign-in still succeeds, with the guest token kept."""
+    """A shopper just signed in: fold the cart they filled as a guest into their own, and, given ``email`` (an
+    address this sign-in confirmed: the activation link sent to it), the orders placed as a guest with it into the
+    account's history. Returns (their cart token, messages). If carts are unavailable the sign-in still succeeds,
+    with the guest token kept."""
     notes = []
     if email:
         claimed = order_services.order_claim_guest_orders(user_id=user_id, email=email)
