@@ -8,6 +8,7 @@ from cart import services as cart_services
 from cart.types import CartNotFound, CartUnavailable
 from payments import services as payment_services
 from payments.types import ReturnUrls
+from shipping import services as shipping_services
 from store.core import ratelimit
 from store.core.exceptions import ApplicationError
 
@@ -43,6 +44,10 @@ def checkout(request):
     methods = payment_services.payment_methods()
     initial = {"idempotency_key": CheckoutForm.new_key(), "country": "US",
                "email": request.user.email if request.user.is_authenticated else ""}
+    book = shipping_services.address_book(user_id=request.user.pk) if request.user.is_authenticated else []
+    if book and request.method != "POST":  # the default address, or the one picked from the book (?address=id)
+        picked = next((a for a in book if str(a.id) == request.GET.get("address")), book[0])
+        initial.update(picked.as_dict())
     if request.method == "POST" and "update" in request.POST:
         # "Update totals": the address, method or code changed; nothing is placed, the page is priced again.
         initial.update({k: v for k, v in request.POST.items() if k in CheckoutForm.base_fields
@@ -89,7 +94,7 @@ def checkout(request):
     if cart is None:  # (a POST without a cart, e.g. its session expired)
         return redirect("cart:page")
     return render(request, "orders/checkout.html", {"form": form, "cart": cart, "methods": methods,
-                                                    "quote": quote})
+                                                    "quote": quote, "book": book})
 
 
 def _quote(request, token: str | None, data):

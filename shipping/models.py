@@ -86,3 +86,28 @@ class TaxRate(models.Model):
 
     def __str__(self):
         return f"{self.country}{'-' + self.region if self.region else ''}: {self.rate}%"
+
+
+class SavedAddress(models.Model):
+    """A signed-in shopper's address book entry (by user id: accounts are not ours). At most one is their default
+    shipping address."""
+
+    user_id = models.BigIntegerField(db_index=True)
+    name = models.CharField(max_length=200)
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    region = models.CharField(max_length=60, blank=True)
+    postal_code = models.CharField(max_length=20)
+    country = models.CharField(max_length=2, validators=[country_code])
+    phone = models.CharField(max_length=30, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "id"]
+        constraints = [models.UniqueConstraint(fields=["user_id"], condition=Q(is_default=True),
+                                               name="saved_address_one_default")]
+
+    def __str__(self):
+        return f"{self.name}, {self.city} ({self.country})"

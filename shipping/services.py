@@ -20,8 +20,8 @@ from django.db import transaction
 from store.core import cache as cache_versions
 from store.core.exceptions import InvalidInput
 
-from .models import ShippingMethod, TaxRate
-from .types import ShippingQuote, ShippingUnavailable, TaxQuote
+from .models import SavedAddress, ShippingMethod, TaxRate
+from .types import SavedAddressNotFound, SavedAddressView, ShippingQuote, ShippingUnavailable, TaxQuote
 
 SCOPE = "shipping"
 CENT = Decimal("0.01")
@@ -188,3 +188,71 @@ def address_lines(address: dict) -> list[str]:
         text = "\n".join(str(address.get(k, "")) for k in ("name", "line1", "line2", "city", "region",
                                                            "postal_code", "country") if address.get(k))
     return [line for line in text.splitlines() if line.strip()]
+
+
+# ---------------------------------------------------------------- the address book
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
+ADDRESS_BOOK_MAX = 20
+
+
+def _address_view(row: SavedAddress) -> SavedAddressView:
+    return SavedAddressView(id=row.pk, is_default=row.is_default, **{k: getattr(row, k) for k in ADDRESS_FIELDS})
+
+
+def address_book(*, user_id: int) -> list[SavedAddressView]:
+    """The shopper's saved addresses, the default first."""
+    return [_address_view(row) for row in SavedAddress.objects.filter(user_id=user_id)]
+
+
+def address_get(*, user_id: int, address_id: int) -> SavedAddressView:
+    row = SavedAddress.objects.filter(user_id=user_id, pk=address_id).first()
+    if row is None:
+        raise SavedAddressNotFound("No such address in your address book.")
+    return _address_view(row)
+
+
+def address_save(*, user_id: int, fields: dict, address_id: int | None = None,
+                 make_default: bool = False) -> SavedAddressView:
+    """Add (``address_id`` None) or change a saved address, checked as a checkout checks one (InvalidInput naming
+    the field, without the ``shipping_address.`` prefix). The first one, or one saved ``make_default``, becomes the
+    default shipping address."""
+    data = {k: " ".join(str(fields.get(k) or "").split()) for k in ADDRESS_FIELDS}
+    data["country"] = data["country"].upper()
+    for k in ("name", "line1", "city", "postal_code", "country"):
+        if not data[k]:
+            raise InvalidInput(f"{k} is required.", extra={"field": k})
+    data["region"], data["postal_code"] = address_checked(country=data["country"], region=data["region"],
+                                                          postal_code=data["postal_code"], city=data["city"],
+                                                          line1=data["line1"], prefix="")
+    with transaction.atomic():
+        mine = SavedAddress.objects.select_for_update().filter(user_id=user_id)
+        rows = list(mine)  # locks the shopper's book: two saves at once agree on which is the default
+        if address_id is None:
+            if len(rows) >= ADDRESS_BOOK_MAX:
+                raise InvalidInput(f"An address book holds up to {ADDRESS_BOOK_MAX} addresses; delete one first.")
+            row = SavedAddress(user_id=user_id)
+        else:
+            row = next((r for r in rows if r.pk == address_id), None)
+            if row is None:
+                raise SavedAddressNotFound("No such address in your address book.")
+        if make_default or not any(r.is_default for r in rows if r.pk != row.pk):
+            mine.exclude(pk=row.pk).filter(is_default=True).update(is_default=False)
+            row.is_default = True
+        for k, v in data.items():
+            setattr(row, k, v)
+        row.save()
+    return _address_view(row)
+
+
+def address_delete(*, user_id: int, address_id: int) -> None:
+    """Delete a saved address; if it was the default, the oldest left becomes the default."""
+    with transaction.atomic():
+        rows = list(SavedAddress.objects.select_for_update().filter(user_id=user_id).order_by("id"))
+        row = next((r for r in rows if r.pk == address_id), None)
+        if row is None:
+            raise SavedAddressNotFound("No such address in your address book.")
+        row.delete()
+        left = [r for r in rows if r.pk != address_id]
+        if row.is_default and left:
+            left[0].is_default = True
+            left[0].save(update_fields=["is_default"])

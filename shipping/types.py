@@ -44,3 +44,26 @@ class ShippingUnavailable(ApplicationError):
 
     code = "shipping_method_unavailable"
     status = 409
+
+
+@dataclass(frozen=True)
+class SavedAddressView:
+    id: int
+    name: str
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str
+    phone: str
+    is_default: bool
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("name", "line1", "line2", "city", "region", "postal_code", "country",
+                                              "phone")}
+
+
+class SavedAddressNotFound(ApplicationError):
+    code = "address_not_found"
+    status = 404

@@ -50,6 +50,7 @@ urlpatterns = [
     path("", include("orders.urls")),
     path("", include("returns.urls")),
     path("", include("reviews.urls")),
+    path("account/addresses/", include("shipping.urls")),
     path("account/", include("accounts.urls")),
 ]
 
