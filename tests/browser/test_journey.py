@@ -26,7 +26,7 @@ def fill_address(page):
     page.get_by_label("Address").fill("1 Analytical Way")
     page.get_by_label("City").fill("London")
     page.get_by_label("Postal code").fill("N1 7AA")
-    page.get_by_label("Country").fill("GB")
+    page.get_by_label("Country").select_option("GB")  # (a list of countries)
 
 
 def fill_checkout(page, card):
@@ -113,3 +113,37 @@ def test_a_checkout_that_waits_in_line_lands_on_the_paid_order_once_its_turn_com
     expect(page.get_by_text("Your payment was received")).to_be_visible()
     expect(page.locator("[data-cart-count]")).to_have_text("0")
     assert Order.objects.get().status == "paid"
+
+
+def test_a_shopper_picks_a_shipping_method_enters_a_code_and_pays_the_total_the_page_showed(page, live_server, shop):
+    """Issue 22 end to end: express shipping, 20% VAT for a British address, 10% off with a code; the page's total
+    is what the order records and the gateway is asked for."""
+    from decimal import Decimal
+
+    from orders import services as order_services
+    from payments.models import Payment
+    from shipping import services as shipping_services
+    from shipping.models import TaxRate
+
+    shipping_services.shipping_seed_defaults()
+    TaxRate.objects.create(country="GB", name="VAT", rate=Decimal("20"))
+    shipping_services.shipping_invalidate()
+    order_services.promo_code_create(code="WELCOME10", percent=Decimal("10"))
+    page.goto(live_server.url + f"/p/{shop.slug}/")
+    page.get_by_role("button", name="Add to cart").click()
+    page.get_by_role("link", name="Check out").click()
+    fill_address(page)
+    page.get_by_label(re.compile(r"Express · 14\.95")).check()
+    page.get_by_label("Promo code").fill("welcome10")
+    page.get_by_role("button", name="Update totals").click()
+    # 129.00 - 12.90 = 116.10; express 14.95; VAT 23.22 + 2.99 = 26.21; total 157.26
+    expect(page.get_by_text("Discount (WELCOME10)")).to_be_visible()
+    expect(page.get_by_role("button", name="Pay $157.26")).to_be_visible()
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_role("button", name="Pay").click()
+    expect(page).to_have_url(re.compile(r"/orders/[^/]+/$"))
+    expect(page.get_by_text("$157.26")).to_be_visible()
+    order = Order.objects.get()
+    assert (order.shipping_method, order.discount, order.tax, order.total) == \
+        ("express", Decimal("12.90"), Decimal("26.21"), Decimal("157.26"))
+    assert Payment.objects.get().amount == Decimal("157.26")
