@@ -22,7 +22,7 @@ from store.core import ratelimit
 from store.core.ratelimit import RateLimited
 
 from . import services
-from .forms import PasswordResetRequestForm, SignUpForm
+from .forms import EmailChangeForm, LogInForm, PasswordResetRequestForm, SignUpForm
 
 
 def _after_sign_in(request, user, verified_email: str = ""):
@@ -64,6 +64,7 @@ class LoginView(auth_views.LoginView):
     # Django's LoginView follows ``next`` only to this host (RedirectURLMixin.get_redirect_url).
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    form_class = LogInForm  # the username or the account's e-mail address
 
     def form_valid(self, form):
         _after_sign_in(self.request, form.get_user())
@@ -130,9 +131,35 @@ def home(request):
     return render(request, "accounts/home.html")
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_change(request):
+    form = EmailChangeForm(request.user, request.POST or None, initial={"email": request.user.email})
+    if request.method == "POST" and form.is_valid():
+        request.user.email = form.cleaned_data["email"]
+        request.user.save(update_fields=["email"])
+        messages.success(request, f"Your e-mail address is now {request.user.email}.")
+        return redirect("accounts:home")
+    return render(request, "accounts/change.html", {"form": form, "title": "Change your e-mail address",
+                                                    "button": "Save e-mail address"})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's: the old password, the new one twice; the shopper stays signed in here (others are signed out)."""
+
+    template_name = "accounts/change.html"
+    success_url = reverse_lazy("accounts:home")
+    extra_context = {"title": "Change your password", "button": "Save password"}
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password has been changed.")
+        return super().form_valid(form)
+
+
 login_page = limit_log_in(LoginView.as_view())
 # Django's LogoutView follows ``next`` only to this host, else goes to next_page.
 logout = auth_views.LogoutView.as_view(next_page="/")
+password_change = PasswordChangeView.as_view()
 password_reset = PasswordResetView.as_view()
 password_reset_done = auth_views.PasswordResetDoneView.as_view()
 password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(

@@ -16,7 +16,7 @@ from itertools import pairwise
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Max
 
 from inventory import services as inventory_services
 from store.core.cache import versioned
@@ -145,6 +145,8 @@ def _card(product: Product) -> dict:
         "slug": product.slug,
         "name": product.name,
         "price": f"{product.price_from:.2f}",
+        # every variant at the one price: the card says "$40", not "from $40" (price_to: the _priced() annotation)
+        "single_price": getattr(product, "price_to", None) == product.price_from,
         "currency": settings.STORE_CURRENCY,
         "in_stock": product.in_stock,
         "image_url": images[0].image.url if images else None,
@@ -161,6 +163,11 @@ def _rating(average, count: int) -> dict:
 
 def _visible():
     return Product.objects.filter(is_active=True, price_from__isnull=False)
+
+
+def _priced(products):
+    """Products with their dearest variant's price (``price_to``), for the cards' "from"."""
+    return products.annotate(price_to=Max("variants__price"))
 
 
 class _Search:
@@ -318,6 +325,20 @@ _CORRECTIONS_SQL = f"""
 """  # noqa: S608 (the table name is our model's; the words are bound parameters)
 
 
+_GARMENT_SIZES = {size: n for n, size in enumerate(["XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"])}
+
+
+def natural_key(value: str) -> tuple:
+    """How a shopper reads a list of values: garment sizes small to large (XS, S, M, L, XL), numbers by value
+    (7, 8, 9.5, 10, 12, not 10, 12, 7), then words alphabetically."""
+    text = str(value).strip()
+    if text.upper() in _GARMENT_SIZES:
+        return (0, _GARMENT_SIZES[text.upper()], ())
+    parts = re.split(r"(\d+(?:\.\d+)?)", text.lower())
+    return (1 if parts[0] == "" else 2, 0, tuple((0, float(p), "") if i % 2 else (1, 0.0, p)
+                                                 for i, p in enumerate(parts) if p))
+
+
 def _facets_of(by_category, prices, in_stock, attributes) -> dict:
     names = {c["id"]: c for c in category_tree()}
     categories = sorted(
@@ -333,7 +354,7 @@ def _facets_of(by_category, prices, in_stock, attributes) -> dict:
         name, _, value = pair.partition("=")
         values.setdefault(name, []).append({"value": value, "count": n})
     return {"categories": categories, "price": price, "in_stock": in_stock or 0,
-            "attributes": [{"name": name, "values": sorted(vals, key=lambda v: (-v["count"], v["value"]))}
+            "attributes": [{"name": name, "values": sorted(vals, key=lambda v: natural_key(v["value"]))}
                            for name, vals in sorted(values.items())]}
 
 
@@ -366,7 +387,7 @@ def product_list(*, filters: ProductFilters, page: int | str = 1, per_page: int 
         if number > num_pages:
             raise InvalidPage(f"There is no page {number}; the last is {num_pages}.",
                               extra={"page": str(number), "num_pages": num_pages})
-        products = {p.id: p for p in Product.objects.filter(id__in=found["ids"])
+        products = {p.id: p for p in _priced(Product.objects.filter(id__in=found["ids"]))
                     .select_related("category").prefetch_related("images")}
         return {
             "count": found["total"],
@@ -397,7 +418,7 @@ def _es_listing(filters: ProductFilters, page, per_page: int) -> dict:
     num_pages = max(1, -(-total // per_page))
     if number > num_pages:
         raise InvalidPage(f"There is no page {number}; the last is {num_pages}.", extra={"page": str(number)})
-    cards = {p.id: _card(p) for p in _visible().filter(id__in=ids).select_related("category")
+    cards = {p.id: _card(p) for p in _priced(_visible().filter(id__in=ids)).select_related("category")
              .prefetch_related("images")}
     names = {c["slug"]: c["name"] for c in category_tree()}
     attributes: dict[str, list[dict]] = {}
@@ -414,7 +435,8 @@ def _es_listing(filters: ProductFilters, page, per_page: int) -> dict:
             "price": [{"min": f"{b['from']:.2f}", "max": f"{b['to']:.2f}" if "to" in b else None,
                        "count": b["doc_count"]} for b in aggs.get("price", {}).get("buckets", [])],
             "in_stock": aggs.get("in_stock", {}).get("doc_count", 0),
-            "attributes": [{"name": n, "values": v} for n, v in sorted(attributes.items())],
+            "attributes": [{"name": n, "values": sorted(v, key=lambda x: natural_key(x["value"]))}
+                           for n, v in sorted(attributes.items())],
         },
     }
 
@@ -423,7 +445,7 @@ def product_home() -> dict:
     """The home page's shelves: featured and newest products."""
 
     def build():
-        base = _visible().select_related("category").prefetch_related("images")
+        base = _priced(_visible()).select_related("category").prefetch_related("images")
         featured = [_card(p) for p in base.filter(is_featured=True).order_by("-in_stock", "-created_at")[:8]]
         newest = [_card(p) for p in base.order_by("-created_at", "-id")[:8]]
         return {"featured": featured, "newest": newest}

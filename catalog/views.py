@@ -102,6 +102,17 @@ def _listing_context(filters: ProductFilters, notice: str, page: str, *, categor
         "all_categories_url": _with(keep, category=None) if filters.category and not category_slug else "",
         "any_price_url": _with(keep, min_price=None, max_price=None)
         if filters.min_price is not None or filters.max_price is not None else "",
+        # each value adds (or swaps) its attribute and keeps every other filter; each "clear" drops only its own
+        "attribute_facets": [
+            {"name": facet["name"], "values": [
+                {**v, "url": _with(keep, **{f"attr_{facet['name']}": v["value"]}),
+                 "chosen": filters.attributes.get(facet["name"]) == v["value"]} for v in facet["values"][:12]]}
+            for facet in listing["facets"]["attributes"]],
+        "attribute_clear_links": [{"name": name, "value": value, "url": _with(keep, **{f"attr_{name}": None})}
+                                  for name, value in sorted(filters.attributes.items())],
+        # the sort / price / stock form sends what it shows; these ride along so it keeps them
+        "kept_fields": [(k, v) for k, v in keep.items()
+                        if k.startswith("attr_") or k == "exact" or (k == "category" and not category_slug)],
     }
 
 

@@ -4,10 +4,12 @@ add their own parts (the cart badge, the category menu) with their context proce
 them all for cached pages."""
 
 import functools
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.messages import WARNING, get_messages
 from django.contrib.messages.storage.cookie import CookieStorage
+from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.html import escape, format_html, format_html_join
 
@@ -35,9 +37,26 @@ def _carries_state(request) -> bool:
     return has_session(request) or CookieStorage.cookie_name in request.COOKIES
 
 
+def _log_in_link(request) -> str:
+    """"Log in", coming back to this page after (its path: the query is a listing's to read, and a cached page's
+    addresses that differ only in junk parameters must show the same page); not from the account's own pages."""
+    path = request.path
+    if request.path != "/" and not request.path.startswith(reverse("accounts:home")) and request.method == "GET":
+        return format_html('<a href="{}?{}">Log in</a>', reverse("accounts:login"), urlencode({"next": path}))
+    return _link(request, "accounts:login", "Log in")
+
+
+def _account_links(request) -> str:
+    """"Account" and a "Log out" button (logging out is a POST, so a link cannot do it)."""
+    return format_html('{} <form method="post" action="{}" class="inline-form"><input type="hidden" '
+                       'name="csrfmiddlewaretoken" value="{}"><button type="submit" class="link-button">Log out'
+                       '</button></form>', _link(request, "accounts:home", "Account"), reverse("accounts:logout"),
+                       get_token(request))
+
+
 def personal(request) -> dict:
     if not _carries_state(request):
-        return {"greeting": "", "messages_html": "", "account_links": _link(request, "accounts:login", "Log in")}
+        return {"greeting": "", "messages_html": "", "account_links": _log_in_link(request)}
     user = getattr(request, "user", None)
     greeting = ""
     if user is not None and user.is_authenticated:
@@ -45,10 +64,8 @@ def personal(request) -> dict:
     items = format_html_join("", '<p class="message message-{}" role="{}">{}</p>',
                              ((escape(m.tags), "alert" if m.level >= WARNING else "status", m)
                               for m in get_messages(request)))
-    if user is not None and user.is_authenticated:
-        account_links = _link(request, "accounts:home", "Account")
-    else:
-        account_links = _link(request, "accounts:login", "Log in")
+    signed_in = user is not None and user.is_authenticated
+    account_links = _account_links(request) if signed_in else _log_in_link(request)
     return {
         "greeting": greeting,
         "account_links": account_links,
