@@ -202,6 +202,7 @@ def staff_role(name: str):
         importlib.import_module("orders.migrations.0007_staff_roles").create_staff_roles(apps, None)
         importlib.import_module("returns.migrations.0003_staff_roles").grant_return_permissions(apps, None)
         importlib.import_module("reviews.migrations.0003_staff_roles").grant_review_permissions(apps, None)
+        importlib.import_module("shipping.migrations.0004_staff_roles").grant_selling_permissions(apps, None)
     return Group.objects.get(name=name)
 
 

@@ -1,0 +1,33 @@
+"""Staff and the selling settings (issue 22): the shipped roles see shipping methods, tax rates and promo codes and
+change none of them (the shop owner does); a change made in the admin reaches the next checkout at once."""
+
+from decimal import Decimal
+
+import pytest
+
+from shipping import services as shipping_services
+from shipping.models import ShippingMethod
+
+pytestmark = pytest.mark.django_db(transaction=True)
+LISTS = ["/admin/shipping/shippingmethod/", "/admin/shipping/taxrate/", "/admin/orders/promocode/"]
+
+
+@pytest.mark.parametrize("group", ["Support", "Fulfilment", "Manager"])
+def test_every_role_sees_the_selling_settings_and_adds_none(staff_login, group):
+    client = staff_login(f"staff-{group.lower()}", group)
+    for path in LISTS:
+        assert client.get(path).status_code == 200, path
+        assert client.get(path + "add/").status_code == 403, path
+
+
+def test_a_method_saved_in_the_admin_prices_the_next_checkout(admin_client):
+    shipping_services.shipping_seed_defaults()
+    assert shipping_services.shipping_quote(code="", country="GB", subtotal=Decimal("10")).price == Decimal("4.95")
+    method = ShippingMethod.objects.get(code="standard")
+    response = admin_client.post(f"/admin/shipping/shippingmethod/{method.pk}/change/", {
+        "code": "standard", "name": "Standard", "countries": "", "price": "3.50", "basis": "subtotal",
+        "free_over": "75.00", "estimate": "3–5 business days", "position": "0", "is_active": "on",
+        "bands-TOTAL_FORMS": "0", "bands-INITIAL_FORMS": "0", "bands-MIN_NUM_FORMS": "0",
+        "bands-MAX_NUM_FORMS": "1000"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert shipping_services.shipping_quote(code="", country="GB", subtotal=Decimal("10")).price == Decimal("3.50")
