@@ -501,9 +501,21 @@ def _reserve_and_create(data: CheckoutInput, priced: _Priced, customer: int | No
                                                  lines={line.sku: line.quantity for line in priced.lines})
                 on_reserved(number)
             return number, started
-        except IntegrityError:  # an order number already taken (rare): draw another
-            continue
+        except IntegrityError as exc:
+            if not _number_taken(exc):
+                raise  # any other constraint is a fault to see, not a reason to draw again
+            continue  # an order number already taken (rare): draw another
     raise RuntimeError("could not draw a free order number")
+
+
+def _number_taken(exc: IntegrityError) -> bool:
+    """Whether the IntegrityError is the order number's uniqueness (and not, say, a check on the totals)."""
+    name = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+    if not name:
+        return False
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Order._meta.db_table)
+    return constraints.get(name, {}).get("unique", False) and constraints[name].get("columns") == ["number"]
 
 
 def _create_order(number: str, data: CheckoutInput, priced: _Priced, customer: int | None,

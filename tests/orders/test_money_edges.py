@@ -418,3 +418,30 @@ def test_a_replay_whose_answer_fails_does_not_keep_the_key_locked(client, after_
         other.close()
     monkeypatch.undo()
     assert checkout(client, body(token), key="k-replay-fails").status_code == 201
+
+
+def test_an_order_number_already_taken_is_drawn_again_and_any_other_constraint_is_not_retried(client, monkeypatch):
+    """Only the number's uniqueness makes the checkout draw another; another constraint failing (a fault of ours)
+    surfaces as itself, with nothing reserved or charged, instead of five tries and "could not draw a number"."""
+    from django.db import IntegrityError
+
+    from orders import checkout as checkout_module
+
+    token, sku = cart_with(1, stock=3)
+    taken = checkout(client, body(token)).json()["number"]
+    numbers = iter([taken, "FRSH-0001"])
+    monkeypatch.setattr(checkout_module, "order_new_number", lambda: next(numbers))
+    token, _ = cart_with(1, stock=3)
+    response = checkout(client, body(token))
+    assert response.status_code == 201 and response.json()["number"] == "FRSH-0001"
+
+    def check_fails(*args, **kwargs):
+        raise IntegrityError("new row violates check constraint") from None
+
+    monkeypatch.setattr(checkout_module, "order_new_number", lambda: "FRSH-0002")
+    monkeypatch.setattr(checkout_module, "_create_order", check_fails)
+    token, sku = cart_with(1, stock=3)
+    with pytest.raises(IntegrityError):
+        checkout_module.checkout_place(data=checkout_module.checkout_parse(body(token)), customer=None,
+                                       lines={sku: 1})
+    assert not Order.objects.filter(number="FRSH-0002").exists() and SandboxCharge.objects.count() == 2
