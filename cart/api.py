@@ -1,4 +1,4 @@
-"""The cart's JSON API (API.md): a cart is named by its token; a signed-in shopper's cart answers only to them."""
+"""The cart's JSON API (docs/api.md): a cart is named by its token; a signed-in shopper's cart answers only to them."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status

@@ -1,4 +1,4 @@
-"""The catalogue's JSON API (API.md): product list with facets, product detail, categories."""
+"""The catalogue's JSON API (docs/api.md): product list with facets, product detail, categories."""
 
 from urllib.parse import urlencode
 

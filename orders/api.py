@@ -1,4 +1,4 @@
-"""Checkout and orders in the JSON API (API.md)."""
+"""Checkout and orders in the JSON API (docs/api.md)."""
 
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -62,7 +62,7 @@ _PAYMENTS = {  # each way to pay and what it needs (payments.services.payment_de
         "card_number": serializers.RegexField(
             r"^[0-9\s]+$", max_length=40,
             help_text="12 to 19 digits (whitespace ignored) that pass the Luhn check, else 400 invalid_card; "
-                      "4242424242424242 succeeds, 4000000000000002 is declined (API.md)"),
+                      "4242424242424242 succeeds, 4000000000000002 is declined (docs/api.md)"),
     }),
 }
 

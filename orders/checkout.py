@@ -1,4 +1,4 @@
-"""Checkout, from the request's body to the committed order, in the order DESIGN.md's saga runs:
+"""Checkout, from the request's body to the committed order, in the order docs/design.md's saga runs:
 
     checkout_submit (the API's and the page's one entry)
         parse the body once → the cart's quantities (Redis alone) → admission (the flash-sale gate's tokens,

@@ -77,7 +77,7 @@ def order_new_number() -> str:
 
 
 def _transition(order: Order, to: str, note: str = "") -> None:
-    """The one way an order changes status: refused unless DESIGN.md's states allow it; always recorded."""
+    """The one way an order changes status: refused unless docs/design.md's states allow it; always recorded."""
     if to not in ALLOWED.get(order.status, set()):
         raise TransitionRefused(f"Order {order.number} is {order.get_status_display().lower()}; it cannot become "
                                 f"{Status(to).label.lower()}.", extra={"number": order.number, "status": order.status})
@@ -133,7 +133,7 @@ def _view(order: Order, *, lines=None, history=None) -> OrderView:
 
 
 def order_body(order: OrderView, *, access_token: str = "") -> dict:
-    """An order as the API shows it (API.md)."""
+    """An order as the API shows it (docs/api.md)."""
     body = {
         "number": order.number, "status": order.status, "subtotal": f"{order.subtotal:.2f}",
         "discount": f"{order.discount:.2f}", "shipping": f"{order.shipping:.2f}", "tax": f"{order.tax:.2f}",

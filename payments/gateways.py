@@ -18,7 +18,7 @@ from django.utils import timezone
 from .models import SandboxCharge, SandboxRefund
 from .types import CardDetails, ReturnUrls
 
-# The test gateway's cards, mirroring Stripe's test card numbers (API.md).
+# The test gateway's cards, mirroring Stripe's test card numbers (docs/api.md).
 TEST_CARDS = {
     "4242424242424242": ("succeeded", "", ""),
     "4000000000000002": ("card_declined", "card_declined", "Your card was declined."),

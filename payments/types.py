@@ -70,7 +70,7 @@ class InvalidCard(InvalidInput):
 
 
 class TestPaymentsDisabled(InvalidInput):
-    """The test gateway takes no real money: refused unless PAYMENTS_TEST_MODE is on (API.md)."""
+    """The test gateway takes no real money: refused unless PAYMENTS_TEST_MODE is on (docs/api.md)."""
 
     code = "test_payments_disabled"
     __test__ = False  # not a pytest test class

@@ -1,4 +1,4 @@
-"""Returns in the JSON API (API.md): a shopper asks to return units of an order, and follows the return."""
+"""Returns in the JSON API (docs/api.md): a shopper asks to return units of an order, and follows the return."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers

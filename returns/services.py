@@ -63,7 +63,7 @@ CENT = Decimal("0.01")
 
 # ---------------------------------------------------------------- parsing
 def return_parse(data) -> ReturnRequest:
-    """A return's body (API.md: ``{"lines": [{"sku", "quantity"}], "reason", "note"}``) → ReturnRequest; anything
+    """A return's body (docs/api.md: ``{"lines": [{"sku", "quantity"}], "reason", "note"}``) → ReturnRequest; anything
     wrong is InvalidReturn naming the field, before anything is read or stored."""
     if not isinstance(data, dict):
         raise InvalidReturn("The body must be an object with lines and a reason.", extra={"field": "lines"})
@@ -375,7 +375,7 @@ def returns_of_user(*, user_id: int) -> list[ReturnView]:
 
 
 def return_body(ret: ReturnView) -> dict:
-    """A return as the API shows it (API.md)."""
+    """A return as the API shows it (docs/api.md)."""
     return {
         "number": ret.number, "order": ret.order_number, "status": ret.status, "reason": ret.reason,
         "note": ret.note, "currency": ret.currency,

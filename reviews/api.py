@@ -1,4 +1,4 @@
-"""Reviews in the JSON API (API.md): a product's rating and reviews, writing, editing, deleting and voting."""
+"""Reviews in the JSON API (docs/api.md): a product's rating and reviews, writing, editing, deleting and voting."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers

@@ -319,7 +319,7 @@ def review_flag(*, review_id, user_id: int | None, reason: str = "") -> ReviewVi
 
 
 def review_list(*, product_slug: str, sort: str | None = None, page=1, per_page: int = selectors.PAGE_SIZE) -> dict:
-    """A product's rating and one page of its published reviews (API.md): the product must be real."""
+    """A product's rating and one page of its published reviews (docs/api.md): the product must be real."""
     catalog_services.product_variants(slug=product_slug)  # ProductNotFound: a 404
     sort = selectors.review_sort(sort)
     number = selectors.review_page_number(page)

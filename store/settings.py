@@ -1,4 +1,4 @@
-"""Settings for the store. Everything that differs between machines comes from the environment (API.md)."""
+"""Settings for the store. Everything that differs between machines comes from the environment (docs/api.md)."""
 
 import os
 import re
@@ -55,7 +55,7 @@ INSTALLED_APPS = [
     "reviews",
     "shipping",
     "accounts",
-    # after our apps: catalog's `search_index` command (API.md) takes precedence over this package's own
+    # after our apps: catalog's `search_index` command (docs/api.md) takes precedence over this package's own
     "django_elasticsearch_dsl",
 ]
 

@@ -1,5 +1,5 @@
 """The returns of an order on its page, and a shopper's returns on /account/: composed here, from above, so that
-neither orders nor accounts imports this app (DESIGN.md)."""
+neither orders nor accounts imports this app (docs/design.md)."""
 
 from django import template
 from django.conf import settings

@@ -1,5 +1,5 @@
 """A product's rating and newest reviews on its page: composed here, from above, so that the catalogue never imports
-this app (DESIGN.md). The product page is cached whole; reviews' services rebuild it (catalog's
+this app (docs/design.md). The product page is cached whole; reviews' services rebuild it (catalog's
 product_page_changed) whenever a published review changes what this shows."""
 
 from django import template

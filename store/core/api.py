@@ -1,4 +1,4 @@
-"""The JSON error shape of API.md, in one place: every error is {"code", "message", ...details}; and the API's
+"""The JSON error shape of docs/api.md, in one place: every error is {"code", "message", ...details}; and the API's
 OpenAPI schema class (REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS), which documents the answers every operation can give
 besides its own."""
 
@@ -53,7 +53,7 @@ def exception_handler(exc, context):
 
 
 class ErrorSerializer(serializers.Serializer):
-    """Every error the API answers (API.md). Some add details: the field or parameter at fault, the units still
+    """Every error the API answers (docs/api.md). Some add details: the field or parameter at fault, the units still
     available, the order's number, the seconds to wait (with a Retry-After header) …"""
 
     code = serializers.CharField(help_text="the stable machine name, e.g. insufficient_stock")

@@ -167,7 +167,7 @@ def test_pages_of_a_search_hold_every_match_once(client):
     assert shown == sorted(f"Linen Shirt {n:02d}" for n in range(30))
     assert first["next"] and second["previous"] and second["next"] is None
     past = client.get("/api/v1/products/", {"q": "linen", "page": 3})
-    assert past.status_code == 404 and past.json()["num_pages"] == 2  # as API.md: a page past the end
+    assert past.status_code == 404 and past.json()["num_pages"] == 2  # as docs/api.md: a page past the end
     far = client.get("/api/v1/products/", {"q": "linen", "page": "9" * 40})
     assert far.status_code == 404 and far.json()["num_pages"] == 2
     assert client.get("/search/", {"q": "linen", "page": "9" * 40}).status_code == 404

@@ -61,7 +61,7 @@ CONFIG = schemathesis.Config.from_dict({
     # No NUL characters: the shop refuses one anywhere with a 400 before any view (store/core/guard.py, tested in
     # tests/core/test_guard.py), which the schema cannot say of every string.
     "generation": {"allow-x00": False, "deterministic": True},
-    # A valid checkout may be refused by the bank: 402 payment_declined (API.md) is an answer to a well-formed
+    # A valid checkout may be refused by the bank: 402 payment_declined (docs/api.md) is an answer to a well-formed
     # request, like 409. schemathesis's defaults plus 402.
     "checks": {"positive_data_acceptance": {
         "expected-statuses": ["2xx", "3xx", "401", "402", "403", "404", "409", "429", "5xx"]}},

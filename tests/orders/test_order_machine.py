@@ -1,4 +1,4 @@
-"""An order's life as random sequences of what shoppers and staff do, against the state table in DESIGN.md:
+"""An order's life as random sequences of what shoppers and staff do, against the state table in docs/design.md:
 
     PENDING_PAYMENT -> PAID -> FULFILLED;  PENDING_PAYMENT -> CANCELLED;  PAID/FULFILLED -> (partially) REFUNDED
 
@@ -41,7 +41,7 @@ from tests.factories import make_product
 
 PENDING, PAID, FULFILLED, CANCELLED = "pending_payment", "paid", "fulfilled", "cancelled"
 PARTLY, REFUNDED = "partially_refunded", "refunded"
-# DESIGN.md's states, as a table: what each status may become.
+# docs/design.md's states, as a table: what each status may become.
 TABLE = {
     PENDING: {PAID, CANCELLED},
     PAID: {FULFILLED, PARTLY, REFUNDED},

@@ -1,4 +1,4 @@
-"""The returns API (API.md): the order's owner or the holder of its secret asks for a return and follows it; anyone
+"""The returns API (docs/api.md): the order's owner or the holder of its secret asks for a return and follows it; anyone
 else gets 404; bad input is a 400 naming the field, with nothing stored. And the OpenAPI schema documents it."""
 
 import json

@@ -1,4 +1,4 @@
-"""manage.py returns show|approve|receive|refund (API.md): each step idempotent, exit 1 with a message when the
+"""manage.py returns show|approve|receive|refund (docs/api.md): each step idempotent, exit 1 with a message when the
 return's status does not allow it."""
 
 from io import StringIO

@@ -1,4 +1,4 @@
-"""Reviews through the JSON API (API.md): who may write, one per account, editing and deleting by the author,
+"""Reviews through the JSON API (docs/api.md): who may write, one per account, editing and deleting by the author,
 votes, sorting, and every bad input a clear 4xx with nothing stored."""
 
 import json

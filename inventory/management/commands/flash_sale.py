@@ -1,4 +1,4 @@
-"""manage.py flash_sale start SKU [--at TIME] | stop SKU | show SKU  (API.md)."""
+"""manage.py flash_sale start SKU [--at TIME] | stop SKU | show SKU  (docs/api.md)."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone

@@ -1,4 +1,4 @@
-"""manage.py stock show SKU | set SKU QTY [--reason] | add SKU N [--reason]  (API.md)."""
+"""manage.py stock show SKU | set SKU QTY [--reason] | add SKU N [--reason]  (docs/api.md)."""
 
 from django.core.management.base import BaseCommand, CommandError
 

@@ -1,5 +1,5 @@
 """manage.py promo_code create CODE (--percent P | --amount A) [--uses N] [--per-customer N] [--min-subtotal S]
-and promo_code show CODE (API.md): staff and scripts make codes and read how far they are used."""
+and promo_code show CODE (docs/api.md): staff and scripts make codes and read how far they are used."""
 
 from decimal import Decimal, InvalidOperation
 

@@ -1,5 +1,5 @@
-"""manage.py returns show|approve|receive|refund R-… (API.md): staff and scripts run the returns queue. Each step is
-idempotent; a step the return's status does not allow exits 1 with a message."""
+"""manage.py returns show|approve|receive|refund R-… (docs/api.md): staff and scripts run the returns queue. Each step
+is idempotent; a step the return's status does not allow exits 1 with a message."""
 
 import re
 
