@@ -41,7 +41,7 @@ test: install-dev ## the whole suite: ruff, import contracts, migrations check, 
 	STORE_DATA_DIR=$${STORE_DATA_DIR:-.data/test} $(PY) -m store.launcher exec -- \
 	  bash -c '$(PY) manage.py makemigrations --check --dry-run >/dev/null && $(PY) -m pytest $(PYTEST_ARGS)'
 
-bench: install-dev ## the catalogue page benchmark against a bare Django view (README: Benchmarks; bench/RESULTS.md)
+bench: install-dev ## the catalogue page benchmark against a separate bare Django project (README: Benchmarks; bench/RESULTS.md)
 	$(PY) bench/pages.py
 
 clean-data: ## delete .data/ (the development database, Redis, media) after stopping its servers
