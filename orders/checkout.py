@@ -22,7 +22,6 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -355,16 +354,6 @@ def checkout_place(*, data: CheckoutInput, customer: int | None, lines: Mapping[
                        client_secret=charge.client_secret)
 
 
-class _Line(NamedTuple):
-    sku: str
-    name: str
-    unit_price: Decimal
-    quantity: int
-    line_total: Decimal
-    discount: Decimal = Decimal("0.00")
-    tax: Decimal = Decimal("0.00")
-
-
 @dataclass(frozen=True)
 class _Promo:
     id: int
@@ -378,7 +367,7 @@ class _Priced:
     """What the order records and the payment provider is asked for: total = subtotal - discount + shipping + the
     tax unless the prices included it."""
 
-    lines: tuple[_Line, ...]  # in the cart page's order: by name
+    lines: tuple[OrderLineView, ...]  # in the cart page's order: by name
     total: Decimal
     currency: str
     subtotal: Decimal = Decimal("0.00")
@@ -402,7 +391,8 @@ def _priced(lines: Mapping[str, int] | None, expected: Decimal | None, *, data: 
         if variant is None or not variant.is_active:
             name = variant.display_name if variant else sku
             raise ItemUnavailable(f"{name} is no longer sold; remove it from your cart.", extra={"sku": sku})
-        priced.append(_Line(sku, variant.display_name, variant.price, quantity, variant.price * quantity))
+        priced.append(OrderLineView(sku=sku, name=variant.display_name, unit_price=variant.price, quantity=quantity,
+                                    line_total=variant.price * quantity))
     priced.sort(key=lambda line: (line.name, line.sku))
     subtotal = sum((line.line_total for line in priced), Decimal("0.00"))
     currency = settings.STORE_CURRENCY
@@ -421,7 +411,7 @@ def _priced(lines: Mapping[str, int] | None, expected: Decimal | None, *, data: 
                                                                                             strict=True)],
                                         shipping=quote.price, country=data.address.country,
                                         region=data.address.region)
-        priced = [line._replace(discount=off, tax=line_tax)
+        priced = [dataclasses.replace(line, discount=off, tax=line_tax)
                   for line, off, line_tax in zip(priced, discounts, tax.lines, strict=True)]
     total = subtotal - discount + quote.price + (tax.added if tax else Decimal("0.00"))
     if expected is not None and expected != total:
@@ -436,7 +426,7 @@ def _priced(lines: Mapping[str, int] | None, expected: Decimal | None, *, data: 
                    shipping=quote, tax=tax, promo=promo, weight=weight)
 
 
-def _discounted(code: str, lines: list[_Line], subtotal: Decimal, variants, customer: str
+def _discounted(code: str, lines: list[OrderLineView], subtotal: Decimal, variants, customer: str
                 ) -> tuple[_Promo, list[Decimal]]:
     """The code's discount, shared out over the lines it applies to in proportion to their totals (whole cents,
     the leftover cents to the largest remainders: no line gets more off than it costs, and the shares add up to
@@ -664,9 +654,7 @@ def checkout_quote(*, cart_token: str, user_id: int | None, country: str, region
                                                 weight=priced.weight)
     tax = priced.tax
     return CheckoutQuote(
-        lines=tuple(OrderLineView(sku=line.sku, name=line.name, unit_price=line.unit_price, quantity=line.quantity,
-                                  line_total=line.line_total, discount=line.discount, tax=line.tax)
-                    for line in priced.lines),
+        lines=priced.lines,
         subtotal=priced.subtotal, discount=priced.discount, shipping=priced.shipping.price,
         shipping_method=priced.shipping.code, shipping_name=priced.shipping.name, methods=tuple(methods),
         tax=tax.total if tax else Decimal("0.00"), tax_name=tax.name if tax else "Tax",
