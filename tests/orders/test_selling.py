@@ -267,7 +267,7 @@ def test_the_promo_code_command(methods):
 
 
 @pytest.mark.parametrize(("address", "field", "words"), [
-    ({"country": "US", "postal_code": "97201"}, "shipping_address.region", "state is required"),
+    ({"country": "US", "postal_code": "97201", "region": ""}, "shipping_address.region", "state is required"),
     ({"country": "US", "postal_code": "97201", "region": "Atlantis"}, "shipping_address.region", "not one of"),
     ({"country": "US", "postal_code": "ABCDE", "region": "OR"}, "shipping_address.postal_code", "such as 95014"),
     ({"country": "DE", "postal_code": "1234"}, "shipping_address.postal_code", "Germany"),
@@ -281,6 +281,20 @@ def test_an_address_the_country_would_not_deliver_is_400_at_its_field(client, ad
     assert answer.status_code == 400, answer.json()
     assert answer.json()["field"] == field and words in answer.json()["message"]
     assert Order.objects.count() == 0
+
+
+def test_a_client_of_before_regions_sending_no_region_key_still_checks_out(client):
+    """docs/api.md's first address had no region: a body without the key keeps working (the postal code is still
+    checked); the page, and any client that sends the key, must give the region where the country has them."""
+    token, _ = cart_with(1, stock=3)
+    data = body(token)
+    data["shipping_address"] = {"name": "Ada", "line1": "1 Test Street", "line2": "", "city": "Testville",
+                                "postal_code": "12345", "country": "US"}
+    answer = checkout(client, data)
+    assert answer.status_code == 201, answer.json()
+    data = body(cart_with(1, stock=3)[0])
+    data["shipping_address"] = {**data["shipping_address"], "country": "US", "postal_code": "ABCDE"}
+    assert checkout(client, data).json()["field"] == "shipping_address.postal_code"
 
 
 def test_a_region_is_stored_as_its_code_taxed_at_its_rate_and_printed_the_countrys_way(methods, client):
