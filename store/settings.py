@@ -3,6 +3,7 @@
 import os
 import re
 from decimal import Decimal
+from email.utils import formataddr
 from pathlib import Path
 
 import dj_database_url
@@ -263,6 +264,10 @@ SPECTACULAR_SETTINGS = {
 
 # ---------------------------------------------------------------- the shop
 STORE_NAME = os.environ.get("STORE_NAME", "Northwind Supply")
+# Every e-mail the shop sends comes from its own name and address ("Northwind Supply <shop@…>"), never Django's
+# webmaster@localhost; errors mailed to ADMINS too. formataddr quotes a name with a comma or a quote in it.
+STORE_EMAIL = os.environ.get("STORE_EMAIL", "shop@localhost")
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = formataddr((STORE_NAME, STORE_EMAIL))
 STORE_CURRENCY = os.environ.get("STORE_CURRENCY", "USD")
 CATALOG_PAGE_SIZE = 24
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "600"))
