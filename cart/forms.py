@@ -19,3 +19,14 @@ class UpdateLineForm(forms.Form):
 
 class RemoveLineForm(forms.Form):
     sku = forms.CharField(max_length=64)
+
+
+class PromoCodeForm(forms.Form):
+    """A promo code entered on the cart page; the checkout page starts from it. Codes are upper case."""
+
+    code = forms.CharField(max_length=40, label="Promo code",
+                           error_messages={"required": "Enter a promo code.",
+                                           "max_length": "A promo code is at most 40 characters."})
+
+    def clean_code(self) -> str:
+        return self.cleaned_data["code"].upper()

@@ -11,6 +11,7 @@ checkout the cart is read ``fresh``: availability straight from the stock rows.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from .types import (
     CartFull,
     CartLine,
     CartNotFound,
+    CartPromo,
     CartUnavailable,
     InsufficientStock,
     InvalidQuantity,
@@ -35,6 +37,7 @@ from .types import (
 )
 
 SESSION_KEY = "cart_token"  # where the pages keep a shopper's cart token in their session
+PROMO_SESSION_KEY = "promo_code"  # the promo code entered on the cart page, which the checkout page starts from
 MAX_QUANTITY = 99
 MAX_LINES = 100
 GUEST_TTL = 7 * 24 * 3600
@@ -125,6 +128,22 @@ def _line(sku: str, quantity: int, seen: Decimal | None, variant: VariantInfo | 
     return (CartLine(sku=sku, name=name, product_slug=variant.product_slug, quantity=quantity,
                      unit_price=variant.price, line_total=variant.price * quantity, available=max(available, 0),
                      price_when_added=changed_from), notices)
+
+
+# Whether a promo code applies to a cart, and what it takes off, is the checkout's to say, and orders sits above the
+# cart: it tells the cart how to ask (orders/apps.py calls cart_promo_provide). The cart only remembers the code.
+_promo_quote: Callable[[str, int | None, str], CartPromo] = lambda token, user_id, code: CartPromo(code=code)  # noqa: E731
+
+
+def cart_promo_provide(*, quote: Callable[[str, int | None, str], CartPromo]) -> None:
+    """``quote(token, user_id, code)``: the code's discount on that cart now, or why it cannot be used."""
+    global _promo_quote
+    _promo_quote = quote
+
+
+def cart_promo(*, token: str, user_id: int | None, code: str) -> CartPromo:
+    """What ``code`` would take off this cart at checkout now (CartPromo.problem: why it would not)."""
+    return _promo_quote(token, user_id, code)
 
 
 def cart_line_count(*, token: str | None) -> int:

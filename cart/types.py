@@ -60,6 +60,16 @@ class CartChange:
         return self.priced()
 
 
+@dataclass(frozen=True)
+class CartPromo:
+    """A promo code the shopper entered on the cart page, as the checkout would apply it to the cart now: what it
+    takes off the subtotal, or why it cannot be used (``problem``)."""
+
+    code: str
+    discount: Decimal = Decimal("0.00")
+    problem: str = ""
+
+
 class CartNotFound(NotFound):
     code = "cart_not_found"
 

@@ -9,4 +9,5 @@ urlpatterns = [
     path("add/", views.add, name="add"),
     path("update/", views.update, name="update"),
     path("remove/", views.remove, name="remove"),
+    path("promo/", views.promo, name="promo"),
 ]

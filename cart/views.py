@@ -11,10 +11,11 @@ from store.core import ratelimit
 from store.core.exceptions import ApplicationError
 
 from . import services
-from .forms import AddToCartForm, RemoveLineForm, UpdateLineForm
+from .forms import AddToCartForm, PromoCodeForm, RemoveLineForm, UpdateLineForm
 from .types import CartNotFound, CartUnavailable
 
 SESSION_KEY = services.SESSION_KEY
+PROMO_SESSION_KEY = services.PROMO_SESSION_KEY
 
 
 def _user_id(request):
@@ -66,8 +67,13 @@ def cart_page(request):
         checkout_url = reverse("orders:checkout")
     except NoReverseMatch:
         checkout_url = None  # checkout arrives with its own issue
-    return render(request, "cart/cart.html", {"cart": cart, "checkout_url": checkout_url,
-                                              "cart_line_count": len(cart.lines) if cart else 0})  # the badge
+    code = request.session.get(PROMO_SESSION_KEY, "")
+    promo = services.cart_promo(token=token, user_id=_user_id(request), code=code) if cart and cart.lines and code \
+        else None
+    return render(request, "cart/cart.html", {
+        "cart": cart, "checkout_url": checkout_url, "promo": promo, "promo_form": PromoCodeForm(),
+        "total": cart.subtotal - promo.discount if promo else None,
+        "cart_line_count": len(cart.lines) if cart else 0})  # the badge
 
 
 @require_POST
@@ -126,3 +132,36 @@ def update(request):
 def remove(request):
     return _change(request, RemoveLineForm, lambda token, data: services.cart_remove(
         token=token, sku=data["sku"], user_id=_user_id(request)))
+
+
+@require_POST
+def promo(request):
+    """Apply a promo code to the cart (or, with ``remove``, forget it). The cart remembers only the code, in the
+    session; whether it applies and what it takes off is the checkout's to say, asked through cart_promo, so the
+    cart page shows the discount the checkout will give. Guessing codes is rate limited ("promo")."""
+    if "remove" in request.POST:
+        if request.session.pop(PROMO_SESSION_KEY, None):
+            messages.success(request, "Promo code removed.")
+        return redirect("cart:page")
+    form = PromoCodeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["code"][0])
+        return redirect("cart:page")
+    try:
+        ratelimit.check(request, "promo")
+        token = current_token(request)
+        if token is None:
+            raise CartNotFound()
+        applied = services.cart_promo(token=token, user_id=_user_id(request), code=form.cleaned_data["code"])
+    except ApplicationError as exc:
+        response = _problem(request, exc)
+        if response is not None:
+            return response
+        messages.error(request, exc.message)
+        return redirect("cart:page")
+    if applied.problem:
+        messages.error(request, applied.problem)
+    else:
+        request.session[PROMO_SESSION_KEY] = applied.code
+        messages.success(request, f"Promo code {applied.code} applied.")
+    return redirect("cart:page")

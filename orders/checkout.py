@@ -31,7 +31,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from cart import services as cart_services
-from cart.types import CartNotFound
+from cart.types import CartNotFound, CartPromo
 from catalog import services as catalog_services
 from inventory import services as inventory_services
 from inventory.types import InsufficientStock, SaleNotStarted
@@ -381,21 +381,7 @@ class _Priced:
 
 def _priced(lines: Mapping[str, int] | None, expected: Decimal | None, *, data: CheckoutInput | None = None,
             customer: int | None = None) -> _Priced:
-    if lines is None:
-        raise CartNotFound()
-    if not lines:
-        raise CartEmpty("Your cart is empty.")
-    variants = catalog_services.variant_prices(skus=list(lines))
-    priced = []
-    for sku, quantity in sorted(lines.items()):
-        variant = variants.get(sku)
-        if variant is None or not variant.is_active:
-            name = variant.display_name if variant else sku
-            raise ItemUnavailable(f"{name} is no longer sold; remove it from your cart.", extra={"sku": sku})
-        priced.append(OrderLineView(sku=sku, name=variant.display_name, unit_price=variant.price, quantity=quantity,
-                                    line_total=variant.price * quantity))
-    priced.sort(key=lambda line: (line.name, line.sku))
-    subtotal = sum((line.line_total for line in priced), Decimal("0.00"))
+    priced, variants, subtotal = _lines_priced(lines)
     currency = settings.STORE_CURRENCY
     promo, discounts = None, [Decimal("0.00")] * len(priced)
     if data is not None and data.promo_code:
@@ -428,6 +414,26 @@ def _priced(lines: Mapping[str, int] | None, expected: Decimal | None, *, data: 
 
 
 def _discounted(code: str, lines: list[OrderLineView], subtotal: Decimal, variants, customer: str
+def _lines_priced(lines: Mapping[str, int] | None) -> tuple[list[OrderLineView], dict, Decimal]:
+    """The cart's lines at the catalogue's prices now (by name, as the cart page shows them), the catalogue's
+    variants and the subtotal. CartNotFound, CartEmpty, or ItemUnavailable for a line no longer sold."""
+    if lines is None:
+        raise CartNotFound()
+    if not lines:
+        raise CartEmpty("Your cart is empty.")
+    variants = catalog_services.variant_prices(skus=list(lines))
+    priced = []
+    for sku, quantity in sorted(lines.items()):
+        variant = variants.get(sku)
+        if variant is None or not variant.is_active:
+            name = variant.display_name if variant else sku
+            raise ItemUnavailable(f"{name} is no longer sold; remove it from your cart.", extra={"sku": sku})
+        priced.append(OrderLineView(sku=sku, name=variant.display_name, unit_price=variant.price, quantity=quantity,
+                                    line_total=variant.price * quantity))
+    priced.sort(key=lambda line: (line.name, line.sku))
+    return priced, variants, sum((line.line_total for line in priced), Decimal("0.00"))
+
+
                 ) -> tuple[_Promo, list[Decimal]]:
     """The code's discount, shared out over the lines it applies to in proportion to their totals (whole cents,
     the leftover cents to the largest remainders: no line gets more off than it costs, and the shares add up to
@@ -665,6 +671,23 @@ def checkout_quote(*, cart_token: str, user_id: int | None, country: str, region
 
 
 # ---------------------------------------------------------------- back from the provider's payment page
+def checkout_cart_promo(token: str, user_id: int | None, code: str) -> CartPromo:
+    """The cart page's question (cart.services.cart_promo): what ``code`` takes off the cart, priced as the
+    checkout prices it (its lines, its terms, the signed-in shopper's own uses; a guest's are known only once they
+    give their e-mail address at checkout). A cart that cannot be priced now (an item no longer sold) shows no
+    discount: the cart says why, and the checkout checks the code again."""
+    code = code.strip().upper()[:40]
+    try:
+        lines, variants, subtotal = _lines_priced(_quantities(token, user_id))
+        promo, discounts = _discounted(code, lines, subtotal, variants,
+                                       promo_customer(user_id=user_id, email=""))
+    except PromoCodeUnavailable as exc:
+        return CartPromo(code=code, problem=exc.message)
+    except ApplicationError:
+        return CartPromo(code=code)
+    return CartPromo(code=promo.code, discount=sum(discounts, Decimal("0.00")))
+
+
 def checkout_returned(*, number: str, cart_token: str | None) -> OrderView:
     """The shopper is back from Stripe's page: Stripe is asked what happened (its webhook may be on its way too;
     whichever comes first confirms the order, once). A paid order's cart is emptied."""

@@ -43,7 +43,8 @@ def checkout(request):
         return redirect("cart:page")  # (a POST goes on: a double-clicked form must get its order back)
     methods = payment_services.payment_methods()
     initial = {"idempotency_key": CheckoutForm.new_key(), "country": "US",
-               "email": request.user.email if request.user.is_authenticated else ""}
+               "email": request.user.email if request.user.is_authenticated else "",
+               "promo_code": request.session.get(cart_services.PROMO_SESSION_KEY, "")}  # entered on the cart page
     book = shipping_services.address_book(user_id=request.user.pk) if request.user.is_authenticated else []
     if book and request.method != "POST":  # the default address, or the one picked from the book (?address=id)
         picked = next((a for a in book if str(a.id) == request.GET.get("address")), book[0])
@@ -52,7 +53,15 @@ def checkout(request):
         # "Update totals": the address, method or code changed; nothing is placed, the page is priced again.
         initial.update({k: v for k, v in request.POST.items() if k in CheckoutForm.base_fields
                         and k not in ("idempotency_key", "expected_total", "card_number")})
+        tried = str(initial.get("promo_code") or "").strip().upper()
+        if tried and tried != request.session.get(cart_services.PROMO_SESSION_KEY):
+            try:  # a new code tried here counts as on the cart page: guessing codes stays slow
+                ratelimit.check(request, "promo")
+            except ApplicationError as exc:
+                return render(request, "429.html", {"retry_after": exc.retry_after}, status=429)
     quote = _quote(request, token, request.POST if request.method == "POST" else initial)
+    if request.method == "POST" and "update" in request.POST and quote is not None:
+        _remember_promo(request, quote.promo_code)  # the cart page shows what the checkout applies
     if quote is not None:
         initial.update(expected_total=quote.total, shipping_method=quote.shipping_method,
                        promo_code=quote.promo_code)
@@ -97,6 +106,13 @@ def checkout(request):
                                                     "quote": quote, "book": book})
 
 
+def _remember_promo(request, code: str) -> None:
+    if code:
+        request.session[cart_services.PROMO_SESSION_KEY] = code
+    else:
+        request.session.pop(cart_services.PROMO_SESSION_KEY, None)
+
+
 def _quote(request, token: str | None, data):
     """The page's summary for the address, method and code in ``data`` (None if the cart cannot be priced: the
     checkout itself then says why)."""
@@ -115,6 +131,7 @@ def _to_order(request, body: dict):
     """After a checkout: to the payment provider's page when the shopper pays there, else to the order. The order's
     secret stays in the session, so the order page opens without it in the address."""
     number, access = body["number"], body.get("access_token", "")
+    request.session.pop(cart_services.PROMO_SESSION_KEY, None)  # used (or given back if the order is cancelled)
     request.session.setdefault(TOKENS_SESSION_KEY, {})[number] = access
     request.session.modified = True
     action = body.get("next_action") or {}
