@@ -413,7 +413,6 @@ def _priced(lines: Mapping[str, int] | None, expected: Decimal | None, *, data: 
                    shipping=quote, tax=tax, promo=promo, weight=weight)
 
 
-def _discounted(code: str, lines: list[OrderLineView], subtotal: Decimal, variants, customer: str
 def _lines_priced(lines: Mapping[str, int] | None) -> tuple[list[OrderLineView], dict, Decimal]:
     """The cart's lines at the catalogue's prices now (by name, as the cart page shows them), the catalogue's
     variants and the subtotal. CartNotFound, CartEmpty, or ItemUnavailable for a line no longer sold."""
@@ -434,6 +433,7 @@ def _lines_priced(lines: Mapping[str, int] | None) -> tuple[list[OrderLineView],
     return priced, variants, sum((line.line_total for line in priced), Decimal("0.00"))
 
 
+def _discounted(code: str, lines: list[OrderLineView], subtotal: Decimal, variants, customer: str
                 ) -> tuple[_Promo, list[Decimal]]:
     """The code's discount, shared out over the lines it applies to in proportion to their totals (whole cents,
     the leftover cents to the largest remainders: no line gets more off than it costs, and the shares add up to
@@ -670,7 +670,6 @@ def checkout_quote(*, cart_token: str, user_id: int | None, country: str, region
         shipping_problem=problems["shipping"])
 
 
-# ---------------------------------------------------------------- back from the provider's payment page
 def checkout_cart_promo(token: str, user_id: int | None, code: str) -> CartPromo:
     """The cart page's question (cart.services.cart_promo): what ``code`` takes off the cart, priced as the
     checkout prices it (its lines, its terms, the signed-in shopper's own uses; a guest's are known only once they
@@ -688,6 +687,7 @@ def checkout_cart_promo(token: str, user_id: int | None, code: str) -> CartPromo
     return CartPromo(code=promo.code, discount=sum(discounts, Decimal("0.00")))
 
 
+# ---------------------------------------------------------------- back from the provider's payment page
 def checkout_returned(*, number: str, cart_token: str | None) -> OrderView:
     """The shopper is back from Stripe's page: Stripe is asked what happened (its webhook may be on its way too;
     whichever comes first confirms the order, once). A paid order's cart is emptied."""
