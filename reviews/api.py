@@ -4,6 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from store.core import ratelimit
 from store.core.api import ApiView, Error
 
 from . import services
@@ -25,6 +26,7 @@ REVIEW_FIELDS = {
     "created_at": serializers.DateTimeField(), "updated_at": serializers.DateTimeField(),
 }
 ReviewAnswer = inline_serializer("Review", REVIEW_FIELDS)
+LIMITED = OpenApiResponse(Error, description="rate_limited: too many review writes, votes or flags (Retry-After)")
 ReviewsAnswer = inline_serializer("ProductReviews", {
     "count": serializers.IntegerField(), "average": serializers.CharField(allow_null=True),
     "distribution": serializers.DictField(child=serializers.IntegerField()),
@@ -76,8 +78,9 @@ class ProductReviewsApi(ApiView):
                               403: OpenApiResponse(Error, description="not_signed_in, or not_verified: no paid "
                                                                       "order of this product"),
                               404: OpenApiResponse(Error, description="product_not_found"),
-                              409: OpenApiResponse(Error, description="already_reviewed")})
+                              409: OpenApiResponse(Error, description="already_reviewed"), 429: LIMITED})
     def post(self, request, slug):
+        ratelimit.check(request, "reviews")  # writes, votes and flags: per client and account
         parsed = services.review_parse(request.data)
         review = services.review_create(product_slug=slug, user_id=_user_id(request), author_name=_author(request)
                                         if request.user.is_authenticated else "", review=parsed)
@@ -89,8 +92,9 @@ class ReviewDetailApi(ApiView):
                    responses={200: ReviewAnswer,
                               400: OpenApiResponse(Error, description="invalid_review: `field` names it"),
                               403: OpenApiResponse(Error, description="not_signed_in or not_your_review"),
-                              404: OpenApiResponse(Error, description="review_not_found")})
+                              404: OpenApiResponse(Error, description="review_not_found"), 429: LIMITED})
     def put(self, request, review_id):
+        ratelimit.check(request, "reviews")
         parsed = services.review_parse(request.data)
         review = services.review_update(review_id=review_id, user_id=_user_id(request), review=parsed)
         return Response(review_body(review))
@@ -98,8 +102,9 @@ class ReviewDetailApi(ApiView):
     @extend_schema(operation_id="review_delete",
                    responses={204: None,
                               403: OpenApiResponse(Error, description="not_signed_in or not_your_review"),
-                              404: OpenApiResponse(Error, description="review_not_found")})
+                              404: OpenApiResponse(Error, description="review_not_found"), 429: LIMITED})
     def delete(self, request, review_id):
+        ratelimit.check(request, "reviews")
         services.review_delete(review_id=review_id, user_id=_user_id(request))
         return Response(status=204)
 
@@ -109,9 +114,12 @@ class ReviewVoteApi(ApiView):
                    request=inline_serializer("ReviewVoteBody", {"helpful": serializers.BooleanField()}),
                    responses={200: ReviewAnswer,
                               400: OpenApiResponse(Error, description="invalid_review: helpful is not a boolean"),
-                              403: OpenApiResponse(Error, description="not_signed_in"),
-                              404: OpenApiResponse(Error, description="review_not_found (or not published)")})
+                              403: OpenApiResponse(Error, description="not_signed_in, or own_review: the "
+                                                                      "author's own review"),
+                              404: OpenApiResponse(Error, description="review_not_found (or not published)"),
+                              429: LIMITED})
     def post(self, request, review_id):
+        ratelimit.check(request, "reviews")
         helpful = request.data.get("helpful") if isinstance(request.data, dict) else None
         review = services.review_vote(review_id=review_id, user_id=_user_id(request), helpful=helpful)
         return Response(review_body(review))
@@ -122,8 +130,10 @@ class ReviewFlagApi(ApiView):
                    request=inline_serializer("ReviewFlagBody", {"reason": serializers.CharField(
                        max_length=200, required=False, allow_blank=True)}),
                    responses={200: ReviewAnswer, 403: OpenApiResponse(Error, description="not_signed_in"),
-                              404: OpenApiResponse(Error, description="review_not_found (or not published)")})
+                              404: OpenApiResponse(Error, description="review_not_found (or not published)"),
+                              429: LIMITED})
     def post(self, request, review_id):
+        ratelimit.check(request, "reviews")
         reason = request.data.get("reason", "") if isinstance(request.data, dict) else ""
         review = services.review_flag(review_id=review_id, user_id=_user_id(request),
                                       reason=reason if isinstance(reason, str) else "")

@@ -24,7 +24,9 @@ def review_sort(value: str | None) -> str:
 
 def review_page_number(value) -> int:
     raw = str(value or "1").strip()
-    if not raw.isdigit() or not 1 <= int(raw[:8]) <= MAX_PAGE:
+    # ASCII digits only: str.isdigit() also passes "²" (which int() refuses) and other scripts' digits; the length
+    # cap keeps int() cheap, and leading zeros cannot smuggle a page past the range into the query's OFFSET
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 12) or not 1 <= int(raw) <= MAX_PAGE:
         raise InvalidSort(f"page must be a whole number from 1 to {MAX_PAGE}.", extra={"param": "page"})
     return int(raw)
 

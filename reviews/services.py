@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 from collections.abc import Mapping
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from .types import (
     NotSignedIn,
     NotVerified,
     NotYourReview,
+    OwnReview,
     RatingSummary,
     ReviewInput,
     ReviewNotFound,
@@ -61,13 +63,23 @@ def review_parse(data) -> ReviewInput:
     return ReviewInput(rating=rating, **texts)
 
 
+def _plain(text: str) -> str:
+    """Text as the moderation rules read it, so that spelling a word differently on screen does not slip it past
+    them: compatibility forms folded (full-width "ＳＣＡＭ" and "ｗｗｗ．" are "SCAM" and "www."), invisible format
+    characters dropped (a zero-width space inside a word), accents taken off ("sćàm"), case folded."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return text.casefold()
+
+
 def _held_because(*, user_id: int, text: str, exclude_id: int | None = None) -> str:
     """The moderation rule a review trips, or "" to publish it at once."""
-    if LINK.search(text):
+    plain = _plain(text)
+    if LINK.search(plain):
         return "contains a link"
-    lowered = text.lower()
     for word in settings.REVIEWS_HELD_WORDS:
-        if re.search(rf"\b{re.escape(word.lower())}\b", lowered):
+        if re.search(rf"\b{re.escape(_plain(word))}\b", plain):
             return f"contains a held word ({word})"
     if settings.REVIEWS_HOLD_FIRST_TIME_AUTHORS and not Review.objects.filter(
             user_id=user_id, status=PUBLISHED).exclude(id=exclude_id).exists():
@@ -153,13 +165,16 @@ def _summary_of(values: dict) -> RatingSummary:
 
 # ---------------------------------------------------------------- who may review
 def purchase_verified(*, user_id: int, product_slug: str) -> str | None:
-    """The SKU of the product this account bought in a paid order that is not refunded in full, or None."""
+    """The SKU of the product this account bought in a paid order that is not refunded in full and kept: a unit
+    of it not sent back (an order partly refunded for the very product returned does not verify it). Or None."""
     skus = catalog_services.product_variants(slug=product_slug)
     for order in sorted(order_services.order_history(user_id=user_id), key=lambda o: o.created_at, reverse=True):
-        if order.status in BOUGHT_STATUSES:
-            for line in order.lines:
-                if line.sku in skus:
-                    return line.sku
+        if order.status not in BOUGHT_STATUSES or not any(line.sku in skus for line in order.lines):
+            continue
+        kept = order_services.order_returnable(number=order.number, user_id=user_id).lines
+        for line in kept:
+            if line.sku in skus and line.left > 0:
+                return line.sku
     return None
 
 
@@ -285,6 +300,8 @@ def review_vote(*, review_id, user_id: int | None, helpful: bool) -> ReviewView:
     row = _locked(review_id)
     if row.status != PUBLISHED:
         raise ReviewNotFound(review_id)  # held and hidden reviews are not shown, so not voted on
+    if row.user_id == user_id:
+        raise OwnReview("You cannot vote on your own review.", extra={"id": row.id})
     vote = ReviewVote.objects.filter(review=row, user_id=user_id).first()
     if vote is not None and vote.helpful == helpful:
         return _view(row)

@@ -83,3 +83,8 @@ class ReviewNotFound(NotFound):
 class NotYourReview(ApplicationError):
     code = "not_your_review"
     status = 403
+
+
+class OwnReview(ApplicationError):
+    code = "own_review"
+    status = 403

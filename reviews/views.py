@@ -13,7 +13,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog.types import ProductNotFound
+from store.core import ratelimit
 from store.core.exceptions import ApplicationError
+from store.core.ratelimit import RateLimited
 
 from . import services
 from .models import MAX_BODY, MAX_TITLE
@@ -31,15 +33,26 @@ def _author(request) -> str:
     return (user.get_short_name() or user.get_username().split("@")[0])[:60]
 
 
+def _too_many_requests(request, exc: RateLimited):
+    response = render(request, "429.html", {"retry_after": exc.retry_after}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def product_reviews(request, slug):
     errors, values = {}, {}
     user_id = _user_id(request)
     if request.method == "POST":
+        try:
+            ratelimit.check(request, "reviews")  # writes, votes and flags, as on the API
+        except RateLimited as exc:
+            return _too_many_requests(request, exc)
         values = {"rating": request.POST.get("rating", ""), "title": request.POST.get("title", ""),
                   "body": request.POST.get("body", "")}
         try:
             raw = values["rating"].strip()
-            parsed = services.review_parse({**values, "rating": int(raw) if raw.isdigit() and len(raw) < 3 else raw})
+            rating = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 3 else raw  # "²" is a digit to isdigit
+            parsed = services.review_parse({**values, "rating": rating})
             mine = services.review_of(user_id=user_id, product_slug=slug) if user_id else None
             if mine is None:
                 review = services.review_create(product_slug=slug, user_id=user_id,
@@ -85,6 +98,10 @@ def review_action(request, review_id, action):
     if not back.startswith("/p/") or "//" in back:
         back = "/"
     user_id = _user_id(request)
+    try:
+        ratelimit.check(request, "reviews")
+    except RateLimited as exc:
+        return _too_many_requests(request, exc)
     try:
         if action == "vote":
             services.review_vote(review_id=review_id, user_id=user_id, helpful=request.POST.get("helpful") == "yes")

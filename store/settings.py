@@ -298,7 +298,8 @@ def parse_restocking_fees(value: str | None) -> dict[str, Decimal]:
 
 RETURN_RESTOCKING_FEES = parse_restocking_fees(os.environ.get("RETURN_RESTOCKING_FEES"))
 RATE_GROUPS = ("cart", "checkout", "cart_account", "checkout_account", "global", "login", "login_account", "signup",
-               "signup_email", "password_reset", "password_reset_email", "promo", "promo_account")
+               "signup_email", "password_reset", "password_reset_email", "promo", "promo_account",
+               "reviews", "reviews_account")
 
 
 def parse_rate_limits(value: str | None) -> dict[str, str]:
@@ -308,7 +309,8 @@ def parse_rate_limits(value: str | None) -> dict[str, str]:
     global: the whole shop's requests per window, past which it sheds load with 503 (store/core/loadshed.py);
     login (the shop's and the admin's), signup, password_reset: per client; login_account: per account name tried,
     signup_email, password_reset_email: per e-mail address given (each sends it an e-mail), wherever the requests
-    come from; promo, promo_account: promo codes tried on the cart and checkout pages (guessing codes is slow)."""
+    come from; promo, promo_account: promo codes tried on the cart and checkout pages (guessing codes is slow);
+    reviews, reviews_account: review writes, helpful votes and reports (API and pages)."""
     limits = {"cart": "120/m", "checkout": "20/m", "cart_account": "120/m", "checkout_account": "10/m",
               "promo": "10/m", "promo_account": "10/m",
               "login": "10/m", "login_account": "5/m", "signup": "5/m", "signup_email": "3/h", "password_reset": "5/m",
@@ -317,6 +319,7 @@ def parse_rate_limits(value: str | None) -> dict[str, str]:
         return limits
     if value.strip().lower() in {"off", "0", "false", "none"}:
         return {}
+              "reviews": "60/m", "reviews_account": "30/m",
     for part in value.split(","):
         group, _, rate = (piece.strip() for piece in part.partition("="))
         if group in RATE_GROUPS and rate.lower() == "off":
