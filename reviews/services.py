@@ -346,6 +346,10 @@ def review_list(*, product_slug: str, sort: str | None = None, page=1, per_page:
             "num_pages": max(1, -(-summary.count // per_page))}
 
 
+def reviews_exist() -> bool:
+    return Review.objects.exists()
+
+
 def reviews_seed(*, user_ids, share: float = 0.6, seed: int = 1) -> int:
     """Plausible sample reviews: each of these accounts reviews about ``share`` of the products it bought (paid
     orders, as any review), most of them happily. Idempotent: a product already reviewed is skipped. Returns how many

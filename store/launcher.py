@@ -238,6 +238,8 @@ def _serve(mode: str, sup: Supervisor, env: dict) -> None:
     _manage(env, "migrate", "--noinput", "-v", "0")
     _manage(env, "seed_catalog", "--if-empty")
     _manage(env, "seed_shipping", "--if-empty")
+    if mode == "run":  # sample reviews by the sample orders' buyers, so cards show stars; only while there are none
+        _manage(env, "reviews", "seed", "--if-empty")
     celery = [PYTHON, "-m", "celery", "-A", "store"]
     sup.start("celery worker", [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2",
                                  "--queues", "celery,checkout"], env)

@@ -128,3 +128,13 @@ def test_sample_reviews_are_written_by_buyers_only_and_once(capsys):
     with pytest.raises(CommandError, match="share"):
         call_command("reviews", "seed", "--share", "2")
     call_command("reviews", "recount")
+
+
+def test_first_run_seeding_writes_sample_reviews_only_while_the_shop_has_none(capsys):
+    ada, _, _, _ = buyer("ada")
+    call_command("reviews", "seed", "--if-empty", "--share", "1")  # as make run calls it: the shop has no review
+    assert "wrote 1 sample reviews" in capsys.readouterr().out
+    buyer("bob")  # another buyer since: a later start leaves the shop's reviews as they are
+    call_command("reviews", "seed", "--if-empty", "--share", "1")
+    assert "nothing to seed" in capsys.readouterr().out
+    assert list(Review.objects.values_list("user_id", flat=True)) == [ada.pk]

@@ -18,11 +18,16 @@ class Command(BaseCommand):
         seed = sub.add_parser("seed", help="sample reviews by accounts of products they bought (idempotent)")
         seed.add_argument("--share", type=float, default=0.6, help="share of bought products reviewed (0 to 1)")
         seed.add_argument("--seed", type=int, default=1)
+        seed.add_argument("--if-empty", action="store_true",
+                          help="do nothing if the shop has any review (make run's first-run seeding)")
 
     def handle(self, *args, action, **options):
         if action == "seed":
             if not 0 <= options["share"] <= 1:
                 raise CommandError("--share must be between 0 and 1.")
+            if options["if_empty"] and services.reviews_exist():
+                self.stdout.write("the shop has reviews already; nothing to seed")
+                return
             users = get_user_model().objects.filter(is_active=True).values_list("pk", flat=True)
             written = services.reviews_seed(user_ids=list(users), share=options["share"], seed=options["seed"])
             self.stdout.write(f"wrote {written} sample reviews")
