@@ -21,6 +21,8 @@ class OrdersConfig(AppConfig):
         outbox.subscribe(services.CART_CLEAR, subscribers.order_clear_cart)
         outbox.subscribe(services.ORDER_PAID, subscribers.order_send_confirmation)
         outbox.subscribe(services.ORDER_CANCELLED, subscribers.order_send_cancellation)
+        outbox.subscribe(services.ORDER_REFUNDED, subscribers.order_send_refund)
+        outbox.subscribe(services.ORDER_SHIPPED, subscribers.order_send_shipped)
         outbox.subscribe(PAYMENT_SUCCEEDED, subscribers.order_payment_succeeded)
         outbox.subscribe(PAYMENT_FAILED, subscribers.order_payment_failed)
         outbox.subscribe(PAYMENT_REFUNDED, subscribers.order_payment_refunded)

@@ -212,7 +212,8 @@ def _answer_for_order(number: str) -> CheckoutAnswer:
         if charge is not None and charge.succeeded:
             order = order_confirm(number=number, note="payment confirmed by the gateway")
         elif charge is None or charge.outcome == "declined":
-            order = order_cancel(number=number, note="payment declined" if charge else "never charged")
+            order = order_cancel(number=number, note="payment declined" if charge else "never charged",
+                                 notify=False)
     return _order_as_it_stands(number, order, redirect_url=charge.redirect_url if charge else "")
 
 
@@ -345,7 +346,7 @@ def checkout_place(*, data: CheckoutInput, customer: int | None, lines: Mapping[
                                  extra={"number": number})
         return placed
     if charge.outcome == "declined":
-        order_cancel(number=number, note=f"payment declined: {charge.code}")
+        order_cancel(number=number, note=f"payment declined: {charge.code}", notify=False)  # the page says so
         raise PaymentDeclined(charge.message or "Your card was declined.", extra={
             "number": number, "decline_code": charge.code, "retryable": charge.retryable})
     if charge.outcome == "unknown":  # no answer: compensation asks the gateway (services' subscribers)

@@ -94,6 +94,22 @@ class OrderRefund(models.Model):
         return f"{self.order.number}: refund {self.amount} ({self.key})"
 
 
+class OrderEmail(models.Model):
+    """An e-mail the shopper was sent about an order, by a key naming what it told them ("refund:<refund key>",
+    "shipped", …): written in the transaction that sends it, so an event announced or delivered again sends nothing
+    more (orders/subscribers.py)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
+    key = models.CharField(max_length=150, unique=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return self.key
+
+
 class OrderEvent(models.Model):
     """The order's history: every status it entered, when, and why."""
 

@@ -45,7 +45,9 @@ from .types import (
 logger = logging.getLogger(__name__)
 Status = Order.Status
 ORDER_PAID = "order.paid"
-ORDER_CANCELLED = "order.cancelled"
+ORDER_CANCELLED = "order.cancelled"  # {"number", "reason", "notify"}: notify False when the shopper saw it happen
+ORDER_REFUNDED = "order.refunded"  # {"number", "key", "amount", "full", "cancelled"}: once per recorded refund
+ORDER_SHIPPED = "order.shipped"  # {"number"}
 PAYMENT_UNKNOWN = "order.payment_unknown"
 CART_CLEAR = "order.cart_clear"  # {"token"}: a paid order's cart that Redis could not empty at the time
 ALLOWED = {
@@ -266,9 +268,11 @@ def _refund_unfillable(number: str) -> OrderView:
         return _view(order)
 
 
-def order_cancel(*, number: str, note: str = "", restock: bool = True) -> OrderView:
+def order_cancel(*, number: str, note: str = "", restock: bool = True, notify: bool = True) -> OrderView:
     """Cancel: an unpaid order releases its stock; a paid one is refunded in full (its units back on the shelf
-    when ``restock``). Idempotent: cancelling a cancelled or refunded order changes nothing.
+    when ``restock``). Idempotent: cancelling a cancelled or refunded order changes nothing. The shopper is told by
+    e-mail (a paid order's with the amount refunded), unless ``notify`` is False: the shopper saw it on the page
+    (a card declined at checkout, the payment page left), and was never given the order's number as an order.
 
     An unpaid order's payment may still be in flight (no answer yet, a Stripe page still open): it is settled with
     the provider first, voided there if it can be. Paid after all → the order is confirmed, then refunded like any
@@ -290,14 +294,15 @@ def order_cancel(*, number: str, note: str = "", restock: bool = True) -> OrderV
             with contextlib.suppress(UnknownReservation):
                 inventory_services.stock_release(reference=number, reason=note or "order cancelled")
             _transition(order, Status.CANCELLED, note)
-            outbox.publish(ORDER_CANCELLED, {"number": number, "reason": note})
+            outbox.publish(ORDER_CANCELLED, {"number": number, "reason": note, "notify": notify})
             return _view(order)
-    return order_refund(number=number, amount=None, restock=restock, note=note or "cancelled by staff")
+    return order_refund(number=number, amount=None, restock=restock, note=note or "cancelled by staff",
+                        notify=notify, cancellation=True)
 
 
 def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = False,
                  lines: dict[str, int] | None = None, note: str = "", key: str | None = None,
-                 up_to_left: bool = False) -> OrderView:
+                 up_to_left: bool = False, notify: bool = True, cancellation: bool = False) -> OrderView:
     """Refund all (amount None) or part of a paid order. Units go back on the shelf when staff say so: exactly
     those named in ``lines`` (SKU -> quantity), or, with ``restock`` and no ``lines``, every unit not yet returned.
     A line never gives back more than was sold on it minus what earlier refunds returned: naming more, a SKU not
@@ -307,7 +312,10 @@ def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = 
     of it (units back, status, history) is recorded once, as an OrderRefund in one transaction. Sending a refund
     again finishes whatever a crash left undone and changes nothing else. The provider is asked with no lock held;
     the order's row is locked before, to check what can be refunded and returned, and after, to record it.
-    ``up_to_left``: an amount above what is left to refund is cut to it (payments.services.payment_refund)."""
+    ``up_to_left``: an amount above what is left to refund is cut to it (payments.services.payment_refund).
+    The shopper is e-mailed the amount (ORDER_REFUNDED, published with the record, so once per refund) unless
+    ``notify`` is False (a caller that tells them itself, such as a return); ``cancellation``: the refund is a paid
+    order's cancellation, and the e-mail says so."""
     key = key or f"refund-{number}-{amount if amount is not None else 'all'}"
     paid_back = payment_services.payment_refund_amount(idempotency_key=key)
     # Sent before with no answer: the provider may have made it, and a webhook may have marked the order refunded
@@ -344,6 +352,9 @@ def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = 
         left = sum((p.amount - p.refunded_amount for p in payment_services.payment_summaries(order_reference=number)
                     if p.state in ("succeeded", "partially_refunded", "refunded")), Decimal("0.00"))
         target = Status.REFUNDED if left <= 0 else Status.PARTIALLY_REFUNDED
+        if notify and paid_back:
+            outbox.publish(ORDER_REFUNDED, {"number": number, "key": key, "amount": str(paid_back),
+                                            "full": left <= 0, "cancelled": cancellation})
         # (a Stripe webhook may have recorded the full refund on the order meanwhile: nothing more to record then)
         if target in ALLOWED.get(order.status, set()) and (order.status != target or
                                                            target == Status.PARTIALLY_REFUNDED):
@@ -452,6 +463,7 @@ def order_fulfil(*, number: str, note: str = "shipped") -> OrderView:
             raise TransitionRefused(f"Order {order.number} has been shipped already.",
                                     extra={"number": order.number, "status": order.status})
         _transition(order, Status.FULFILLED, note)
+        outbox.publish(ORDER_SHIPPED, {"number": number})
         return _view(order)
 
 

@@ -163,7 +163,7 @@ def checkout_cancel(request):
         raise Http404("No such order.")
     if request.method == "POST" and order.status == "pending_payment":
         try:
-            services.order_cancel(number=number, note="the shopper left the payment page")
+            services.order_cancel(number=number, note="the shopper left the payment page", notify=False)
         except ApplicationError as exc:
             return render(request, "orders/payment_cancelled.html", {"order": order, "problem": exc.message})
         return redirect("cart:page")

@@ -296,8 +296,9 @@ def return_refund(*, number: str, by: str = "") -> ReturnView:
     note = ""
     if goods - fee > 0:
         try:
+            # (notify=False: the return's own e-mail tells the shopper the amount, with the fee)
             order_services.order_refund(number=ret.order_number, amount=goods - fee, key=key, up_to_left=True,
-                                        note=f"return {number}{_by(by)}")
+                                        note=f"return {number}{_by(by)}", notify=False)
         except NothingLeftToRefund:  # staff refunded the order's money meanwhile (the goods came back all the same)
             note = "; nothing was left to refund on the order"
         except TransitionRefused:
