@@ -77,6 +77,17 @@ def test_form_errors_in_place(client, in_cart, field, value, message):
     assert not Order.objects.exists()
 
 
+def test_a_fields_error_and_help_are_named_by_its_inputs_aria_describedby(client, in_cart):
+    html = client.post("/checkout/", form(client.get("/checkout/").content.decode(), email="nope")).content.decode()
+    tag = re.search(r'<input[^>]*name="email"[^>]*>', html).group(0)
+    described = re.search(r'aria-describedby="([^"]+)"', tag).group(1).split()
+    assert described == ["id_email_helptext", "id_email_error"] and 'aria-invalid="true"' in tag
+    assert re.search(r'id="id_email_helptext"[^>]*>Your receipt', html)
+    assert re.search(r'id="id_email_error"><p class="field-error" role="alert">Enter a valid email', html)
+    tag = re.search(r'<input[^>]*name="phone"[^>]*>', html).group(0)  # help, no error
+    assert 'aria-describedby="id_phone_helptext"' in tag and 'id="id_phone_helptext"' in html
+
+
 def test_checkout_with_an_empty_cart_goes_back_to_the_cart(client):
     assert client.get("/checkout/")["Location"] == "/cart/"
 
