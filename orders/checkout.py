@@ -55,7 +55,7 @@ from .services import (
     order_new_number,
     order_token_hash,
     order_view,
-    promo_customer,
+    promo_customers,
 )
 from .types import (
     Address,
@@ -361,7 +361,7 @@ class _Promo:
     id: int
     code: str
     per_customer: int | None
-    customer: str
+    customers: tuple[str, ...]  # whose uses the order counts (services.promo_customers)
 
 
 @dataclass(frozen=True)
@@ -387,7 +387,7 @@ def _priced(lines: Mapping[str, int] | None, expected: Decimal | None, *, data: 
     promo, discounts = None, [Decimal("0.00")] * len(priced)
     if data is not None and data.promo_code:
         promo, discounts = _discounted(data.promo_code, priced, subtotal, variants,
-                                       promo_customer(user_id=customer, email=data.email))
+                                       promo_customers(user_id=customer, email=data.email))
     discount = sum(discounts, Decimal("0.00"))
     weight = sum((variants[line.sku].weight * line.quantity for line in priced), Decimal("0"))
     if data is None:
@@ -434,14 +434,15 @@ def _lines_priced(lines: Mapping[str, int] | None) -> tuple[list[OrderLineView],
     return priced, variants, sum((line.line_total for line in priced), Decimal("0.00"))
 
 
-def _discounted(code: str, lines: list[OrderLineView], subtotal: Decimal, variants, customer: str
+def _discounted(code: str, lines: list[OrderLineView], subtotal: Decimal, variants, customers: tuple[str, ...]
                 ) -> tuple[_Promo, list[Decimal]]:
     """The code's discount, shared out over the lines it applies to in proportion to their totals (whole cents,
     the leftover cents to the largest remainders: no line gets more off than it costs, and the shares add up to
     the discount exactly). PromoCodeUnavailable if it cannot be used now. Its use is counted only when the order
     is created (_CREATE_ORDER_SQL), where a code used up meanwhile still refuses it."""
     promo = PromoCode.objects.filter(code=code).annotate(
-        mine=Subquery(PromoCodeUse.objects.filter(promo=OuterRef("pk"), customer=customer).values("uses")[:1]),
+        mine=Subquery(PromoCodeUse.objects.filter(promo=OuterRef("pk"), customer__in=customers)
+                      .order_by("-uses").values("uses")[:1]),
     ).first()
     now = timezone.now()
 
@@ -474,7 +475,8 @@ def _discounted(code: str, lines: list[OrderLineView], subtotal: Decimal, varian
     left = int((off - sum(floors, Decimal("0.00"))) / CENT)
     for i in sorted(range(len(lines)), key=lambda i: (floors[i] - shares[i], i))[:left]:
         floors[i] += CENT
-    return _Promo(id=promo.pk, code=promo.code, per_customer=promo.max_uses_per_customer, customer=customer), floors
+    return _Promo(id=promo.pk, code=promo.code, per_customer=promo.max_uses_per_customer,
+                  customers=customers), floors
 
 
 CENT = Decimal("0.01")
@@ -530,7 +532,8 @@ def _create_order(number: str, data: CheckoutInput, priced: _Priced, customer: i
             "tax": tax.total if tax else Decimal("0.00"), "tax_included": bool(tax and tax.included),
             "method": priced.shipping.code, "method_name": priced.shipping.name,
             "promo_id": promo.id if promo else None, "promo_code": promo.code if promo else "",
-            "customer": promo.customer if promo else "", "per_customer": promo.per_customer if promo else None,
+            "customers": list(promo.customers) if promo else [],
+            "per_customer": promo.per_customer if promo else None,
             "total": priced.total, "address": json.dumps(data.address.__dict__),
             "token_hash": order_token_hash(order_access_token(number)), "now": timezone.now(),
             "skus": [line.sku for line in priced.lines], "names": [line.name for line in priced.lines],
@@ -543,9 +546,10 @@ def _create_order(number: str, data: CheckoutInput, priced: _Priced, customer: i
 
 
 # `used` counts the promo code's use if it is still usable now and under its limit (the row lock makes concurrent
-# checkouts take turns: the last one re-reads the count its predecessor committed); `counted` the shopper's own use,
-# likewise under its limit; without a code both touch nothing and the order goes ahead. `placed` inserts the order,
-# only if the code (when there is one) was counted both ways; `lines` its lines, in the cart's order (their ids ascend
+# checkouts take turns: the last one re-reads the count its predecessor committed); `counted` the shopper's own uses
+# (the account's and the e-mail address's), each likewise under its limit; without a code both touch nothing and the
+# order goes ahead. `placed` inserts the order, only if the code (when there is one) was counted overall and for
+# every one of the shopper's keys; `lines` its lines, in the cart's order (their ids ascend
 # in it, and lines are shown by id); `keyed` ties the Idempotency-Key's claim to it (none without a key); the last
 # INSERT its first history row, and answers a row only if the order was placed (no row: the caller rolls back, so a
 # use counted overall but refused for the shopper is undone). Columns that have a default in the models are given
@@ -558,7 +562,7 @@ _CREATE_ORDER_SQL = f"""
         RETURNING id
     ), counted AS (
         INSERT INTO {PromoCodeUse._meta.db_table} AS mine (promo_id, customer, uses)
-        SELECT id, %(customer)s, 1 FROM used
+        SELECT id, customer, 1 FROM used, unnest(%(customers)s::varchar[]) AS customer
         ON CONFLICT (promo_id, customer) DO UPDATE SET uses = mine.uses + 1
         WHERE %(per_customer)s::integer IS NULL OR mine.uses < %(per_customer)s::integer
         RETURNING promo_id
@@ -569,7 +573,8 @@ _CREATE_ORDER_SQL = f"""
         SELECT %(number)s, %(email)s, %(user_id)s, %(status)s, %(currency)s, %(subtotal)s, %(shipping)s,
                %(discount)s, %(tax)s, %(tax_included)s, %(total)s, %(method)s, %(method_name)s, %(promo_code)s,
                %(address)s::jsonb, %(token_hash)s, %(now)s, %(now)s
-        WHERE %(promo_id)s::bigint IS NULL OR EXISTS (SELECT FROM counted)
+        WHERE %(promo_id)s::bigint IS NULL
+           OR (SELECT count(*) FROM counted) = cardinality(%(customers)s::varchar[])
         RETURNING id
     ), lines AS (
         INSERT INTO {OrderLine._meta.db_table}
@@ -680,7 +685,7 @@ def checkout_cart_promo(token: str, user_id: int | None, code: str) -> CartPromo
     try:
         lines, variants, subtotal = _lines_priced(_quantities(token, user_id))
         promo, discounts = _discounted(code, lines, subtotal, variants,
-                                       promo_customer(user_id=user_id, email=""))
+                                       promo_customers(user_id=user_id, email=""))
     except PromoCodeUnavailable as exc:
         return CartPromo(code=code, problem=exc.message)
     except ApplicationError:

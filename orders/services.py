@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -90,9 +91,12 @@ def _transition(order: Order, to: str, note: str = "") -> None:
         _promo_give_back(order)
 
 
-def promo_customer(*, user_id: int | None, email: str) -> str:
-    """Whose uses of a code count together: the account's, else the e-mail address's."""
-    return f"u:{user_id}" if user_id is not None else f"e:{email.strip().lower()}"
+def promo_customers(*, user_id: int | None, email: str) -> tuple[str, ...]:
+    """Whose uses of a code an order counts: the e-mail address's it was placed with and, signed in, the account's.
+    Counting both keeps a code's uses per customer when its shopper checks out once signed in and once as a guest
+    with the same address (either way round)."""
+    email = email.strip().lower()
+    return ((f"u:{user_id}",) if user_id is not None else ()) + ((f"e:{email}",) if email else ())
 
 
 def _promo_give_back(order: Order) -> None:
@@ -101,7 +105,7 @@ def _promo_give_back(order: Order) -> None:
     if promo is None:
         return
     PromoCode.objects.filter(pk=promo.pk, uses__gt=0).update(uses=F("uses") - 1)
-    PromoCodeUse.objects.filter(promo=promo, customer=promo_customer(user_id=order.user_id, email=order.email),
+    PromoCodeUse.objects.filter(promo=promo, customer__in=promo_customers(user_id=order.user_id, email=order.email),
                                 uses__gt=0).update(uses=F("uses") - 1)
 
 
@@ -563,5 +567,15 @@ def order_claim_guest_orders(*, user_id: int, email: str) -> int:
     email = email.strip()
     if not email:
         return 0
-    return Order.objects.filter(user_id__isnull=True, email__iexact=email).update(user_id=user_id,
-                                                                                 updated_at=timezone.now())
+    with transaction.atomic():
+        claimed = list(Order.objects.select_for_update().filter(user_id__isnull=True, email__iexact=email))
+        Order.objects.filter(pk__in=[order.pk for order in claimed]).update(user_id=user_id,
+                                                                            updated_at=timezone.now())
+        # A live order's use of its code now counts for the account as well, as if placed signed in: the account
+        # is held to the code's uses per customer, and cancelling the order gives back the uses it holds.
+        live = Counter(order.promo_code for order in claimed if order.promo_code
+                       and order.status not in (Status.CANCELLED, Status.REFUNDED))
+        for promo in PromoCode.objects.filter(code__in=live):
+            use, _ = PromoCodeUse.objects.select_for_update().get_or_create(promo=promo, customer=f"u:{user_id}")
+            PromoCodeUse.objects.filter(pk=use.pk).update(uses=F("uses") + live[promo.code])
+    return len(claimed)

@@ -177,6 +177,64 @@ def test_uses_per_customer(methods, client):
     assert PromoCode.objects.get(code="ONCE").uses == 2
 
 
+@pytest.mark.parametrize("account_first", [True, False])
+def test_uses_per_customer_count_the_account_and_its_e_mail_address_together(methods, django_user_model,
+                                                                             account_first):
+    """A code once per customer is used once by a shopper whether signed in or as a guest with their address:
+    counted by the account alone, it was used again by checking out signed out with the same address."""
+    order_services.promo_code_create(code="ONCE", percent=Decimal("5"), per_customer=1)
+    ada = django_user_model.objects.create_user("ada", "ada@example.com", "pw-for-tests-only")
+    signed_in = Client()
+    signed_in.force_login(ada)
+
+    def as_account():
+        token, _ = cart_with(1, user_id=ada.pk)
+        return checkout(signed_in, body(token, email="ada@example.com", promo_code="ONCE"))
+
+    def as_guest():
+        token, _ = cart_with(1)
+        return checkout(Client(), body(token, email="Ada@Example.com ", promo_code="ONCE"))
+
+    first, second = (as_account, as_guest) if account_first else (as_guest, as_account)
+    assert first().status_code == 201
+    answer = second()
+    assert answer.status_code == 409, answer.json()
+    assert answer.json()["code"] == "promo_code_unavailable"
+    assert PromoCode.objects.get(code="ONCE").uses == 1
+
+
+def test_a_signed_in_shoppers_use_counts_for_the_address_they_gave_too(methods, django_user_model):
+    order_services.promo_code_create(code="ONCE", percent=Decimal("5"), per_customer=1)
+    ada = django_user_model.objects.create_user("ada", "ada@example.com", "pw-for-tests-only")
+    signed_in = Client()
+    signed_in.force_login(ada)
+    token, _ = cart_with(1, user_id=ada.pk)
+    number = checkout(signed_in, body(token, email="ada.work@example.com", promo_code="ONCE")).json()["number"]
+    token, _ = cart_with(1)
+    assert checkout(Client(), body(token, email="ada.work@example.com", promo_code="ONCE")).status_code == 409
+    order_services.order_cancel(number=number, note="changed my mind")  # gives back both counts
+    assert set(PromoCodeUse.objects.values_list("customer", "uses")) == {
+        (f"u:{ada.pk}", 0), ("e:ada.work@example.com", 0)}
+    token, _ = cart_with(1)
+    assert checkout(Client(), body(token, email="ada.work@example.com", promo_code="ONCE")).status_code == 201
+
+
+def test_a_guest_order_joining_an_account_brings_its_use_of_the_code_along(methods, django_user_model):
+    order_services.promo_code_create(code="ONCE", percent=Decimal("5"), per_customer=1)
+    token, _ = cart_with(1)
+    number = checkout(Client(), body(token, email="ada@example.com", promo_code="ONCE")).json()["number"]
+    ada = django_user_model.objects.create_user("ada", "ada@example.com", "pw-for-tests-only")
+    assert order_services.order_claim_guest_orders(user_id=ada.pk, email="ADA@example.com") == 1
+    signed_in = Client()
+    signed_in.force_login(ada)
+    token, _ = cart_with(1, user_id=ada.pk)
+    assert checkout(signed_in, body(token, email="ada.work@example.com", promo_code="ONCE")).status_code == 409
+    order_services.order_cancel(number=number, note="changed my mind")  # the claimed order gives back both
+    assert set(PromoCodeUse.objects.values_list("customer", "uses")) == {(f"u:{ada.pk}", 0),
+                                                                          ("e:ada@example.com", 0)}
+    assert checkout(signed_in, body(token, email="ada.work@example.com", promo_code="ONCE")).status_code == 201
+
+
 def test_the_last_use_of_a_limited_code_goes_to_exactly_one_of_many_racing_checkouts(methods):
     """Twelve shoppers, each with their own cart and key, race for a code with one use left: one order gets it,
     the others are refused with nothing reserved or charged, and the count is exact."""
