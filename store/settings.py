@@ -313,13 +313,13 @@ def parse_rate_limits(value: str | None) -> dict[str, str]:
     reviews, reviews_account: review writes, helpful votes and reports (API and pages)."""
     limits = {"cart": "120/m", "checkout": "20/m", "cart_account": "120/m", "checkout_account": "10/m",
               "promo": "10/m", "promo_account": "10/m",
+              "reviews": "60/m", "reviews_account": "30/m",
               "login": "10/m", "login_account": "5/m", "signup": "5/m", "signup_email": "3/h", "password_reset": "5/m",
               "password_reset_email": "3/h"}
     if value is None or not value.strip():
         return limits
     if value.strip().lower() in {"off", "0", "false", "none"}:
         return {}
-              "reviews": "60/m", "reviews_account": "30/m",
     for part in value.split(","):
         group, _, rate = (piece.strip() for piece in part.partition("="))
         if group in RATE_GROUPS and rate.lower() == "off":
