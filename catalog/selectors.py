@@ -15,11 +15,12 @@ from decimal import Decimal
 from itertools import pairwise
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.db.models import Count, Max
 
 from inventory import services as inventory_services
-from store.core.cache import versioned
+from store.core.cache import versioned, versioned_many
 
 from .models import Category, Product, SearchWord
 from .types import InvalidPage, ProductFilters, ProductNotFound, UnknownCategory
@@ -155,6 +156,33 @@ def _card(product: Product) -> dict:
         "category": product.category.slug,
         "rating": _rating(product.rating_average, product.rating_count),
     }
+
+
+def product_cards(*, slugs) -> dict[str, dict]:
+    """The cards of these products that shoppers may see (active, priced), by slug, in one Redis round trip: each
+    is kept under its product page's scope, so a change to the product or its stock crossing zero (which bump that
+    scope) shows at once. The recommendations ask for these."""
+    entries = {f"catalog:card:{slug}": (CATEGORIES, f"p:{slug}") for slug in dict.fromkeys(slugs)}
+
+    def build(keys: list[str]) -> dict[str, dict]:
+        wanted = [key.removeprefix("catalog:card:") for key in keys]
+        products = _priced(_visible().filter(slug__in=wanted)).select_related("category").prefetch_related("images")
+        return {f"catalog:card:{p.slug}": _card(p) for p in products}
+
+    found = versioned_many(entries, build, timeout=settings.CATALOG_CACHE_SECONDS, near=True)
+    return {card["slug"]: card for card in found.values()}
+
+
+def product_features() -> list[dict]:
+    """What a product says about itself, for every visible product: its category (and the one above), name,
+    description, attribute values and SKUs. The recommendations learn "similar items" from it; not cached (a nightly
+    read)."""
+    rows = _visible().annotate(skus=ArrayAgg("variants__sku", order_by="variants__position")).values_list(
+        "slug", "name", "description", "category__slug", "category__parent__slug", "attribute_values", "skus",
+    ).order_by("id")
+    return [{"slug": slug, "name": name, "description": description, "category": category,
+             "parent_category": parent or "", "attributes": list(attributes or ()), "skus": list(skus or ())}
+            for slug, name, description, category, parent, attributes, skus in rows]
 
 
 def _rating(average, count: int) -> dict:

@@ -192,6 +192,24 @@ def product_page_changed(*, slug: str) -> None:
     transaction.on_commit(lambda: _bump(f"p:{slug}"))
 
 
+def product_pages_changed(*, slugs: Iterable[str]) -> None:
+    """product_page_changed for many products at once: one bump after the current transaction commits."""
+    scopes = [f"p:{slug}" for slug in dict.fromkeys(slugs)]
+    if scopes:
+        transaction.on_commit(lambda: _bump(*scopes))
+
+
+def product_cards(*, slugs: Iterable[str]) -> dict[str, dict]:
+    """Cards (slug, name, price, currency, in_stock, image_url, url, category, rating) of the products among
+    ``slugs`` that shoppers may see; others are left out. One Redis round trip when they are cached."""
+    return selectors.product_cards(slugs=slugs)
+
+
+def product_features() -> list[dict]:
+    """Every visible product's slug, name, description, category, parent_category, attribute values and SKUs."""
+    return selectors.product_features()
+
+
 # ---------------------------------------------------------------- changes
 def _skus_by_product(product_ids: Iterable[int]) -> dict[int, list[str]]:
     skus: dict[int, list[str]] = {}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 import dj_email_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "payments",
     "returns",
     "reviews",
+    "recommendations",
     "shipping",
     "accounts",
     # after our apps: catalog's `search_index` command (docs/api.md) takes precedence over this package's own
@@ -100,7 +102,8 @@ if not os.environ.get("DATABASE_URL"):
         "DATABASE_URL is not set. Run through `make run`, `make test` or manage.py, which start the embedded "
         "PostgreSQL when it is unset."
     )
-APP_SCHEMAS = ["catalog", "inventory", "orders", "payments", "returns", "reviews", "shipping", "core"]
+APP_SCHEMAS = ["catalog", "inventory", "orders", "payments", "returns", "reviews", "recommendations", "shipping",
+               "core"]
 DATABASE_SEARCH_PATH = ", ".join(["public", *APP_SCHEMAS])  # public first: Django's own tables stay there
 _db = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)
 _db["ENGINE"] = "store.db.backends.postgresql"
@@ -198,6 +201,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "store.core.tasks.outbox_relay", "schedule": 15.0},
     "release-expired-reservations": {"task": "inventory.tasks.release_expired_reservations", "schedule": 60.0},
 }
+    "recommendations-rebuild": {"task": "recommendations.tasks.recommendations_rebuild",
+                                "schedule": crontab(hour=3, minute=30)},
 
 # ---------------------------------------------------------------- auth, i18n, static, media
 AUTH_PASSWORD_VALIDATORS = [

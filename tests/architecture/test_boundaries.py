@@ -13,7 +13,8 @@ from django.db import connection
 
 from store.db.backends.postgresql.base import schema_of
 
-OUR_APPS = ["accounts", "catalog", "cart", "inventory", "orders", "payments", "returns", "reviews", "shipping"]
+OUR_APPS = ["accounts", "catalog", "cart", "inventory", "orders", "payments", "recommendations", "returns", "reviews",
+            "shipping"]
 PUBLIC_FACE = {"services", "types"}
 IMPORTLINTER = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["tool"][
     "importlinter"]
@@ -54,7 +55,8 @@ def test_each_app_with_tables_has_its_own_schema():
     with connection.cursor() as cursor:
         cursor.execute("SELECT schema_name FROM information_schema.schemata")
         schemas = {row[0] for row in cursor.fetchall()}
-    assert {"catalog", "inventory", "orders", "payments", "returns", "reviews", "shipping"} <= schemas
+    assert {"catalog", "inventory", "orders", "payments", "recommendations", "returns", "reviews",
+            "shipping"} <= schemas
 
 
 def test_apps_import_each_other_only_through_services_and_types():

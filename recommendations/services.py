@@ -1,0 +1,326 @@
+"""Recommendations' use cases: learn from an order (incrementally, from the outbox's order events), rebuild
+everything from what was learned (nightly, Celery beat), evaluate offline, and serve lists filtered to what a
+shopper can buy now.
+
+Where the data comes from: only events. An ``order.paid`` / ``order.refunded`` / ``payment.refunded`` event names
+an order; its lines are read back through orders' services and counted as a basket of products (the units not
+given back, while the order is paid). The catalogue is asked only through its services: which product a SKU is,
+product cards, and the catalogue's own words for "similar items". Nothing here reads another app's tables, and
+nothing below imports this app: the pages show it through its template tags.
+
+Exactness: learning an order moves the counts from the basket stored for it (Purchase) to its basket now, under
+the lock of its Purchase row, and recomputes the lists of exactly the products whose counts moved; co-purchase
+lists depend only on their own product's counts (learning.py), so the result equals a rebuild
+(tests/recommendations/test_services.py)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from catalog import services as catalog_services
+from catalog.types import ProductNotFound
+from orders import services as order_services
+from orders.types import OrderNotFound
+
+from . import learning, selectors
+from .models import PairCount, ProductCount, Purchase, RecommendationList
+from .types import KINDS, MAX_LIMIT, InvalidRecommendationQuery, RebuildReport, Recommended
+
+logger = logging.getLogger(__name__)
+COUNTED_STATUSES = {"paid", "fulfilled", "partially_refunded"}  # the goods are with the shopper, paid for
+ALL = "*"
+LEARNING_LOCK = 0x7265637301  # the advisory lock learning and rebuilding take
+
+
+def _bought(slug: str) -> str:
+    return f"bought:{slug}"
+
+
+def _similar(slug: str) -> str:
+    return f"similar:{slug}"
+
+
+def _popular(category: str) -> str:
+    return f"popular:{category}"
+
+
+# ---------------------------------------------------------------- learning, one order at a time
+def order_learn(*, number: str) -> bool:
+    """Count the order named by an event as it stands now: its products not given back while it is paid, none
+    once it is refunded in full or cancelled. Idempotent (at-least-once events). True if anything changed."""
+    try:
+        order = order_services.order_returnable(number=number, is_staff=True)
+    except OrderNotFound:
+        return False
+    kept = [line.sku for line in order.lines if line.quantity - line.returned > 0]
+    products: dict[str, str] = {}
+    if order.status in COUNTED_STATUSES and kept:
+        for info in catalog_services.variant_prices(skus=kept).values():
+            products[info.product_slug] = info.category_slugs[0] if info.category_slugs else ""
+    return purchase_record(order_number=number, products=products, paid_at=order.paid_at or timezone.now())
+
+
+def purchase_record(*, order_number: str, products: Mapping[str, str], paid_at) -> bool:
+    """The order now holds ``products`` (slug -> category): move the counts from what it held before, and
+    recompute the lists this changes. True if anything changed."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # One learner at a time (a few ms each): counts move in a single order, and never deadlock.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEARNING_LOCK])
+        row = Purchase.objects.select_for_update().filter(order_number=order_number).first()
+        before = set(row.products) if row else set()
+        after = set(products)
+        if row is not None and before == after:
+            return False
+        if row is None:
+            Purchase.objects.create(order_number=order_number, products=sorted(after), paid_at=paid_at)
+        else:
+            Purchase.objects.filter(pk=row.pk).update(products=sorted(after), updated_at=timezone.now())
+        if before == after:
+            return False
+        categories = dict(products)
+        if before - after:
+            categories.update(dict(ProductCount.objects.filter(product_slug__in=before - after)
+                                   .values_list("product_slug", "category_slug")))
+        _count(before, after, categories)
+        _refresh(before | after, {categories.get(slug, "") for slug in before ^ after})
+    return True
+
+
+def _count(before: set[str], after: set[str], categories: Mapping[str, str]) -> None:
+    """Apply the difference, products then pairs, each in slug order (concurrent orders lock rows in one order)."""
+    product_delta = {slug: (slug in after) - (slug in before) for slug in before | after}
+    product_delta = {slug: d for slug, d in sorted(product_delta.items()) if d}
+    pair_delta: dict[tuple[str, str], int] = defaultdict(int)
+    for basket, sign in ((before, -1), (after, 1)):
+        for a in basket:
+            for b in basket:
+                if a != b:
+                    pair_delta[(a, b)] += sign
+    pair_delta = {pair: d for pair, d in sorted(pair_delta.items()) if d}
+    products, pairs = ProductCount._meta.db_table, PairCount._meta.db_table
+    # Additions insert or add; removals only subtract (PostgreSQL checks a row's constraints before it looks for
+    # a conflict, so a negative count cannot go through INSERT … ON CONFLICT). A count that reaches 0 is deleted.
+    added = {slug: d for slug, d in product_delta.items() if d > 0}
+    removed = {slug: d for slug, d in product_delta.items() if d < 0}
+    pairs_added = {pair: d for pair, d in pair_delta.items() if d > 0}
+    pairs_removed = {pair: d for pair, d in pair_delta.items() if d < 0}
+    with connection.cursor() as cursor:
+        if added:
+            cursor.execute(f"""
+                INSERT INTO {products} (product_slug, category_slug, orders)
+                SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])
+                ON CONFLICT (product_slug) DO UPDATE SET orders = {products}.orders + EXCLUDED.orders,
+                                                         category_slug = EXCLUDED.category_slug
+            """, [list(added), [categories.get(s, "") for s in added], list(added.values())])  # noqa: S608
+        if removed:
+            cursor.execute(f"""
+                UPDATE {products} SET orders = orders + d.delta
+                FROM unnest(%s::text[], %s::int[]) AS d(slug, delta) WHERE product_slug = d.slug
+            """, [list(removed), list(removed.values())])  # noqa: S608
+            cursor.execute(f"DELETE FROM {products} WHERE product_slug = ANY(%s) AND orders = 0",  # noqa: S608
+                           [list(removed)])
+        if pairs_added:
+            cursor.execute(f"""
+                INSERT INTO {pairs} (product_slug, other_slug, orders)
+                SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])
+                ON CONFLICT (product_slug, other_slug) DO UPDATE SET orders = {pairs}.orders + EXCLUDED.orders
+            """, [[a for a, _ in pairs_added], [b for _, b in pairs_added],  # noqa: S608
+                  list(pairs_added.values())])
+        if pairs_removed:
+            cursor.execute(f"""
+                UPDATE {pairs} SET orders = orders + d.delta
+                FROM unnest(%s::text[], %s::text[], %s::int[]) AS d(a, b, delta)
+                WHERE product_slug = d.a AND other_slug = d.b
+            """, [[a for a, _ in pairs_removed], [b for _, b in pairs_removed],  # noqa: S608
+                  list(pairs_removed.values())])
+            cursor.execute(f"DELETE FROM {pairs} WHERE product_slug = ANY(%s) AND orders = 0",  # noqa: S608
+                           [sorted({a for a, _ in pairs_removed})])
+
+
+# The most bought products of some categories, best first, LIST_SIZE each (and the whole shop's)
+_POPULAR_SQL = f"""
+    SELECT category_slug, product_slug, orders FROM (
+        SELECT category_slug, product_slug, orders,
+               row_number() OVER (PARTITION BY category_slug ORDER BY orders DESC, product_slug) AS place
+        FROM {ProductCount._meta.db_table} WHERE category_slug = ANY(%s) AND orders > 0) ranked
+    WHERE place <= %s
+"""  # noqa: S608 (table names from our models; every value is a bound parameter)
+
+
+def _refresh(slugs: set[str], categories: set[str]) -> None:
+    """Recompute the co-purchase lists of ``slugs`` and the popularity lists of ``categories`` (and the shop's),
+    store those that changed, and have the pages showing them rebuilt."""
+    wanted: dict[str, list[list]] = {}
+    counts = dict(ProductCount.objects.filter(product_slug__in=slugs).values_list("product_slug", "orders"))
+    neighbours: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for a, b, both in PairCount.objects.filter(product_slug__in=slugs, orders__gte=learning.MIN_SUPPORT) \
+            .values_list("product_slug", "other_slug", "orders"):
+        neighbours[a].append((b, both))
+    for slug in slugs:
+        wanted[_bought(slug)] = learning.bought_list(counts.get(slug, 0), neighbours.get(slug, ()))
+    categories = {c for c in categories if c}
+    if categories:
+        by_category: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        with connection.cursor() as cursor:
+            cursor.execute(_POPULAR_SQL, [sorted(categories), learning.LIST_SIZE])
+            for category, slug, orders in cursor.fetchall():
+                by_category[category].append((slug, orders))
+        for category in categories:
+            wanted[_popular(category)] = learning.popular_list(by_category.get(category, ()))
+    wanted[_popular(ALL)] = learning.popular_list(
+        ProductCount.objects.filter(orders__gt=0).order_by("-orders", "product_slug")
+        .values_list("product_slug", "orders")[:learning.LIST_SIZE])
+    _store(wanted)
+
+
+def _store(wanted: Mapping[str, list[list]], *, replace_all: bool = False) -> int:
+    """Write the lists that differ from those stored (an empty one is deleted); with ``replace_all``, every stored
+    list not in ``wanted`` is deleted too. The product pages whose lists changed are rebuilt after commit.
+    Returns how many pages that is."""
+    stored = selectors.lists(wanted) if not replace_all else dict(
+        RecommendationList.objects.values_list("key", "items"))
+    changed = {key for key, items in wanted.items() if stored.get(key, []) != items}
+    if replace_all:
+        changed |= set(stored) - set(wanted)
+    gone = [key for key in changed if not wanted.get(key)]
+    RecommendationList.objects.filter(key__in=gone).delete()
+    now = timezone.now()
+    RecommendationList.objects.bulk_create(
+        [RecommendationList(key=key, items=wanted[key], updated_at=now) for key in sorted(changed) if wanted.get(key)],
+        update_conflicts=True, unique_fields=["key"], update_fields=["items", "updated_at"], batch_size=2000)
+    pages = {key.split(":", 1)[1] for key in changed if not key.startswith("popular:")}
+    catalog_services.product_pages_changed(slugs=sorted(pages))
+    return len(pages)
+
+
+# ---------------------------------------------------------------- rebuilding everything
+def recommendations_rebuild() -> RebuildReport:
+    """Every count and list from the stored purchases and the catalogue as it is now (Celery beat, nightly; and
+    ``manage.py recommendations rebuild``). Orders learned meanwhile wait for it (the learning lock)."""
+    started = time.perf_counter()
+    catalogue = catalog_services.product_features()
+    category_of = {p["slug"]: p["category"] for p in catalogue}
+    similar = learning.similar_lists(catalogue)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEARNING_LOCK])
+        baskets = list(Purchase.objects.exclude(products=[]).values_list("products", flat=True).iterator(5000))
+        products, pairs = learning.basket_counts(baskets)
+        # a product gone from the catalogue keeps the category it was counted under
+        known = dict(ProductCount.objects.values_list("product_slug", "category_slug"))
+        categories = {slug: category_of.get(slug) or known.get(slug, "") for slug in products}
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {PairCount._meta.db_table}, {ProductCount._meta.db_table}")
+        ProductCount.objects.bulk_create(
+            [ProductCount(product_slug=s, category_slug=categories[s], orders=n) for s, n in products.items()],
+            batch_size=5000)
+        PairCount.objects.bulk_create(
+            [PairCount(product_slug=a, other_slug=b, orders=n) for (a, b), n in pairs.items()], batch_size=5000)
+        wanted = {_bought(slug): items for slug, items in learning.bought_lists(products, pairs).items()}
+        wanted.update({_popular(c): items for c, items in learning.popular_lists(products, categories).items()})
+        wanted.update({_similar(slug): items for slug, items in similar.items()})
+        pages = _store(wanted, replace_all=True)
+    return RebuildReport(purchases=len(baskets), products=len(products), pairs=len(pairs) // 2, lists=len(wanted),
+                         changed_pages=pages, seconds=time.perf_counter() - started)
+
+
+def recommendations_evaluate(*, holdout: float = 0.1, k: int = 10) -> list[learning.Measure]:
+    """Train on the oldest (1 - holdout) of the counted orders, test on the most recent ``holdout``."""
+    baskets = list(Purchase.objects.exclude(products=[]).order_by("paid_at", "id").values_list("products", flat=True))
+    split = len(baskets) - max(1, round(len(baskets) * holdout)) if baskets else 0
+    return learning.evaluate(baskets[:split], baskets[split:], catalog_services.product_features(), k=k)
+
+
+# ---------------------------------------------------------------- serving
+def recommendations_parse(params: Mapping) -> tuple[str, int]:
+    """``kind`` (bought_together, the default, or similar) and ``limit`` (1-50, default 10) from a query."""
+    kind = params.get("kind") or "bought_together"
+    if kind not in KINDS:
+        raise InvalidRecommendationQuery(f"kind must be one of {', '.join(KINDS)}, not {str(kind)[:40]!r}.",
+                                         extra={"field": "kind"})
+    raw = params.get("limit")
+    if raw is None or raw == "":
+        return kind, 10
+    text = str(raw).strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_LIMIT):
+        raise InvalidRecommendationQuery(f"limit must be a whole number from 1 to {MAX_LIMIT}.",
+                                         extra={"field": "limit"})
+    return kind, int(text)
+
+
+def _served(candidates: Iterable[tuple[str, str]], *, exclude: Iterable[str], limit: int) -> list[Recommended]:
+    """(slug, reason) candidates, best first, as cards of active, in-stock products not excluded."""
+    excluded = set(exclude)
+    reasons: dict[str, str] = {}  # each product once, with the reason of its best place
+    for slug, reason in candidates:
+        if slug not in excluded:
+            reasons.setdefault(slug, reason)
+    cards = catalog_services.product_cards(slugs=list(reasons)[:limit * 3 + 10])
+    chosen = []
+    for slug, reason in reasons.items():
+        card = cards.get(slug)
+        if card is not None and card["in_stock"]:
+            chosen.append(Recommended(card=card, reason=reason))
+            if len(chosen) >= limit:
+                break
+    return chosen
+
+
+def _category_name(category: str) -> str:
+    return category.replace("-", " ")
+
+
+def product_sections(*, slug: str, category: str, limit: int = 6,
+                     exclude: Iterable[str] = ()) -> dict[str, list[Recommended]]:
+    """Both sections of a product's page from one query of the stored lists: "bought_together" (co-purchase,
+    padded with the category's most bought) and "similar"."""
+    found = selectors.lists([_bought(slug), _similar(slug), _popular(category)])
+    excluded = {slug, *exclude}
+    bought = [(s, "Customers who bought this also bought it") for s, _ in found.get(_bought(slug), [])]
+    popular = [(s, f"Popular in {_category_name(category)}") for s, _ in found.get(_popular(category), [])]
+    similar = [(s, "Similar to this product") for s, _ in found.get(_similar(slug), [])]
+    together = _served([*bought, *popular], exclude=excluded, limit=limit)
+    return {"bought_together": together,
+            "similar": _served(similar, exclude=excluded | {r.card["slug"] for r in together}, limit=limit)}
+
+
+def product_recommendations(*, slug: str, kind: str, limit: int) -> list[Recommended]:
+    """One kind of a product's recommendations (the API): ProductNotFound for a product shoppers cannot see."""
+    card = catalog_services.product_cards(slugs=[slug]).get(slug)
+    if card is None:
+        raise ProductNotFound(f"No product {slug[:100]!r}.", extra={"slug": slug[:100]})
+    found = selectors.lists([_bought(slug), _similar(slug), _popular(card["category"])])
+    if kind == "similar":
+        candidates = [(s, "Similar to this product") for s, _ in found.get(_similar(slug), [])]
+    else:
+        candidates = [(s, "Customers who bought this also bought it") for s, _ in found.get(_bought(slug), [])]
+    candidates += [(s, f"Popular in {_category_name(card['category'])}")
+                   for s, _ in found.get(_popular(card["category"]), [])]
+    return _served(candidates, exclude={slug}, limit=limit)
+
+
+def cart_recommendations(*, product_slugs: Iterable[str], names: Mapping[str, str] | None = None,
+                         limit: int = 6) -> list[Recommended]:
+    """"You might also like" for a cart: the co-purchase lists of all its products blended, then the shop's most
+    bought; never a product already in the cart. One query of the stored lists."""
+    in_cart = list(dict.fromkeys(product_slugs))
+    if not in_cart:
+        return []
+    names = names or {}
+    found = selectors.lists([*(_bought(s) for s in in_cart), _popular(ALL)])
+    lists = {s: found.get(_bought(s), []) for s in in_cart}
+    ranked = learning.blend(lists.values(), exclude=in_cart)
+    because: dict[str, str] = {}
+    for slug in ranked:  # named after the cart product whose list ranks it highest
+        source = max(in_cart, key=lambda s: next((score for other, score in lists[s] if other == slug), 0))
+        because[slug] = f"Goes with {names.get(source) or _category_name(source)}"
+    candidates = [(s, because[s]) for s in ranked]
+    candidates += [(s, "Popular in the shop") for s, _ in found.get(_popular(ALL), [])]
+    return _served(candidates, exclude=in_cart, limit=limit)

@@ -1,0 +1,11 @@
+"""Celery tasks of the recommender; thin: they call services."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(ignore_result=True)
+def recommendations_rebuild() -> None:
+    """Nightly (beat): every count and list from the learned purchases and today's catalogue."""
+    services.recommendations_rebuild()
