@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "store.core.loadshed.LoadShedMiddleware",  # the global cap (RATE_LIMITS "global"), before any real work
     "store.core.guard.NulCharacterMiddleware",  # 400 for a NUL character anywhere (PostgreSQL cannot store one)
+    "store.core.pagecache.SharedPageMiddleware",  # a stateless visitor's cached page, before the per-visitor work
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -200,9 +201,9 @@ CELERY_TASK_ROUTES = {"orders.tasks.checkout_process": {"queue": "checkout"}}
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "store.core.tasks.outbox_relay", "schedule": 15.0},
     "release-expired-reservations": {"task": "inventory.tasks.release_expired_reservations", "schedule": 60.0},
-}
     "recommendations-rebuild": {"task": "recommendations.tasks.recommendations_rebuild",
                                 "schedule": crontab(hour=3, minute=30)},
+}
 
 # ---------------------------------------------------------------- auth, i18n, static, media
 AUTH_PASSWORD_VALIDATORS = [
@@ -352,6 +353,11 @@ PAGECACHE_NEAR_SECONDS = float(os.environ.get("PAGECACHE_NEAR_SECONDS", "10"))
 # else a hash of the code and templates taken at start.
 PAGECACHE_ENABLED = env_bool("PAGE_CACHE", not DEBUG)
 RELEASE = os.environ.get("RELEASE", "")
+# How long an HTTP cache or CDN in front may keep the page every stateless visitor gets (Cache-Control s-maxage;
+# the store's own copies are exact and need no such limit). 0: none may keep it.
+PAGECACHE_SHARED_SECONDS = int(os.environ.get("PAGECACHE_SHARED_SECONDS", "10"))
+# Those stateless pages carry no CSRF token: a form sent without JavaScript gets a page that asks to confirm it.
+CSRF_FAILURE_VIEW = "store.core.views.csrf_failure"
 STORE_URL = os.environ.get("STORE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")

@@ -42,6 +42,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("", include("catalog.urls")),
     path("healthz", core_views.healthz, name="healthz"),
+    path("csrf/", core_views.csrf_token, name="csrf-token"),
     path("admin/", admin.site.urls),
     path("payments/stripe/webhook/", payment_views.stripe_webhook, name="stripe-webhook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -23,6 +23,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +80,19 @@ def _fresh(entry, current: tuple) -> bool:
     return isinstance(entry, tuple) and len(entry) == 2 and entry[0] == current
 
 
-def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, timeout: int,
-              is_miss: Callable[[Any], bool] = lambda value: False, miss_timeout: int = 60,
-              near: bool = False) -> Any:
-    """The value under ``key`` if it was built at the scopes' current versions; else ``build()`` it and store it.
-    ``near``: also keep it in this process's memory (store.core.nearcache), for values read on every page view."""
+@dataclass(frozen=True)
+class Pending:
+    """What peek() learnt on a miss: where the value goes and the counters read before building it."""
+
+    key: str
+    versions: dict[str, Any]
+    epoch: int | None
+    near: bool
+
+
+def peek(key: str, scopes: Iterable[str], *, near: bool = False) -> tuple[Any, Pending | None]:
+    """(the value under ``key`` if it was built at the scopes' current versions, None) or, when there is none,
+    (nearcache.MISSING, what to pass to put() with the value once it is built from data read after this call)."""
     key = f"{release()}:{key}"
     keys = [version_key(s) for s in scopes]
     local = nearcache.tracker(VERSION_PREFIX) if near else None
@@ -91,38 +100,62 @@ def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, time
     if local is not None:
         epoch, value = local.lookup(key, keys)
         if value is not nearcache.MISSING:
-            return value
+            return value, None
     found = cache.get_many(keys)  # the counters first: an entry read after them is checked against them
-    current = tuple(found.get(k, 0) for k in keys)
+    pending = Pending(key, {k: found.get(k, 0) for k in keys}, epoch, near)
+    entry = entries_cache().get(key)
+    if _fresh(entry, tuple(pending.versions.values())):
+        _keep_near(pending, entry[1])
+        return entry[1], None
+    return nearcache.MISSING, pending
+
+
+def put(pending: Pending, value: Any, *, timeout: int) -> None:
+    """Store ``value``, built from data read after peek() gave ``pending``, at the versions peek() read."""
+    entries_cache().set(pending.key, (tuple(pending.versions.values()), value), timeout)
+    _keep_near(pending, value)
+
+
+def _keep_near(pending: Pending, value: Any) -> None:
+    local = nearcache.tracker(VERSION_PREFIX) if pending.near else None
+    if local is not None:
+        local.remember(pending.epoch, pending.key, pending.versions, value)
+
+
+def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, timeout: int,
+              is_miss: Callable[[Any], bool] = lambda value: False, miss_timeout: int = 60,
+              near: bool = False) -> Any:
+    """The value under ``key`` if it was built at the scopes' current versions; else ``build()`` it and store it.
+    ``near``: also keep it in this process's memory (store.core.nearcache), for values read on every page view."""
+    value, pending = peek(key, scopes, near=near)
+    if pending is None:
+        return value
+    current = tuple(pending.versions.values())
     store = entries_cache()
-    entry = store.get(key)
-    if _fresh(entry, current):
-        if local is not None:
-            local.remember(epoch, key, dict(zip(keys, current, strict=True)), entry[1])
-        return entry[1]
     # Single flight: under a crowd, one request rebuilds an entry while the others wait briefly for it, so an
     # invalidated hot page costs the database one build, not one per shopper. Nobody is served stale data.
-    lock = f"rebuild:{key}:{'.'.join(map(str, current))}"
+    lock = f"rebuild:{pending.key}:{'.'.join(map(str, current))}"
     added = store.add(lock, 1, timeout=REBUILD_LOCK_S)  # None: Redis is down (IGNORE_EXCEPTIONS); just build
     if added is False:
         deadline = time.monotonic() + REBUILD_WAIT_S
         while time.monotonic() < deadline:
             time.sleep(0.01)  # another request is building this very entry
-            entry = store.get(key)
+            entry = store.get(pending.key)
             if _fresh(entry, current):
                 return entry[1]
     elif added:
-        entry = store.get(key)  # built by the one who held the lock just before us?
+        entry = store.get(pending.key)  # built by the one who held the lock just before us?
         if _fresh(entry, current):
             store.delete(lock)
             return entry[1]
     try:
         value = build()
-        store.set(key, (current, value), miss_timeout if is_miss(value) else timeout)
+        if is_miss(value):
+            store.set(pending.key, (current, value), miss_timeout)
+        else:
+            put(pending, value, timeout=timeout)
     finally:
         store.delete(lock)
-    if local is not None and not is_miss(value):
-        local.remember(epoch, key, dict(zip(keys, current, strict=True)), value)
     return value
 
 

@@ -8,12 +8,11 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.messages import WARNING, get_messages
-from django.contrib.messages.storage.cookie import CookieStorage
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.html import escape, format_html, format_html_join
 
-from store.core.requests import has_session
+from store.core.requests import carries_state
 
 
 def shared() -> dict:
@@ -29,12 +28,6 @@ def _link(request, name: str, label: str) -> str:
     """reverse() and format_html() cost tens of microseconds, and these links are on every page view: built once
     per deployment prefix (reverse() uses the one Django set from this request's SCRIPT_NAME)."""
     return _cached_link(name, label, request.META.get("SCRIPT_NAME", ""))
-
-
-def _carries_state(request) -> bool:
-    """Whether the request can have a signed-in shopper or messages: both live in the session or the messages
-    cookie. A first visit (most of a crowd's page views) has neither, and skips the lookups."""
-    return has_session(request) or CookieStorage.cookie_name in request.COOKIES
 
 
 def _log_in_link(request) -> str:
@@ -55,7 +48,7 @@ def _account_links(request) -> str:
 
 
 def personal(request) -> dict:
-    if not _carries_state(request):
+    if not carries_state(request):
         return {"greeting": "", "messages_html": "", "account_links": _log_in_link(request)}
     user = getattr(request, "user", None)
     greeting = ""

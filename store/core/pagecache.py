@@ -11,19 +11,24 @@ an app's view can use this without depending on the apps that provide those valu
 
 from __future__ import annotations
 
+import collections
 import functools
 import re
 import secrets
+import threading
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.html import conditional_escape
 from django.utils.module_loading import import_string
 
-from store.core.cache import bump, versioned
+from store.core.cache import bump, peek, put, versioned
+from store.core.requests import carries_state
 
 MARK = "\x1e"  # an ASCII record separator around each marker
 # context variable -> the marker's name (the template shows the variable, so the marker, where the value goes)
@@ -73,21 +78,95 @@ def cached_page(request, *, key: str | None, scopes: Iterable[str], template: st
 
     ``key`` must name everything the page shows, in canonical form (no parameter the view ignores), so that any
     number of addresses showing one page make one entry. ``key=None`` renders the page for this request only;
-    so does every page with settings.PAGECACHE_ENABLED off (``make run``, where a template edit shows at once)."""
+    so does every page with settings.PAGECACHE_ENABLED off (``make run``, where a template edit shows at once).
+
+    A visitor without state (no session, no messages: carries_state) gets the page every such visitor gets, with
+    no CSRF token in its forms (static/js/csrf.js fetches one when a form is sent; without JavaScript,
+    store.core.views.csrf_failure asks to confirm) and no cookie set, so SharedPageMiddleware, or any HTTP cache
+    in front, can hand the same bytes to the next one."""
+    scopes = (*scopes, PAGES)
     if key is None or not settings.PAGECACHE_ENABLED:
         parts = _render(template, context())
     else:
         parts = versioned(
-            f"page:b:{key}", (*scopes, PAGES), lambda: _render(template, context()),  # b: parts as bytes
+            f"page:b:{key}", scopes, lambda: _render(template, context()),  # b: parts as bytes
             timeout=settings.CATALOG_CACHE_SECONDS, near=True,
         )
     personal = personal_context(request)
-    if "csrf" in parts[1::2]:
+    shared = key is not None and settings.PAGECACHE_ENABLED and not carries_state(request)
+    if "csrf" in parts[1::2] and not shared:
         personal["csrf_token_value"] = get_token(request)
     page = parts.copy()
     # escaped here, whatever the provider did: a plain string is text (markup only from a SafeString)
     page[1::2] = [str(conditional_escape(personal.get(_VARIABLE[name], ""))).encode() for name in parts[1::2]]
-    return HttpResponse(b"".join(page))
+    response = HttpResponse(b"".join(page))
+    if shared:
+        response.shared_page = SharedPage(f"page:s:{key}:{request.path}", scopes)
+        patch_cache_control(response, public=True, max_age=0, s_maxage=settings.PAGECACHE_SHARED_SECONDS)
+    else:
+        patch_cache_control(response, private=True)
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+class SharedPage(NamedTuple):
+    """Where a stateless visitor's page is kept (its key names the address's path too: the "Log in" link comes
+    back to it), and the scopes it was built from."""
+
+    key: str
+    scopes: tuple[str, ...]
+
+
+class SharedPageMiddleware:
+    """Django's cache-middleware pattern for the pages cached_page() builds: a stateless visitor's page is served
+    from this process's memory (or Redis) before the session, CSRF, authentication and messages middleware run,
+    which is most of what a page view costs. Exact like the rest of the page cache: an entry is kept with the
+    versions of everything it was built from and checked against them (store.core.cache.peek), and Redis's
+    invalidation messages keep the in-memory copies exact without a round trip (store.core.nearcache).
+
+    The middleware does not know a page's key and scopes until its view has answered once, so it learns them per
+    address (path and query) from the responses cached_page() marks as shared, keeping the last
+    PAGECACHE_NEAR_ENTRIES addresses; many addresses of one page (junk parameters) share the one stored page.
+    A response is stored only if nothing on its way set a cookie, and only after a request that read the
+    versions before the view did, so a page built before an edit is never stored as current."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._addresses: collections.OrderedDict[str, SharedPage] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, request):
+        if request.method not in ("GET", "HEAD") or not settings.PAGECACHE_ENABLED or carries_state(request):
+            return self.get_response(request)
+        address = request.get_full_path()
+        with self._lock:
+            known = self._addresses.get(address)
+        pending = None
+        if known is not None:
+            stored, pending = peek(known.key, known.scopes, near=True)
+            if pending is None:
+                return _replay(stored)
+        response = self.get_response(request)
+        shared = getattr(response, "shared_page", None)
+        if shared is None or response.status_code != 200 or response.cookies or response.streaming:
+            return response
+        with self._lock:
+            self._addresses[address] = shared
+            self._addresses.move_to_end(address)
+            while len(self._addresses) > settings.PAGECACHE_NEAR_ENTRIES:
+                self._addresses.popitem(last=False)
+        if pending is not None and shared == known:
+            put(pending, (response.status_code, tuple(response.items()), response.content),
+                timeout=settings.CATALOG_CACHE_SECONDS)
+        return response
+
+
+def _replay(stored) -> HttpResponse:
+    status, headers, content = stored
+    response = HttpResponse(content, status=status)
+    for name, value in headers:
+        response[name] = value
+    return response
 
 
 def clear() -> None:

@@ -1,11 +1,13 @@
-"""Project-level pages: health check and the shop's own error pages."""
+"""Project-level pages: health check, the CSRF token for stateless pages' forms, and the shop's own error pages."""
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from django.db import connection
 from django.http import HttpResponseServerError, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.cache import never_cache
@@ -37,6 +39,44 @@ def healthz(request):
     checks = {"database": _check(_database), "redis": _check(_redis)}
     healthy = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)
+
+
+CONFIRM_FIELDS = 20  # a form sent back on the confirmation page has at most this many fields …
+CONFIRM_VALUE_CHARS = 2000  # … each at most this long; anything bigger is not one of the shop's small forms
+
+
+@never_cache
+def csrf_token(request):
+    """A CSRF token for a form on a page that carries none (the page every stateless visitor gets: see
+    store.core.pagecache); static/js/csrf.js asks for it when such a form is sent. Django's CSRF middleware sets the
+    cookie it belongs to. Another site's script cannot read the answer (no CORS), so it learns nothing."""
+    return JsonResponse({"token": get_token(request)})
+
+
+def _same_origin(request) -> bool:
+    """Whether the browser says the request comes from a page of this shop (Origin, else Referer). Browsers send
+    Origin with every cross-site POST, so a form on another site never passes."""
+    ours = f"{request.scheme}://{request.get_host()}"
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin == ours
+    referer = urlsplit(request.headers.get("Referer", ""))
+    return f"{referer.scheme}://{referer.netloc}" == ours
+
+
+def csrf_failure(request, reason=""):
+    """settings.CSRF_FAILURE_VIEW. A form of this shop sent without a token (from a page every stateless visitor
+    gets, in a browser without JavaScript) gets a page that asks the shopper to confirm it: the same fields, now
+    with a token, and a button. Anything else (another site's form, the API, a large form) is refused as Django
+    refuses it, without the fields."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "csrf_failed", "message": f"CSRF check failed: {reason}"}, status=403)
+    fields = [(name, value) for name, values in request.POST.lists() for value in values
+              if name != "csrfmiddlewaretoken"]
+    confirmable = (not request.FILES and _same_origin(request) and len(fields) <= CONFIRM_FIELDS
+                   and all(len(value) <= CONFIRM_VALUE_CHARS for _, value in fields))
+    return render(request, "403_csrf.html", {"fields": fields if confirmable else None, "action": request.path},
+                  status=403)
 
 
 def page_not_found(request, exception=None):

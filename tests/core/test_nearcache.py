@@ -16,6 +16,16 @@ from tests.factories import make_product
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def client(client):
+    """A shopper with a session: their pages are filled in from the cached parts, the near cache under test here.
+    (A stateless visitor's page is one more entry, served by SharedPageMiddleware: tests/core/test_shared_pages.py.)"""
+    session = client.session
+    session["seen"] = True
+    session.save()
+    return client
+
+
 def mgets() -> int:
     """How many MGETs Redis has answered (page views read a page and its versions with one)."""
     return get_redis_connection("default").info("commandstats").get("cmdstat_mget", {}).get("calls", 0)
@@ -52,6 +62,7 @@ def test_a_page_seen_before_is_served_from_memory(client):
     again, asked = view(client, path)
     assert asked == 0 and b"$20.00" in again
     assert again.split(b"csrfmiddlewaretoken")[0] == first.split(b"csrfmiddlewaretoken")[0]  # masked per view
+    assert again != first
     # the daemon thread watches the connection's socket (redis-py's private attribute: an upgrade could move it)
     assert getattr(nearcache.tracker(VERSION_PREFIX)._conn, "_sock", None) is not None
     assert any(t.name == "nearcache-invalidations" and t.is_alive() for t in threading.enumerate())

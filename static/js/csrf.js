@@ -1,0 +1,21 @@
+// The page every first-time visitor gets is the same bytes for all (store/core/pagecache.py), so its forms carry
+// no CSRF token. When such a form is sent, ask the shop for this visitor's token (/csrf/ also sets the cookie it
+// belongs to), put it in, and send the form as the shopper sent it. Without JavaScript, the shop answers the form
+// with a page that asks to confirm it (store/core/views.py csrf_failure).
+(() => {
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    const field = form.querySelector("input[name='csrfmiddlewaretoken']");
+    if (!field || field.value || form.dataset.csrfPending) return;
+    event.preventDefault();
+    form.dataset.csrfPending = "1";
+    try {
+      const answer = await fetch("/csrf/", { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (answer.ok) field.value = (await answer.json()).token;
+    } catch (error) {
+      // offline or refused: the form goes as it is, and the shop asks the shopper to confirm it
+    }
+    form.requestSubmit(event.submitter || undefined);
+    delete form.dataset.csrfPending;
+  });
+})();
