@@ -620,6 +620,9 @@ def checkout_shipping_options(*, country: str, cart_token: str = "", user_id: in
     country = country.strip().upper()
     if not country.isascii() or not country.isalpha() or len(country) != 2:
         raise InvalidInput("country must be a two-letter code such as US or DE.", extra={"param": "country"})
+    if country not in dict(shipping_services.shipping_countries()):  # as the checkout refuses it
+        raise InvalidInput(f"{country} is not a country we can ship to; pick one from the list.",
+                           extra={"param": "country"})
     if len(cart_token) > 100:
         raise InvalidInput("cart_token is longer than 100 characters.", extra={"param": "cart_token"})
     subtotal, weight = Decimal("0.00"), Decimal("0")

@@ -95,6 +95,15 @@ def test_the_shipping_methods_api_prices_them_for_the_cart(methods, client, sett
     assert client.get("/api/v1/shipping-methods/", {"country": "GB", "cart_token": "nope"}).status_code == 404
 
 
+@pytest.mark.parametrize("country", ["XX", "ZZ", "AA"])
+def test_the_shipping_methods_api_lists_nothing_for_a_code_that_is_no_country(methods, client, country):
+    """As the checkout refuses it: a client must not be offered methods for an address it cannot check out to."""
+    answer = client.get("/api/v1/shipping-methods/", {"country": country})
+    assert answer.status_code == 400, answer.content
+    assert answer.json() == {"code": "invalid_input", "param": "country",
+                             "message": f"{country} is not a country we can ship to; pick one from the list."}
+
+
 def test_tax_added_per_line_and_on_shipping_or_included(methods, client):
     TaxRate.objects.create(country="GB", name="VAT", rate=Decimal("20"))
     shipping_services.shipping_invalidate()
