@@ -16,13 +16,13 @@ CARD_FIELDS = {
     "image_url": serializers.CharField(allow_null=True), "url": serializers.CharField(),
     "category": serializers.CharField(), "reason": serializers.CharField(),
 }
+CARD = ("slug", "name", "price", "currency", "in_stock", "image_url", "url", "category")
 RecommendationsAnswer = inline_serializer("Recommendations", {
-    "results": inline_serializer("RecommendedProduct", CARD_FIELDS, many=True)})
+    "results": inline_serializer("RecommendedProduct", CARD_FIELDS, many=True)})  # (takes CARD_FIELDS over)
 
 
 def _body(recommended: list[Recommended]) -> dict:
-    return {"results": [{**{name: r.card.get(name) for name in CARD_FIELDS if name != "reason"}, "reason": r.reason}
-                        for r in recommended]}
+    return {"results": [{**{name: r.card.get(name) for name in CARD}, "reason": r.reason} for r in recommended]}
 
 
 class ProductRecommendationsApi(ApiView):

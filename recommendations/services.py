@@ -295,7 +295,7 @@ def product_recommendations(*, slug: str, kind: str, limit: int) -> list[Recomme
     """One kind of a product's recommendations (the API): ProductNotFound for a product shoppers cannot see."""
     card = catalog_services.product_cards(slugs=[slug]).get(slug)
     if card is None:
-        raise ProductNotFound(f"No product {slug[:100]!r}.", extra={"slug": slug[:100]})
+        raise ProductNotFound(slug[:100])
     found = selectors.lists([_bought(slug), _similar(slug), _popular(card["category"])])
     if kind == "similar":
         candidates = [(s, "Similar to this product") for s, _ in found.get(_similar(slug), [])]

@@ -10,6 +10,7 @@ from cart import api as cart_api
 from catalog import api as catalog_api
 from orders import api as orders_api
 from payments import views as payment_views
+from recommendations import api as recommendations_api
 from returns import api as returns_api
 from reviews import api as reviews_api
 from store.core import views as core_views
@@ -34,6 +35,10 @@ api_v1 = [  # the hottest first (Django tries them in order): cart writes, then 
     path("reviews/<str:review_id>/", reviews_api.ReviewDetailApi.as_view(), name="review-detail"),
     path("reviews/<str:review_id>/vote/", reviews_api.ReviewVoteApi.as_view(), name="review-vote"),
     path("reviews/<str:review_id>/flag/", reviews_api.ReviewFlagApi.as_view(), name="review-flag"),
+    path("products/<str:slug>/recommendations/", recommendations_api.ProductRecommendationsApi.as_view(),
+         name="product-recommendations"),
+    path("carts/<str:token>/recommendations/", recommendations_api.CartRecommendationsApi.as_view(),
+         name="cart-recommendations"),
 ]
 
 urlpatterns = [
