@@ -579,3 +579,8 @@ def order_claim_guest_orders(*, user_id: int, email: str) -> int:
             use, _ = PromoCodeUse.objects.select_for_update().get_or_create(promo=promo, customer=f"u:{user_id}")
             PromoCodeUse.objects.filter(pk=use.pk).update(uses=F("uses") + live[promo.code])
     return len(claimed)
+
+
+def orders_exist() -> bool:
+    """Whether the shop has any order at all (seed_orders --if-empty)."""
+    return Order.objects.exists()

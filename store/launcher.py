@@ -238,6 +238,9 @@ def _serve(mode: str, sup: Supervisor, env: dict) -> None:
     _manage(env, "migrate", "--noinput", "-v", "0")
     _manage(env, "seed_catalog", "--if-empty")
     _manage(env, "seed_shipping", "--if-empty")
+    if mode == "run":  # a paid sample history (test gateway), so a fresh clone shows its recommendations
+        _manage(env, "seed_orders", "--if-empty", "--orders", "500", "--no-deliver")  # the worker learns them
+        _manage(env, "recommendations", "rebuild")
     if mode == "run":  # sample reviews by the sample orders' buyers, so cards show stars; only while there are none
         _manage(env, "reviews", "seed", "--if-empty")
     celery = [PYTHON, "-m", "celery", "-A", "store"]
