@@ -137,10 +137,10 @@ class ProductAdmin(admin.ModelAdmin):
                                  previous_category_ids=getattr(product, "_previous_category_ids", []))
 
     def delete_model(self, request, obj):
-        slug, category_id = obj.slug, obj.category_id
-        skus = list(obj.variants.values_list("sku", flat=True))
-        super().delete_model(request, obj)
-        services.catalog_invalidate(products=[(slug, category_id)], skus=skus)
+        services.products_delete(product_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):  # "Delete selected products": likewise, each of them
+        services.products_delete(product_ids=list(queryset.values_list("id", flat=True)))
 
     @admin.action(description="Show the selected products to shoppers", permissions=["activate"])
     def make_active(self, request, queryset):

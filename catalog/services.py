@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min, Q
+from django.utils import timezone
 
 from inventory import services as inventory_services
 from store.core import cache as cache_versions
@@ -24,6 +25,8 @@ from .types import ProductFilters, ProductSpec, VariantInfo
 
 logger = logging.getLogger(__name__)
 PRODUCTS_CHANGED = "catalog.products_changed"  # outbox: {"ids": [...]}, for the Elasticsearch index
+# outbox: {"slugs": [...], "at": ISO time}: products deleted, for apps that keep data under a product's slug (reviews)
+PRODUCTS_DELETED = "catalog.products_deleted"
 ATTRIBUTE_NAME = re.compile(r"[a-z][a-z_]{0,29}")
 
 
@@ -166,6 +169,23 @@ def catalog_invalidate(*, products: Iterable[tuple[str, int]] = (), skus: Iterab
         _bump(*scopes)
 
     transaction.on_commit(bump)
+
+
+def products_delete(*, product_ids: Iterable[int]) -> int:
+    """Staff delete products (their variants and images go with them): their pages and listings are rebuilt, and
+    PRODUCTS_DELETED is announced in the same transaction, so the apps above that keep something under a product's
+    slug (its reviews and rating) drop it, and a new product given the same slug later starts without it."""
+    with transaction.atomic():
+        products = list(Product.objects.filter(id__in=list(product_ids)).values_list("id", "slug", "category_id"))
+        ids = [product_id for product_id, _, _ in products]
+        skus = list(Variant.objects.filter(product_id__in=ids).values_list("sku", flat=True))
+        for product in Product.objects.filter(id__in=ids):
+            product.delete()  # one by one, as the admin deletes one: the cascades and signals of each
+        if products:
+            outbox.publish(PRODUCTS_DELETED, {"slugs": [slug for _, slug, _ in products],
+                                              "at": timezone.now().isoformat()})
+        catalog_invalidate(products=[(slug, category_id) for _, slug, category_id in products], skus=skus)
+    return len(products)
 
 
 def product_variants(*, slug: str) -> dict[str, str]:

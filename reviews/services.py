@@ -346,6 +346,31 @@ def review_list(*, product_slug: str, sort: str | None = None, page=1, per_page:
             "num_pages": max(1, -(-summary.count // per_page))}
 
 
+@transaction.atomic
+def product_reviews_delete(*, slugs, before) -> int:
+    """Products were deleted (catalog's PRODUCTS_DELETED): their reviews written until ``before`` go too, with
+    their votes and flags, each logged as deleted, and their ratings are recounted from what is left (nothing,
+    unless a new product took the slug since). Idempotent: the outbox delivers at least once. Returns how many."""
+    slugs = sorted(set(slugs))
+    rows = list(Review.objects.select_for_update().filter(product_slug__in=slugs, created_at__lte=before)
+                .order_by("id").values_list("id", "product_slug"))
+    ModerationEvent.objects.bulk_create([
+        ModerationEvent(review_id=review_id, product_slug=slug, action="deleted", reason="the product was deleted",
+                        staff_user_id=None) for review_id, slug in rows])
+    Review.objects.filter(id__in=[review_id for review_id, _ in rows]).delete()
+    for slug in slugs:
+        published = Review.objects.filter(product_slug=slug, status=PUBLISHED)
+        counted = published.aggregate(count=Count("id"), rating_sum=Sum("rating"),
+                                      **{f"stars_{n}": Count("id", filter=Q(rating=n)) for n in range(1, 6)})
+        if not counted["count"]:
+            ProductRating.objects.filter(product_slug=slug).delete()
+            continue
+        row, _ = ProductRating.objects.update_or_create(product_slug=slug, defaults={
+            **counted, "rating_sum": counted["rating_sum"] or 0})
+        _copy_to_catalog(row)
+    return len(rows)
+
+
 def reviews_exist() -> bool:
     return Review.objects.exists()
 

@@ -168,3 +168,34 @@ def stranger_who_bought(slug):
     bob = stranger("bob")
     buy_too(bob, slug)
     return bob
+
+
+# ---------------------------------------------------------------- a product deleted
+@pytest.mark.parametrize("how", ["one", "selected"])
+def test_deleting_a_product_deletes_its_reviews_and_a_new_product_of_its_slug_starts_unrated(staff_login, how):
+    from catalog.models import Product
+    from reviews.models import ModerationEvent, ProductRating
+    from store.core import outbox
+    from tests.factories import make_product
+
+    ada, slug, _, _ = buyer("ada")
+    review = write(ada, slug, rating=1, title="Fell apart")
+    api_post(signed_in(stranger("bob")), f"/api/v1/reviews/{review.id}/flag/", {"reason": "rude"})
+    product_id = Product.objects.get(slug=slug).id
+    staff = staff_login("max", perms=("catalog.view_product", "catalog.delete_product"))
+    if how == "one":
+        staff.post(f"/admin/catalog/product/{product_id}/delete/", {"post": "yes"})
+    else:
+        staff.post("/admin/catalog/product/", {"action": "delete_selected", "_selected_action": [product_id],
+                                               "post": "yes"})
+    assert not Product.objects.filter(slug=slug).exists()
+    outbox.relay_pending()
+    assert not Review.objects.exists() and not ReviewFlag.objects.exists()
+    assert not ProductRating.objects.filter(product_slug=slug).exists()
+    assert ModerationEvent.objects.get().action == "deleted"
+    outbox.relay_pending()  # delivered again (at least once): nothing more happens
+    assert ModerationEvent.objects.count() == 1
+    make_product(slug=slug)  # another product under the old address: none of the old product's reviews
+    listing = Client().get(f"/api/v1/products/{slug}/reviews/").json()
+    assert listing["count"] == 0 and listing["results"] == []
+    assert "Fell apart" not in Client().get(f"/p/{slug}/").content.decode()
