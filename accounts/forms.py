@@ -58,13 +58,19 @@ class EmailChangeForm(forms.Form):
     """A signed-in shopper's new e-mail address, confirmed with their password (a session left open on a shared
     computer must not redirect their receipts and password resets)."""
 
-    email = forms.EmailField(label="New e-mail address", help_text="Receipts and password resets go here.")
+    email = forms.EmailField(label="New e-mail address",
+                             help_text="Receipts and password resets go here once you open the link we send it.")
     password = forms.CharField(label="Your password",
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
     def __init__(self, user, *args, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+
+    def clean_email(self):
+        if self.cleaned_data["email"].strip().lower() == (self.user.email or "").strip().lower():
+            raise forms.ValidationError("That is your address already.")
+        return self.cleaned_data["email"]
 
     def clean_password(self):
         if not self.user.check_password(self.cleaned_data["password"]):

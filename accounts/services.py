@@ -1,4 +1,5 @@
-"""Accounts' use cases: signing up by e-mail, and what happens to a shopper's cart when they sign up or log in."""
+"""Accounts' use cases: signing up by e-mail, changing it (confirmed by a link sent to the new address), and what
+happens to a shopper's cart and guest orders when they sign up or log in."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -22,6 +24,8 @@ from orders import services as order_services
 from store.core import outbox
 
 RESET_ASKED = "account.reset_asked"  # an outbox topic
+EMAIL_CHANGE_SALT = "accounts.services.email-change"
+EMAIL_CHANGE_MAX_AGE = 24 * 60 * 60  # seconds an e-mail change's link stays good
 
 
 class ActivationTokenGenerator(PasswordResetTokenGenerator):
@@ -94,11 +98,74 @@ def _url(name: str, **kwargs) -> str:
     return settings.STORE_URL + reverse(name, kwargs=kwargs or None)
 
 
-def _send(user, template: str, **context) -> None:
+def _send(user, template: str, *, to: str = "", **context) -> None:
     context = {"user": user, "store_name": settings.STORE_NAME, **context}
     subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
     body = render_to_string(f"accounts/email/{template}.txt", context)
-    send_mail(subject, body, None, [user.email])
+    send_mail(subject, body, None, [to or user.email])
+
+
+# ---------------------------------------------------------------- changing the e-mail address
+class EmailChangeSigner(signing.TimestampSigner):
+    """Signs an e-mail change: the account, its address now and the new one, with the time (max_age)."""
+
+    def __init__(self):
+        super().__init__(salt=EMAIL_CHANGE_SALT)
+
+
+def _taken(email: str, user) -> bool:
+    return get_user_model().objects.filter(email__iexact=email).exclude(pk=user.pk).exists()
+
+
+def account_email_change_request(*, user, new_email: str) -> None:
+    """A signed-in shopper asked to make ``new_email`` their address. Nothing changes now: the new address gets a
+    link (signed, good for EMAIL_CHANGE_MAX_AGE, for this account and its present address only) that the shopper
+    opens while signed in. An address another account holds gets a note saying so instead, and the page answers
+    the same, so the form tells no one which addresses have accounts."""
+    if _taken(new_email, user):
+        transaction.on_commit(lambda: _send(user, "email_change_taken", to=new_email, new_email=new_email,
+                                            reset_url=_url("accounts:password_reset")))
+        return
+    token = EmailChangeSigner().sign_object({"u": user.pk, "old": user.email, "new": new_email})
+    link = _url("accounts:email_confirm", token=token)
+    transaction.on_commit(lambda: _send(user, "email_change", to=new_email, new_email=new_email, confirm_url=link,
+                                        hours=EMAIL_CHANGE_MAX_AGE // 3600))
+
+
+def account_email_change_pending(*, user, token: str) -> str | None:
+    """The new address a change link is for, if it is this account's, signed by the shop, not expired, not used
+    (the account's address is still the one it was asked from) and not meanwhile another account's; else None."""
+    try:
+        asked = EmailChangeSigner().unsign_object(token, max_age=EMAIL_CHANGE_MAX_AGE)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(asked, dict) or asked.get("u") != user.pk or asked.get("old") != user.email:
+        return None
+    new_email = asked.get("new")
+    if not isinstance(new_email, str) or not new_email or _taken(new_email, user):
+        return None
+    return new_email
+
+
+def account_email_change_confirm(*, user, token: str) -> tuple[str, list[str]] | None:
+    """The shopper opened the link while signed in as the account it was made for: the address changes, the old
+    one gets a notice (if it was not them, they know), and orders placed as a guest with the new address — now
+    confirmed as theirs — join the account. Returns (the new address, messages), or None for a link that is not
+    good (account_email_change_pending)."""
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().get(pk=user.pk)  # two tabs confirming: one change
+        new_email = account_email_change_pending(user=user, token=token)
+        if new_email is None:
+            return None
+        old_email, user.email = user.email, new_email  # (checked by the form when asked, and signed since)
+        user.save(update_fields=["email"])
+        claimed = order_services.order_claim_guest_orders(user_id=user.pk, email=new_email)
+        if old_email:
+            transaction.on_commit(lambda: _send(user, "email_changed", to=old_email, old_email=old_email,
+                                                new_email=new_email, reset_url=_url("accounts:password_reset")))
+    notes = [f"{claimed} earlier order{'s' if claimed != 1 else ''} placed with {new_email} "
+             f"{'are' if claimed != 1 else 'is'} now in your order history."] if claimed else []
+    return new_email, notes
 
 
 def account_password_reset(*, email: str) -> None:

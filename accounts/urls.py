@@ -12,6 +12,7 @@ urlpatterns = [
     path("login/", views.login_page, name="login"),
     path("logout/", views.logout, name="logout"),
     path("email/", views.email_change, name="email_change"),
+    path("email/confirm/<str:token>/", views.email_confirm, name="email_confirm"),
     path("password/", views.password_change, name="password_change"),
     path("password-reset/", views.password_reset, name="password_reset"),
     path("password-reset/sent/", views.password_reset_done, name="password_reset_done"),

@@ -134,14 +134,43 @@ def home(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def email_change(request):
+    """The new address gets a link; the address changes only when the shopper opens it, signed in (email_confirm).
+    Rate limited (RATE_LIMITS email_change per client, email_change_account per account): each request e-mails
+    an address of the asker's choosing, and checks a password."""
+    if request.method == "POST":
+        try:
+            ratelimit.check(request, "email_change")
+        except RateLimited as exc:
+            return _too_many_requests(request, exc)
     form = EmailChangeForm(request.user, request.POST or None, initial={"email": request.user.email})
     if request.method == "POST" and form.is_valid():
-        request.user.email = form.cleaned_data["email"]
-        request.user.save(update_fields=["email"])
-        messages.success(request, f"Your e-mail address is now {request.user.email}.")
+        new_email = form.cleaned_data["email"]
+        services.account_email_change_request(user=request.user, new_email=new_email)
+        messages.info(request, f"We have sent a link to {new_email}. Open it within "
+                               f"{services.EMAIL_CHANGE_MAX_AGE // 3600} hours, signed in, to make it your address; "
+                               "until then your e-mails still go to your present address.")
         return redirect("accounts:home")
     return render(request, "accounts/change.html", {"form": form, "title": "Change your e-mail address",
-                                                    "button": "Save e-mail address"})
+                                                    "button": "Send a confirmation link"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_confirm(request, token):
+    """The link sent to the new address: for the account that asked, signed in (others, and a stale or forged link,
+    get a 400 page). GET only shows a button (mail scanners follow links); POST changes the address."""
+    if request.method == "GET":
+        new_email = services.account_email_change_pending(user=request.user, token=token)
+        return render(request, "accounts/email_confirm.html", {"new_email": new_email},
+                      status=200 if new_email else 400)
+    changed = services.account_email_change_confirm(user=request.user, token=token)
+    if changed is None:
+        return render(request, "accounts/email_confirm.html", {"new_email": None}, status=400)
+    new_email, notes = changed
+    messages.success(request, f"Your e-mail address is now {new_email}.")
+    for note in notes:
+        messages.info(request, note)
+    return redirect("accounts:home")
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -305,7 +305,7 @@ def parse_restocking_fees(value: str | None) -> dict[str, Decimal]:
 RETURN_RESTOCKING_FEES = parse_restocking_fees(os.environ.get("RETURN_RESTOCKING_FEES"))
 RATE_GROUPS = ("cart", "checkout", "cart_account", "checkout_account", "global", "login", "login_account", "signup",
                "signup_email", "password_reset", "password_reset_email", "promo", "promo_account",
-               "reviews", "reviews_account")
+               "reviews", "reviews_account", "email_change", "email_change_account")
 
 
 def parse_rate_limits(value: str | None) -> dict[str, str]:
@@ -316,12 +316,14 @@ def parse_rate_limits(value: str | None) -> dict[str, str]:
     login (the shop's and the admin's), signup, password_reset: per client; login_account: per account name tried,
     signup_email, password_reset_email: per e-mail address given (each sends it an e-mail), wherever the requests
     come from; promo, promo_account: promo codes tried on the cart and checkout pages (guessing codes is slow);
-    reviews, reviews_account: review writes, helpful votes and reports (API and pages)."""
+    reviews, reviews_account: review writes, helpful votes and reports (API and pages); email_change,
+    email_change_account: the account page's e-mail change (each sends a link to an address of the asker's
+    choosing, and checks a password), per client and per account."""
     limits = {"cart": "120/m", "checkout": "20/m", "cart_account": "120/m", "checkout_account": "10/m",
               "promo": "10/m", "promo_account": "10/m",
               "reviews": "60/m", "reviews_account": "30/m",
               "login": "10/m", "login_account": "5/m", "signup": "5/m", "signup_email": "3/h", "password_reset": "5/m",
-              "password_reset_email": "3/h"}
+              "password_reset_email": "3/h", "email_change": "5/m", "email_change_account": "5/h"}
     if value is None or not value.strip():
         return limits
     if value.strip().lower() in {"off", "0", "false", "none"}:

@@ -147,3 +147,42 @@ def test_a_shopper_picks_a_shipping_method_enters_a_code_and_pays_the_total_the_
     assert (order.shipping_method, order.discount, order.tax, order.total) == \
         ("express", Decimal("12.90"), Decimal("26.21"), Decimal("157.26"))
     assert Payment.objects.get().amount == Decimal("157.26")
+
+
+def test_a_code_entered_in_the_cart_is_shown_there_and_carried_to_the_checkout_and_the_order(page, live_server, shop):
+    """Issue 22: the shopper enters the code in the cart, sees the discount and the total there, and the checkout
+    starts from it: the order and the gateway get the total the checkout page showed."""
+    from decimal import Decimal
+
+    from orders import services as order_services
+    from payments.models import Payment
+    from shipping import services as shipping_services
+
+    shipping_services.shipping_seed_defaults()
+    order_services.promo_code_create(code="WELCOME10", percent=Decimal("10"))
+    page.goto(live_server.url + f"/p/{shop.slug}/")
+    page.get_by_role("button", name="Add to cart").click()
+    page.get_by_label("Promo code").fill("nope")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("Promo code NOPE does not exist.")).to_be_visible()
+    page.get_by_label("Promo code").fill("welcome10")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("Promo code WELCOME10 applied.")).to_be_visible()
+    expect(page.get_by_text("Discount (WELCOME10)")).to_be_visible()
+    expect(page.get_by_text("$116.10")).to_be_visible()  # 129.00 - 12.90, before shipping and tax
+    page.get_by_role("link", name="Check out").click()
+    expect(page.get_by_label("Promo code")).to_have_value("WELCOME10")
+    expect(page.get_by_text("Discount (WELCOME10)")).to_be_visible()
+    fill_address(page)  # (GB: no tax rate set in this shop)
+    page.get_by_label(re.compile(r"Express · 14\.95")).check()
+    page.get_by_role("button", name="Update totals").click()
+    expect(page.get_by_role("button", name="Pay $131.05")).to_be_visible()  # 116.10 + 14.95
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_role("button", name="Pay").click()
+    expect(page).to_have_url(re.compile(r"/orders/[^/]+/$"))
+    expect(page.get_by_text("$131.05")).to_be_visible()
+    order = Order.objects.get()
+    assert (order.promo_code, order.discount, order.total) == ("WELCOME10", Decimal("12.90"), Decimal("131.05"))
+    assert Payment.objects.get().amount == Decimal("131.05")
+    page.goto(live_server.url + "/cart/")
+    expect(page.get_by_text("WELCOME10")).to_have_count(0)  # used: the next cart starts without it

@@ -87,7 +87,7 @@ def test_the_global_cap_is_off_unless_configured(settings):
 def test_rate_limit_settings_parse():
     sign_in = {"login": "10/m", "login_account": "5/m", "signup": "5/m", "signup_email": "3/h", "password_reset": "5/m",
                "password_reset_email": "3/h", "promo": "10/m", "promo_account": "10/m", "reviews": "60/m",
-               "reviews_account": "30/m"}
+               "reviews_account": "30/m", "email_change": "5/m", "email_change_account": "5/h"}
     assert parse_rate_limits("cart=60/m,checkout=10/m,global=1500/s") == {
         "cart": "60/m", "checkout": "10/m", "cart_account": "120/m", "checkout_account": "10/m", "global": "1500/s",
         **sign_in}
