@@ -63,8 +63,9 @@ def checkout(request):
     if request.method == "POST" and "update" in request.POST and quote is not None:
         _remember_promo(request, quote.promo_code)  # the cart page shows what the checkout applies
     if quote is not None:
+        # (a code that cannot be used stays in its field, its reason beside it, until the shopper changes it)
         initial.update(expected_total=quote.total, shipping_method=quote.shipping_method,
-                       promo_code=quote.promo_code)
+                       promo_code=quote.promo_code or str(initial.get("promo_code") or "").strip().upper())
     shipping = quote.methods if quote else ()
     currency = quote.currency if quote else ""
     bound = request.POST if request.method == "POST" and "update" not in request.POST else None

@@ -163,3 +163,17 @@ def test_guessing_codes_on_the_cart_or_checkout_is_rate_limited(client, shop, se
     rate_clock.now += 60
     client.post("/cart/promo/", {"code": "REAL"})
     assert "Discount (REAL)" in client.get("/cart/").content.decode()
+
+
+def test_a_code_that_cannot_be_used_stays_in_its_field_with_why_until_the_shopper_changes_it(client, shop):
+    """It vanished from the field after one 'Update totals', so the next one showed no discount and no reason, and
+    paying charged the full price for a code the shopper believed applied."""
+    order_services.promo_code_create(code="BIG", percent=Decimal("10"), min_subtotal=Decimal("60"))
+    page = client.get("/checkout/").content.decode()
+    page = client.post("/checkout/", {**form(page, **US), "update": "1", "promo_code": "big"}).content.decode()
+    field = re.search(r'<input[^>]*name="promo_code"[^>]*>', page).group(0)
+    assert 'value="BIG"' in field and "Promo code BIG needs an order of at least 60.00." in page
+    page = client.post("/checkout/", {**form(page, **US), "update": "1", "promo_code": "BIG"}).content.decode()
+    assert "Promo code BIG needs an order of at least 60.00." in page
+    html = client.post("/checkout/", form(page, promo_code="BIG", **US)).content.decode()
+    assert "Promo code BIG needs an order of at least 60.00." in html and Order.objects.count() == 0
