@@ -199,3 +199,15 @@ def test_deleting_a_product_deletes_its_reviews_and_a_new_product_of_its_slug_st
     listing = Client().get(f"/api/v1/products/{slug}/reviews/").json()
     assert listing["count"] == 0 and listing["results"] == []
     assert "Fell apart" not in Client().get(f"/p/{slug}/").content.decode()
+
+
+@pytest.mark.parametrize("back", ["/p/x\r\nSet-Cookie: a=b", "/p/\\\\evil.example/", "https://evil.example/p/",
+                                  "/p/x\x0b", "//evil.example"])
+def test_a_hand_made_next_after_a_vote_stays_on_the_shop(back):
+    ada, slug, _, _ = buyer("ada")
+    review = write(ada, slug)
+    response = signed_in(stranger("bob")).post(f"/reviews/{review.id}/vote/", {"helpful": "yes", "next": back})
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith("/") and not location.startswith("//") and "\\" not in location
+    assert "\n" not in location and "evil" not in location.split("?")[0].split("/")[1]

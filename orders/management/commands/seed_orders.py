@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
@@ -57,6 +58,7 @@ class Command(BaseCommand):
         skus = {p["slug"]: p["skus"] for p in products if p["skus"]}
         baskets = [(n, shopper, basket) for n, (shopper, basket) in
                    enumerate(sample_baskets(products, orders=orders, seed=seed))]
+        accounts = _accounts({shopper for _, shopper, _ in baskets})  # their history, as reviews verify a buyer
         refused: list[str] = []
 
         def place(job) -> None:
@@ -67,7 +69,8 @@ class Command(BaseCommand):
                                        "payment": {"method": "card", "card_number": CARD_OK}})
                 for attempt in range(2):
                     try:
-                        checkout_place(data=data, customer=None, lines=_lines(basket, skus, restock=attempt > 0))
+                        checkout_place(data=data, customer=accounts[shopper],
+                                       lines=_lines(basket, skus, restock=attempt > 0))
                         return
                     except InsufficientStock:  # another thread took the last units meanwhile
                         if attempt:
@@ -94,6 +97,20 @@ class Command(BaseCommand):
         self.stdout.write(f"seeded {len(baskets) - len(refused)} paid orders ({len(refused)} refused) in "
                           f"{time.perf_counter() - started:.1f} s"
                           + ("" if no_deliver else f"; {delivered} events delivered"))
+
+
+def _accounts(shoppers: set[int]) -> dict[int, int]:
+    """A sample account (no usable password: nobody signs in as it) for each shopper: shopper number -> user id."""
+    users = get_user_model().objects
+    ids = {}
+    for shopper in sorted(shoppers):
+        user, created = users.get_or_create(username=f"shopper{shopper}",
+                                            defaults={"email": f"shopper{shopper}@example.com"})
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        ids[shopper] = user.pk
+    return ids
 
 
 def _lines(basket: list[str], skus: dict[str, list[str]], *, restock: bool = False) -> dict[str, int]:
