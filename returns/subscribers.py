@@ -1,10 +1,11 @@
 """The e-mails of a return, sent from the outbox (at least once: a redelivery sends the same e-mail again, never
-a different one): requested (with instructions), approved, rejected (with the reason), refunded (with the amount)."""
+a different one): requested (with instructions), approved, rejected (with the reason), refunded (with the amount);
+each as text and as HTML made from the same text, from the shop's address, with the order's secret link."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from orders import services as order_services
@@ -33,5 +34,9 @@ def return_send_email(payload: dict) -> None:
            f"?token={order_services.order_access_token(ret.order_number)}")
     context = {"ret": ret, "store_name": settings.STORE_NAME, "url": url,
                "window_days": settings.RETURN_WINDOW_DAYS}
-    EmailMessage(subject=f"{settings.STORE_NAME}: " + SUBJECTS[kind].format(number=ret.number), to=[ret.email],
-                 body=render_to_string(f"returns/email/{kind}.txt", context)).send()
+    subject = SUBJECTS[kind].format(number=ret.number)
+    text = render_to_string(f"returns/email/{kind}.txt", context)
+    message = EmailMultiAlternatives(subject=f"{settings.STORE_NAME}: {subject}", to=[ret.email], body=text)
+    message.attach_alternative(render_to_string("returns/email/_message.html",
+                                                {**context, "subject": subject, "text": text}), "text/html")
+    message.send()

@@ -92,6 +92,31 @@ def test_the_shopper_gets_an_email_at_each_step_with_the_refund_amount_at_the_en
     assert f"/orders/{number}/?token=" in ours[-1].body
 
 
+def test_each_return_email_is_text_and_html_from_the_shop_with_the_order_link_and_no_refund_email_twice():
+    from django.conf import settings as django_settings
+
+    number, sku, token = paid_order(quantity=1, price="12.50")
+    ret = ask(number, token, {sku: 1})
+    services.return_approve(number=ret.number)
+    services.return_receive(number=ret.number)
+    services.return_refund(number=ret.number)
+    deliver_outbox()
+    ours = [m for m in mail.outbox if ret.number in m.subject]
+    assert len(ours) == 3
+    for message in ours:
+        [(html, kind)] = message.alternatives
+        assert kind == "text/html" and message.from_email == django_settings.DEFAULT_FROM_EMAIL
+        assert f'href="{django_settings.STORE_URL}/orders/{number}/?token=' in html
+    assert "12.50" in ours[-1].alternatives[0][0]
+    other, sku2, token2 = paid_order(quantity=1)
+    services.return_reject(number=ask(other, token2, {sku2: 1}).number, reason="<b>worn</b> outdoors")
+    deliver_outbox()
+    html = next(m for m in mail.outbox if "could not be accepted" in m.subject).alternatives[0][0]
+    assert "&lt;b&gt;worn&lt;/b&gt; outdoors" in html and "<b>worn" not in html  # the staff's words, escaped
+    # the order's own refund e-mail is not sent for a return's refund: the return's says the amount
+    assert not [m for m in mail.outbox if m.subject.endswith((": refund", ": refunded"))]
+
+
 def test_a_rejected_return_tells_the_shopper_why_and_frees_the_units():
     number, sku, token = paid_order(quantity=2)
     ret = ask(number, token, {sku: 2})
