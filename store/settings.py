@@ -58,8 +58,6 @@ INSTALLED_APPS = [
     "recommendations",
     "shipping",
     "accounts",
-    # after our apps: catalog's `search_index` command (docs/api.md) takes precedence over this package's own
-    "django_elasticsearch_dsl",
 ]
 
 MIDDLEWARE = [
@@ -374,6 +372,9 @@ CHECKOUT_QUEUE_AFTER = int(os.environ["CHECKOUT_QUEUE_AFTER"]) if os.environ.get
 CHECKOUT_QUEUE_MAX = int(os.environ["CHECKOUT_QUEUE_MAX"]) if os.environ.get("CHECKOUT_QUEUE_MAX") else 5000
 # Search: PostgreSQL by default; Elasticsearch when ELASTICSEARCH_URL is set (catalog/documents.py).
 ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
+if ELASTICSEARCH_URL:  # only then: the package and its client cost each process ~25 MiB and half a second to import
+    # after our apps: catalog's `search_index` command (docs/api.md) takes precedence over this package's own
+    INSTALLED_APPS.append("django_elasticsearch_dsl")
 ELASTICSEARCH_INDEX = os.environ.get("ELASTICSEARCH_INDEX", "store-products")
 ELASTICSEARCH_DSL = {"default": {"hosts": ELASTICSEARCH_URL or "http://127.0.0.1:9200"}}
 ELASTICSEARCH_DSL_AUTOSYNC = False  # indexing follows the outbox (Celery), never a request
