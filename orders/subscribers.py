@@ -123,9 +123,12 @@ def order_send_cancellation(payload: dict) -> None:
     Not when the shopper saw it happen (``notify`` False: a card declined at checkout, the payment page left);
     they were never given the number as an order's."""
     if payload.get("notify", True):
-        _send_once(payload["number"], "cancelled", "cancelled",
-                   f"Your {settings.STORE_NAME} order {payload['number']} was cancelled",
-                   reason=_shopper_reason(payload.get("reason", "")))
+        number = payload["number"]
+        # (money that arrived after all, for an order whose units were gone by then, was given back in full)
+        refunded = sum((p.refunded_amount for p in payment_services.payment_summaries(order_reference=number)),
+                       Decimal("0.00"))
+        _send_once(number, "cancelled", "cancelled", f"Your {settings.STORE_NAME} order {number} was cancelled",
+                   reason=_shopper_reason(payload.get("reason", "")), refunded=refunded)
 
 
 def _shopper_reason(note: str) -> str:

@@ -110,6 +110,18 @@ def test_an_unpaid_order_that_expires_is_cancelled_with_a_reason_the_shopper_rea
     opens_for_a_guest(text, number)
 
 
+def test_a_paid_order_cancelled_for_want_of_stock_says_the_money_went_back(client):
+    number = paid_order(client, quantity=2, price="10.00")
+    order_services.order_refund(number=number, key=f"refund-{number}-unfillable", notify=False)
+    Order.objects.filter(number=number).update(status="cancelled")  # as _refund_unfillable leaves it
+    with transaction.atomic():
+        outbox.publish(order_services.ORDER_CANCELLED, {"number": number, "reason": "sold out before your payment "
+                                                        "arrived; your money has been refunded in full"})
+    text, html = parts(sent()[-1])
+    for part in (text, html):
+        assert "sold out" in part and "$20.00 you paid has been refunded" in part and "Nothing was charged" not in part
+
+
 def test_staff_cancelling_a_paid_order_tell_the_shopper_the_amount_refunded(client):
     number = paid_order(client, quantity=2, price="10.00")
     order_services.order_cancel(number=number, note="cancelled by manager7")
