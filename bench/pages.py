@@ -25,6 +25,7 @@ import contextlib
 import datetime
 import functools
 import http.cookiejar
+import json
 import os
 import re
 import statistics
@@ -83,17 +84,15 @@ def catalogue_size() -> tuple[int, int]:
 
 def returning_shopper(store: ServedStore, slug: str) -> dict[str, str]:
     """A shopper who has been here before: cookies from viewing the product page and adding one unit to the cart
-    through its no-JavaScript form (a session holding the cart). Returns the Cookie header to send."""
+    through its form, with the token the page's JavaScript asks /csrf/ for (a first visit's page carries none; a
+    session holding the cart). Returns the Cookie header to send."""
     jar = http.cookiejar.CookieJar()
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     html = browser.open(store.base + f"/p/{slug}/", timeout=30).read().decode()
     variants = store.get_json(f"/api/v1/products/{slug}/")["variants"]
     sku = next(v["sku"] for v in variants if v["available"] > 0)
     field_ = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-    cookie = next((c.value for c in jar if c.name == "csrftoken"), None)
-    token = field_.group(1) if field_ else cookie  # Django accepts the cookie's secret as the form's token too
-    if token is None:
-        raise RuntimeError("no CSRF token on the product page or in its cookies: cannot add to the cart")
+    token = field_.group(1) if field_ else json.loads(browser.open(store.base + "/csrf/", timeout=30).read())["token"]
     form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "sku": sku, "quantity": 1}).encode()
     browser.open(urllib.request.Request(store.base + "/cart/add/", data=form,
                                         headers={"Referer": store.base + f"/p/{slug}/"}), timeout=30).read()
