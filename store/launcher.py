@@ -5,6 +5,7 @@
     python -m store.launcher exec -- CMD ...   CMD with the services leased (make test uses it)
 
 Embedded servers are leased only for what DATABASE_URL / REDIS_URL / CACHE_REDIS_URL leave unset (store.embedded).
+Celery workers: one for every queue, or one per group of queues CELERY_QUEUES names (store.queues, docs/operations.md).
 Under run and serve, a Celery worker, Celery beat or embedded server that dies is restarted, 1 s, 2 s, 4 s … 30 s
 after its death; only the web server's exit ends the shop. Ctrl-C (SIGINT) or SIGTERM stops every process this
 started, then gives the lease back (stopping the servers no one else uses).
@@ -23,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from store import queues
 from store.embedded import ROOT, EmbeddedServices, cache_fallback_note, servers_needed, services_for
 
 PYTHON = sys.executable
@@ -230,10 +232,32 @@ def gunicorn_command(env: dict, port: str) -> list[str]:
             *(["--access-logfile", "-"] if env.get("ACCESS_LOG") else [])]
 
 
+CELERY = [PYTHON, "-m", "celery", "-A", "store"]
+
+
+def worker_commands(env: dict) -> list[tuple[tuple[str, ...], list[str]]]:
+    """A Celery worker per group of queues CELERY_QUEUES names (store.queues): by default one for every queue,
+    since each worker costs ~100 MiB and a 2-core machine gains nothing from more. Each gets its own node name,
+    so several run side by side on one host."""
+    try:
+        groups = queues.worker_groups(env.get("CELERY_QUEUES"))
+    except queues.QueueSpecError as exc:
+        raise SystemExit(f"[store] {exc}") from None
+    return [(group, [*CELERY, "worker", "--loglevel", "WARNING", "--concurrency", "2",
+                     "--queues", ",".join(group),
+                     "--hostname", f"{'all' if group == queues.QUEUES else '+'.join(group)}@%h"])
+            for group in groups]
+
+
+def beat_command() -> list[str]:
+    return [*CELERY, "beat", "--loglevel", "WARNING"]
+
+
 def _serve(mode: str, sup: Supervisor, env: dict) -> None:
     port = env.get("PORT", "8000")
     if not port.isdigit() or not port_free(int(port)):
         raise SystemExit(f"[store] port {port} is not free (another store running?); set PORT to another one")
+    workers = worker_commands(env)  # a wrong CELERY_QUEUES stops here, before anything starts
     _say("applying migrations")
     _manage(env, "migrate", "--noinput", "-v", "0")
     _manage(env, "seed_catalog", "--if-empty")
@@ -242,10 +266,12 @@ def _serve(mode: str, sup: Supervisor, env: dict) -> None:
         _manage(env, "seed_orders", "--if-empty", "--orders", "500", "--no-deliver")  # the worker learns them
         _manage(env, "recommendations", "rebuild")
         _manage(env, "reviews", "seed", "--if-empty")  # their buyers' reviews, so cards show stars; while none
-    celery = [PYTHON, "-m", "celery", "-A", "store"]
-    sup.start("celery worker", [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2",
-                                 "--queues", "celery,checkout"], env)
-    sup.start("celery beat", [*celery, "beat", "--loglevel", "WARNING"], env)
+    unconsumed = [queue for queue in queues.QUEUES if not any(queue in group for group, _ in workers)]
+    if unconsumed:
+        _say(f"no worker here for the queue(s) {', '.join(unconsumed)} (CELERY_QUEUES): run one elsewhere")
+    for group, command in workers:
+        sup.start("celery worker" if group == queues.QUEUES else f"celery worker ({','.join(group)})", command, env)
+    sup.start("celery beat", beat_command(), env)
     if mode == "run":
         sup.start("web", [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], env, essential=True)
     else:

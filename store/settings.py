@@ -11,6 +11,8 @@ import dj_email_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from store import queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("STORE_DATA_DIR") or BASE_DIR / ".data")
 
@@ -195,7 +197,33 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ROUTES = {"orders.tasks.checkout_process": {"queue": "checkout"}}
+# Queues named by job (store.queues), so each can have workers, and machines, of its own: every task has a route
+# (tests/core/test_queues.py), and the launcher's default worker consumes every queue.
+CELERY_TASK_DEFAULT_QUEUE = queues.OUTBOX
+CELERY_TASK_ROUTES = {
+    "orders.tasks.checkout_process": {"queue": queues.CHECKOUT},
+    "store.core.tasks.outbox_deliver": {"queue": queues.OUTBOX},  # by default; by topic below
+    "store.core.tasks.outbox_relay": {"queue": queues.OUTBOX},
+    "inventory.tasks.release_expired_reservations": {"queue": queues.OUTBOX},
+    "recommendations.tasks.recommendations_rebuild": {"queue": queues.RECOMMENDATIONS},
+    # its signal tasks, should ELASTICSEARCH_DSL_AUTOSYNC ever be turned on
+    "django_elasticsearch_dsl.*": {"queue": queues.SEARCH_INDEX},
+}
+# The outbox delivers an event's subscribers together, in the transaction that marks it delivered (that is what
+# keeps each e-mail to once), so an event goes to one queue: the one of its slowest work. A topic not named here
+# goes to `outbox`.
+OUTBOX_TOPIC_QUEUES = {
+    "account.reset_asked": queues.EMAIL,
+    "order.paid": queues.EMAIL,  # the receipt; the recommender also learns the order, a few statements
+    "order.cancelled": queues.EMAIL,
+    "order.refunded": queues.EMAIL,  # likewise learnt by the recommender
+    "order.shipped": queues.EMAIL,
+    "return.requested": queues.EMAIL,
+    "return.approved": queues.EMAIL,
+    "return.rejected": queues.EMAIL,
+    "return.refunded": queues.EMAIL,
+    "catalog.products_changed": queues.SEARCH_INDEX,
+}
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "store.core.tasks.outbox_relay", "schedule": 15.0},
     "release-expired-reservations": {"task": "inventory.tasks.release_expired_reservations", "schedule": 60.0},

@@ -136,7 +136,8 @@ def _no_tasks_left_queued(_own_redis_databases):
 
     if app.conf.broker_url != django_settings.CELERY_BROKER_URL:
         pytest.exit(f"Celery's broker is not the tests' own: {app.conf.broker_url}")
-    queues = {app.conf.task_default_queue, *(route["queue"] for route in app.conf.task_routes.values())}
+    queues = {app.conf.task_default_queue, *(route["queue"] for route in app.conf.task_routes.values()),
+              *django_settings.OUTBOX_TOPIC_QUEUES.values()}
 
     def purge():
         with app.connection_for_write() as connection:

@@ -2,9 +2,10 @@
 
 ``publish(topic, payload)`` writes a row inside the caller's transaction, so the event exists if and only if the
 change it announces committed. After commit the relay is nudged through Celery; a beat task also sweeps pending
-rows, so a lost broker or a dead worker delays an event but never drops it. Delivery is at least once: every
-subscriber must be idempotent. Subscribers register by topic from their AppConfig.ready (a higher app listening to
-a lower one), so no import runs upward.
+rows, so a lost broker or a dead worker delays an event but never drops it. Each event is queued on the Celery
+queue of its topic (queue_of), so slow e-mails or indexing never hold back the events that settle payments.
+Delivery is at least once: every subscriber must be idempotent. Subscribers register by topic from their
+AppConfig.ready (a higher app listening to a lower one), so no import runs upward.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,15 +34,24 @@ def subscribe(topic: str, handler: Callable[[dict], None]) -> None:
 def publish(topic: str, payload: dict) -> int:
     """Record an event in the current transaction; it is relayed once that transaction commits."""
     message = OutboxMessage.objects.create(topic=topic, payload=payload)
-    transaction.on_commit(lambda: _nudge(message.pk))
+    transaction.on_commit(lambda: _nudge(message.pk, topic))
     return message.pk
 
 
-def _nudge(message_id: int) -> None:
+def queue_of(topic: str) -> str:
+    """The Celery queue that delivers ``topic``: settings.OUTBOX_TOPIC_QUEUES (e-mails and search indexing have
+    workers of their own), else the task's own route."""
+    return settings.OUTBOX_TOPIC_QUEUES.get(topic) or settings.CELERY_TASK_ROUTES[_DELIVER]["queue"]
+
+
+_DELIVER = "store.core.tasks.outbox_deliver"
+
+
+def _nudge(message_id: int, topic: str) -> None:
     from .tasks import outbox_deliver  # Celery wiring stays out of the writer's import path
 
     try:
-        outbox_deliver.delay(message_id)
+        outbox_deliver.apply_async((message_id,), queue=queue_of(topic))
     except Exception:  # broker down: the periodic sweep delivers it later
         logger.warning("outbox: could not queue message %s; the sweep will deliver it", message_id, exc_info=True)
 
