@@ -1,7 +1,10 @@
+from django import forms
 from django.contrib import admin
 
+from store.core.exceptions import InvalidInput
+
 from .models import ShippingBand, ShippingMethod, TaxRate
-from .services import shipping_invalidate
+from .services import shipping_invalidate, tax_region_checked
 
 
 class _Invalidates(admin.ModelAdmin):
@@ -36,7 +39,23 @@ class ShippingMethodAdmin(_Invalidates):
     inlines = [ShippingBandInline]
 
 
+class TaxRateForm(forms.ModelForm):
+    class Meta:
+        model = TaxRate
+        fields = ["country", "region", "name", "rate", "prices_include_tax", "applies_to_shipping"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("country"):
+            try:
+                data["region"] = tax_region_checked(country=data["country"], region=data.get("region") or "")
+            except InvalidInput as exc:
+                self.add_error("region", exc.message)
+        return data
+
+
 @admin.register(TaxRate)
 class TaxRateAdmin(_Invalidates):
+    form = TaxRateForm
     list_display = ["country", "region", "name", "rate", "prices_include_tax", "applies_to_shipping"]
     list_filter = ["prices_include_tax"]

