@@ -4,7 +4,7 @@ global cap as well (shoppers shed with 503 come back after its Retry-After), eac
 ceilings measured in the same run (the bare Django project of bench/bare/ served beside it, a bare PostgreSQL
 lock-update-insert transaction).
 
-    .venv/bin/python bench/flash_sale.py [--shoppers 10000] [--units 100] [--threads 64]
+    .venv/bin/python bench/flash_sale.py [--shoppers 10000] [--units 100] [--threads 64] [--runs on,off,cap]
 
 Each shopper: GET the deal page, create a cart, add one unit (a 409 there means sold out), check out with an
 Idempotency-Key (following a 202 poll URL until the answer). Prints throughput, p50/p95/p99 per step, status
@@ -149,14 +149,19 @@ def main() -> None:
     parser.add_argument("--queue-after", type=int, default=8, help="in-flight checkouts before queueing")
     parser.add_argument("--global-cap", default="600/s",
                         help="a third run with this shop-wide cap (RATE_LIMITS global); '' skips it")
+    parser.add_argument("--runs", default="on,off,cap",
+                        help="which sales: on (gate and queue), off (neither), cap (with the global cap)")
     args = parser.parse_args()
+    runs = set(args.runs.split(","))
     print(f"# bench/flash_sale.py  {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
     print(f"# {hardware()}")
-    run_sale(label="gate and queue on", gate=True, queue_after=args.queue_after, shoppers=args.shoppers,
-             units=args.units, threads=args.threads)
-    run_sale(label="gate and queue off", gate=False, queue_after=None, shoppers=args.shoppers, units=args.units,
-             threads=args.threads)
-    if args.global_cap:
+    if "on" in runs:
+        run_sale(label="gate and queue on", gate=True, queue_after=args.queue_after, shoppers=args.shoppers,
+                 units=args.units, threads=args.threads)
+    if "off" in runs:
+        run_sale(label="gate and queue off", gate=False, queue_after=None, shoppers=args.shoppers,
+                 units=args.units, threads=args.threads)
+    if args.global_cap and "cap" in runs:
         run_sale(label=f"gate, queue and global cap {args.global_cap} on", gate=True, queue_after=args.queue_after,
                  shoppers=args.shoppers, units=args.units, threads=args.threads, global_cap=args.global_cap)
 
