@@ -406,12 +406,20 @@ def reviews_seed(*, user_ids, share: float = 0.6, seed: int = 1) -> int:
 SAMPLE_NAMES = ["Ada", "Ben", "Chloé", "Dev", "Eun-ji", "Femi", "Greta", "Hiro", "Ines", "Jonas", "Kai", "Lena"]
 SAMPLE_TEXTS = {
     5: [("Exactly what I hoped for", "Well made, arrived quickly, and it has held up to a season of hard use."),
-        ("Worth every penny", "I bought one for a trip and ended up ordering another for my partner.")],
+        ("Worth every penny", "I bought one for a trip and ended up ordering another for my partner."),
+        ("Better than the pictures", "The finish is lovely in person and it feels like it will last for years."),
+        ("My new favourite", "Used it every day for a month now. No complaints at all, and it still looks new."),
+        ("Great quality", "Thoughtful details everywhere. Packed well and delivered a day early.")],
     4: [("Very good, one small gripe", "Does the job well. The sizing runs a little small, so go up one."),
-        ("Solid and comfortable", "Comfortable from day one; the colour is slightly darker than the picture.")],
-    3: [("Fine, nothing special", "It works, but for the price I expected a bit more care in the finish.")],
-    2: [("Not for me", "The material felt thinner than described and it wore quickly at the seams.")],
-    1: [("Disappointed", "Came apart after two weeks. Customer service was helpful about it, though.")],
+        ("Solid and comfortable", "Comfortable from day one; the colour is slightly darker than the picture."),
+        ("Good value", "Not fancy, but well put together and it does exactly what it says."),
+        ("Nearly perfect", "Love it overall. The instructions could be clearer, but it was easy enough.")],
+    3: [("Fine, nothing special", "It works, but for the price I expected a bit more care in the finish."),
+        ("Okay for the price", "Does the basics. A couple of loose threads, nothing that stops it working.")],
+    2: [("Not for me", "The material felt thinner than described and it wore quickly at the seams."),
+        ("Smaller than expected", "Check the measurements before buying; it was much smaller than I thought.")],
+    1: [("Disappointed", "Came apart after two weeks. Customer service was helpful about it, though."),
+        ("Would not buy again", "It arrived scratched and the replacement had the same problem.")],
 }
 
 
