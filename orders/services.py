@@ -424,6 +424,7 @@ def order_units_returned(*, number: str, reference: str, restock: Mapping[str, i
         wanted = {sku: [restock.get(sku, 0), written_off.get(sku, 0)] for sku in {*restock, *written_off}}
         back: dict[str, int] = {}
         off: dict[str, int] = {}
+        paid: dict[str, Decimal] = {}
         for line in sorted(order.lines.all(), key=lambda line: (line.sku, line.pk)):
             if line.sku not in wanted:
                 continue
@@ -433,6 +434,8 @@ def order_units_returned(*, number: str, reference: str, restock: Mapping[str, i
             wanted[line.sku][0] -= shelf
             wanted[line.sku][1] -= damaged
             if shelf or damaged:
+                paid[line.sku] = paid.get(line.sku, Decimal("0.00")) + _paid_for_units(
+                    order, line, returned=line.returned_quantity, more=shelf + damaged)
                 line.returned_quantity += shelf + damaged
                 line.save(update_fields=["returned_quantity"])
                 back[line.sku] = back.get(line.sku, 0) + shelf
@@ -447,7 +450,7 @@ def order_units_returned(*, number: str, reference: str, restock: Mapping[str, i
             note += "; already returned by a refund: " + ", ".join(f"{sku} x{n}" for sku, n in sorted(short.items()))
         OrderEvent.objects.create(order=order, status=order.status, note=note[:255])
         return UnitsReturned(restocked={k: v for k, v in back.items() if v},
-                             written_off={k: v for k, v in off.items() if v}, short=short)
+                             written_off={k: v for k, v in off.items() if v}, short=short, paid=paid)
 
 
 def order_mark_refunded(*, number: str, full: bool, note: str) -> None:
@@ -504,6 +507,19 @@ def order_returnable(*, number: str, user_id: int | None = None, token: str = ""
         lines=tuple(ReturnableLine(sku=line.sku, name=line.name, unit_price=_paid_per_unit(order, line),
                                    quantity=line.quantity, returned=line.returned_quantity)
                     for line in order.lines.all()))
+
+
+def _paid_for_units(order: Order, line: OrderLine, *, returned: int, more: int) -> Decimal:
+    """What the shopper paid for ``more`` units of the line after the ``returned`` ones before them: the line's
+    paid share of its first returned + more units less that of the first returned, each rounded to the cent, so
+    however the line comes back, one unit at a time or all at once, it gives back exactly what it cost (25.00 for
+    three units is 8.33, 8.34, 8.33, not 8.33 three times)."""
+    line_paid = line.line_total - line.discount + (Decimal("0.00") if order.tax_included else line.tax)
+
+    def share(units: int) -> Decimal:
+        return (line_paid * units / line.quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    return share(returned + more) - share(returned)
 
 
 def _paid_per_unit(order: Order, line: OrderLine) -> Decimal:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -139,6 +139,7 @@ class UnitsReturned:
     restocked: dict[str, int]
     written_off: dict[str, int]
     short: dict[str, int]
+    paid: dict[str, Decimal] = field(default_factory=dict)  # what the shopper paid for the units counted now
 
 
 class IdempotencyKeyRequired(InvalidInput):

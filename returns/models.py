@@ -66,6 +66,9 @@ class ReturnLine(models.Model):
     quantity = models.PositiveIntegerField()
     received = models.PositiveIntegerField(default=0)
     restocked = models.PositiveIntegerField(default=0)
+    # what the shopper paid for the units received, to the cent, as the order counted them at receipt (the refund's
+    # goods; unit_price x received could be a cent off a line's cost); None for a return received before it was kept
+    paid = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -5,8 +5,9 @@ States: requested → approved → received → refunded, or rejected (by staff,
 shopper, before receipt). Every step is idempotent: pressing it again, or two staff pressing it at once, changes
 nothing more. Stock follows the parcel: units go back on the shelf only when received, through orders'
 ``order_units_returned`` (inventory's ledger, kind return, the return's number as reference), in the transaction
-that records the receipt under the return's row lock. Money follows the goods: the refund is computed (unit price
-paid × units received, minus the reason's restocking fee) and made through orders' ``order_refund`` with one key
+that records the receipt under the return's row lock. Money follows the goods: the refund is computed (what was paid
+for the units received, to the cent as the order counted them, minus the reason's restocking fee)
+and made through orders' ``order_refund`` with one key
 per return, so the provider refunds once and never more than is left on the order.
 
 Locks, always in this order: the return's row, then the order's (orders), then the stock rows (inventory).
@@ -269,7 +270,8 @@ def return_receive(*, number: str, damaged: dict[str, int] | None = None, receiv
         for sku, line in lines.items():
             line.restocked = counted.restocked.get(sku, 0)
             line.received = line.restocked + counted.written_off.get(sku, 0)
-            line.save(update_fields=["received", "restocked"])
+            line.paid = counted.paid.get(sku, Decimal("0.00"))
+            line.save(update_fields=["received", "restocked", "paid"])
         note = f"received{_by(by)}: {sum(counted.restocked.values())} restocked, " \
                f"{sum(counted.written_off.values())} written off"
         if counted.short:
@@ -279,7 +281,7 @@ def return_receive(*, number: str, damaged: dict[str, int] | None = None, receiv
 
 
 def return_refund(*, number: str, by: str = "") -> ReturnView:
-    """Refund a received return: unit price paid × units received, minus the reason's restocking fee
+    """Refund a received return: what was paid for the units received, minus the reason's restocking fee
     (RETURN_RESTOCKING_FEES), never more than is left to refund on the order. Once per return: the money moves
     through orders.order_refund with the key ``return-<number>`` (the provider refunds once, however often or
     concurrently this is sent; a key the provider refused for good is followed by a new one, see _refund_key), with
@@ -290,7 +292,8 @@ def return_refund(*, number: str, by: str = "") -> ReturnView:
         return _view(ret)
     if ret.status != Status.RECEIVED:
         raise _step_refused(ret, "refunded", hint=" (receive it first)" if ret.status == Status.APPROVED else "")
-    goods = sum((line.unit_price * line.received for line in ret.lines.all()), Decimal("0.00"))
+    goods = sum((line.unit_price * line.received if line.paid is None else line.paid
+                 for line in ret.lines.all()), Decimal("0.00"))
     fee = _fee(ret.reason, goods, ret.currency)
     key = _refund_key(number)
     note = ""

@@ -85,3 +85,26 @@ def test_in_a_currency_without_decimals_the_refund_is_whole_units_and_recorded_a
     assert len(sent) == 1 and sent[0]["params"]["amount"] == "899"
     assert (done.refund_amount, done.fee) == (Decimal("899.00"), Decimal("100.00"))
     assert refunded(order["number"]) == Decimal("899.00")
+
+
+def test_every_unit_of_a_line_returned_refunds_exactly_what_the_line_cost(client):
+    """25.00 paid for three units is not 8.33 each: one at a time or all at once, the three refunds add up to the
+    25.00 paid (a unit price rounded once and multiplied gave back 24.99, or 12.00 of 11.99 below)."""
+    PromoCode.objects.create(code="FIVE", kind="amount", value=Decimal("5.00"))
+    order, sku = bought(client, 3, promo_code="FIVE")
+    assert order["total"] == "25.00"
+    singles = [returned_and_refunded(order, sku, 1).refund_amount for _ in range(3)]
+    assert sum(singles) == Decimal("25.00") and set(singles) <= {Decimal("8.33"), Decimal("8.34")}
+    assert refunded(order["number"]) == Decimal("25.00")
+    order, sku = bought(client, 3, promo_code="FIVE")
+    assert returned_and_refunded(order, sku, 3).refund_amount == Decimal("25.00")
+
+
+def test_the_tax_of_a_whole_line_returned_is_the_tax_it_took(client):
+    shipping_services.shipping_seed_defaults()  # (standard: 4.95, its VAT 0.99: more is left on the order)
+    TaxRate.objects.create(country="GB", name="VAT", rate=Decimal("20"))
+    shipping_services.shipping_invalidate()
+    token, sku = cart_with(3, stock=5, price="3.33")
+    order = checkout(client, body(token)).json()
+    assert (order["subtotal"], order["tax"], order["total"]) == ("9.99", "2.99", "17.93")  # 2.00 on the line
+    assert returned_and_refunded(order, sku, 3).refund_amount == Decimal("11.99")
