@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 MIN_SUPPORT = 2  # orders that must hold both products before one recommends the other
 LIST_SIZE = 30  # entries kept per list: enough to fill 10 after the serve-time filters drop some
+COMMON_SHARE, COMMON_FLOOR = 0.2, 50  # similar items: a word in more of a category than this is not matched on
 WORD = re.compile(r"[a-z0-9]+")
 STOP_WORDS = frozenset({"a", "an", "and", "the", "of", "to", "for", "in", "on", "our", "is", "it", "its", "be", "as",
                         "by", "from", "with", "not", "out", "all", "one", "see"})
@@ -109,10 +110,16 @@ def similar_lists(products: Sequence[Mapping], *, size: int = LIST_SIZE) -> List
     for slug, vector in vectors.items():
         for term, weight in vector.items():
             postings[(category[slug], term)].append((slug, weight))
+    # A word most of a category shares (its descriptions' common phrasing) tells its products apart little and would
+    # cost most of the time: it still weighs in each vector's length, but pairs are not scored through it.
+    sizes = Counter(category.values())
+    common = {key for key, found in postings.items() if len(found) > max(COMMON_FLOOR, sizes[key[0]] * COMMON_SHARE)}
     lists: Lists = {}
     for slug, vector in vectors.items():
         scores: dict[str, float] = defaultdict(float)
         for term, weight in vector.items():
+            if (category[slug], term) in common:
+                continue
             for other, other_weight in postings[(category[slug], term)]:
                 if other != slug:
                     scores[other] += weight * other_weight

@@ -9,9 +9,9 @@ product cards, and the catalogue's own words for "similar items". Nothing here r
 nothing below imports this app: the pages show it through its template tags.
 
 Exactness: learning an order moves the counts from the basket stored for it (Purchase) to its basket now, under
-the lock of its Purchase row, and recomputes the lists of exactly the products whose counts moved; co-purchase
-lists depend only on their own product's counts (learning.py), so the result equals a rebuild
-(tests/recommendations/test_services.py)."""
+the lock of its Purchase row, and recomputes the co-purchase lists of exactly the products whose counts moved;
+these depend only on their own product's counts (learning.py), so the result equals a rebuild
+(tests/recommendations/test_services.py). The popularity lists follow every minute (popular_refresh)."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def purchase_record(*, order_number: str, products: Mapping[str, str], paid_at) 
             categories.update(dict(ProductCount.objects.filter(product_slug__in=before - after)
                                    .values_list("product_slug", "category_slug")))
         _count(before, after, categories)
-        _refresh(before | after, {categories.get(slug, "") for slug in before ^ after})
+        _refresh(before | after)
     return True
 
 
@@ -144,43 +144,60 @@ def _count(before: set[str], after: set[str], categories: Mapping[str, str]) -> 
                            [sorted({a for a, _ in pairs_removed})])
 
 
-# The most bought products of some categories, best first, LIST_SIZE each (and the whole shop's)
+# The most bought products of each category, best first, LIST_SIZE each
 _POPULAR_SQL = f"""
     SELECT category_slug, product_slug, orders FROM (
         SELECT category_slug, product_slug, orders,
                row_number() OVER (PARTITION BY category_slug ORDER BY orders DESC, product_slug) AS place
-        FROM {ProductCount._meta.db_table} WHERE category_slug = ANY(%s) AND orders > 0) ranked
+        FROM {ProductCount._meta.db_table} WHERE orders > 0) ranked
     WHERE place <= %s
 """  # noqa: S608 (table names from our models; every value is a bound parameter)
 
 
-def _refresh(slugs: set[str], categories: set[str]) -> None:
-    """Recompute the co-purchase lists of ``slugs`` and the popularity lists of ``categories`` (and the shop's),
-    store those that changed, and have the pages showing them rebuilt."""
+# The LIST_SIZE products bought most often with each of some products (at least MIN_SUPPORT orders), as
+# learning.bought_list ranks them
+_NEIGHBOURS_SQL = f"""
+    SELECT product_slug, other_slug, orders FROM (
+        SELECT product_slug, other_slug, orders,
+               row_number() OVER (PARTITION BY product_slug ORDER BY orders DESC, other_slug) AS place
+        FROM {PairCount._meta.db_table} WHERE product_slug = ANY(%s) AND orders >= %s) ranked
+    WHERE place <= %s
+"""  # noqa: S608 (table names from our models; every value is a bound parameter)
+
+
+def _refresh(slugs: set[str]) -> None:
+    """Recompute the co-purchase lists of ``slugs``, store those that changed, and have their pages rebuilt."""
     wanted: dict[str, list[list]] = {}
     counts = dict(ProductCount.objects.filter(product_slug__in=slugs).values_list("product_slug", "orders"))
     neighbours: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for a, b, both in PairCount.objects.filter(product_slug__in=slugs, orders__gte=learning.MIN_SUPPORT) \
-            .values_list("product_slug", "other_slug", "orders"):
-        neighbours[a].append((b, both))
+    with connection.cursor() as cursor:
+        cursor.execute(_NEIGHBOURS_SQL, [sorted(slugs), learning.MIN_SUPPORT, learning.LIST_SIZE])
+        for a, b, both in cursor.fetchall():
+            neighbours[a].append((b, both))
     for slug in slugs:
         wanted[_bought(slug)] = learning.bought_list(counts.get(slug, 0), neighbours.get(slug, ()))
-    categories = {c for c in categories if c}
-    if categories:
-        by_category: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        with connection.cursor() as cursor:
-            cursor.execute(_POPULAR_SQL, [sorted(categories), learning.LIST_SIZE])
-            for category, slug, orders in cursor.fetchall():
-                by_category[category].append((slug, orders))
-        for category in categories:
-            wanted[_popular(category)] = learning.popular_list(by_category.get(category, ()))
-    wanted[_popular(ALL)] = learning.popular_list(
-        ProductCount.objects.filter(orders__gt=0).order_by("-orders", "product_slug")
-        .values_list("product_slug", "orders")[:learning.LIST_SIZE])
     _store(wanted)
 
 
-def _store(wanted: Mapping[str, list[list]], *, replace_all: bool = False) -> int:
+def popular_refresh() -> int:
+    """The popularity lists (per category and shop-wide) from the counts as they are now: every minute (beat) and
+    in every rebuild, rather than with every order, since they only pad lists and move slowly. Returns how many
+    changed. Pages padded with them follow when their entries expire."""
+    by_category: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(_POPULAR_SQL, [learning.LIST_SIZE])
+        for category, slug, orders in cursor.fetchall():
+            by_category[category].append((slug, orders))
+    wanted = {_popular(c): learning.popular_list(found) for c, found in by_category.items() if c}
+    wanted[_popular(ALL)] = learning.popular_list(
+        ProductCount.objects.filter(orders__gt=0).order_by("-orders", "product_slug")
+        .values_list("product_slug", "orders")[:learning.LIST_SIZE])
+    wanted.update({key: [] for key in RecommendationList.objects.filter(key__startswith="popular:")
+                  .exclude(key__in=list(wanted)).values_list("key", flat=True)})
+    return _store(wanted, pages=False)
+
+
+def _store(wanted: Mapping[str, list[list]], *, replace_all: bool = False, pages: bool = True) -> int:
     """Write the lists that differ from those stored (an empty one is deleted); with ``replace_all``, every stored
     list not in ``wanted`` is deleted too. The product pages whose lists changed are rebuilt after commit.
     Returns how many pages that is."""
@@ -195,9 +212,11 @@ def _store(wanted: Mapping[str, list[list]], *, replace_all: bool = False) -> in
     RecommendationList.objects.bulk_create(
         [RecommendationList(key=key, items=wanted[key], updated_at=now) for key in sorted(changed) if wanted.get(key)],
         update_conflicts=True, unique_fields=["key"], update_fields=["items", "updated_at"], batch_size=2000)
-    pages = {key.split(":", 1)[1] for key in changed if not key.startswith("popular:")}
-    catalog_services.product_pages_changed(slugs=sorted(pages))
-    return len(pages)
+    if not pages:
+        return len(changed)
+    slugs = {key.split(":", 1)[1] for key in changed if not key.startswith("popular:")}
+    catalog_services.product_pages_changed(slugs=sorted(slugs))
+    return len(slugs)
 
 
 # ---------------------------------------------------------------- rebuilding everything

@@ -9,3 +9,9 @@ from . import services
 def recommendations_rebuild() -> None:
     """Nightly (beat): every count and list from the learned purchases and today's catalogue."""
     services.recommendations_rebuild()
+
+
+@shared_task(ignore_result=True)
+def recommendations_popular() -> None:
+    """Every minute (beat): the popularity lists from the counts orders have moved."""
+    services.popular_refresh()

@@ -229,6 +229,7 @@ CELERY_BEAT_SCHEDULE = {
     "release-expired-reservations": {"task": "inventory.tasks.release_expired_reservations", "schedule": 60.0},
     "recommendations-rebuild": {"task": "recommendations.tasks.recommendations_rebuild",
                                 "schedule": crontab(hour=3, minute=30)},
+    "recommendations-popular": {"task": "recommendations.tasks.recommendations_popular", "schedule": 60.0},
 }
 
 # ---------------------------------------------------------------- auth, i18n, static, media

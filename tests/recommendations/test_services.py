@@ -25,6 +25,7 @@ def test_incremental_updates_equal_a_rebuild_through_additions_changes_and_refun
     learn_baskets(random_baskets(tents + bags, 60, seed=3), categories)
     learn_baskets([[]] * 10, categories, start=0)  # the first ten orders refunded in full
     learn_baskets(random_baskets(tents + bags, 10, seed=4), categories, start=10)  # ten others changed
+    services.popular_refresh()  # (beat, every minute)
     incremental = snapshot()
     assert incremental[0] and incremental[2], "the test should have lists and pairs to compare"
     services.recommendations_rebuild()

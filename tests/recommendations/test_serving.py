@@ -8,7 +8,7 @@ from django.test import override_settings
 
 from cart import services as cart_services
 from catalog.models import Product
-from recommendations import selectors
+from recommendations import selectors, services
 from tests.ports import dead_redis_caches
 from tests.recommendations.helpers import BAGS, learn_baskets, products, sku_of
 
@@ -120,3 +120,12 @@ def test_the_cached_product_page_changes_when_its_list_changes(client, on_commit
         learn_baskets([[tent, bag], [tent, bag]], {tent: "tents", bag: "sleeping"})
     page = client.get(f"/p/{tent}/").content.decode()
     assert "Customers also bought" in page and f"/p/{bag}/" in page
+
+
+def test_a_product_nobody_bought_yet_gets_its_categorys_most_bought(client, shop):
+    _, bags, _ = shop
+    lonely = products(1, category=BAGS, prefix="Ember Bag")[0]
+    services.popular_refresh()  # (beat, every minute)
+    response = client.get(f"/api/v1/products/{lonely}/recommendations/?limit=2")
+    assert slugs(response) == bags[:2]  # the sold-out bag, bought most, left out
+    assert response.json()["results"][0]["reason"] == "Popular in sleeping"
