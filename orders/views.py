@@ -146,6 +146,12 @@ def checkout_return(request):
     on its way too; whichever comes first confirms the order, once), then the order page."""
     number = request.GET.get("number", "")
     if _owned(request, number) is None:  # (asking Stripe is harmless; showing the order is the owner's)
+        try:  # but not for anyone, as often as they like: each view is a call to Stripe's API
+            ratelimit.check(request, "checkout")
+        except ApplicationError as exc:
+            response = render(request, "429.html", {"retry_after": exc.retry_after}, status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         try:
             order = checkout_use_case.checkout_returned(number=number, cart_token=None)
         except ApplicationError as exc:

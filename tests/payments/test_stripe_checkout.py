@@ -255,3 +255,15 @@ def test_a_session_whose_id_was_lost_settles_as_expired_once_it_must_have_expire
     Payment.objects.filter(order_reference=number).update(checkout_session="", redirect_url="", created_at=too_old)
     subscribers.order_reservation_expired({"reference": number})
     assert Order.objects.get(number=number).status == "cancelled" and levels(sku) == (3, 0)
+
+
+def test_a_stranger_returning_with_an_order_number_is_rate_limited(stripe_api, settings):
+    """Each view of the return page by someone who does not own the order asks Stripe: anyone may, a few times
+    (a shopper whose session ended), but not as often as they like."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "checkout": "2/m"}
+    shopper, _, _, fields = shopper_with(1, stock=3)
+    number, _ = to_stripe(shopper, fields, stripe_api)
+    stranger = Client(REMOTE_ADDR="10.0.0.9")  # counted apart from the shopper who checked out
+    asked = len(stripe_api.requests)
+    assert [stranger.get(f"/checkout/return/?number={number}").status_code for _ in range(3)] == [200, 200, 429]
+    assert len(stripe_api.requests) - asked == 2  # the refused view asked Stripe nothing
