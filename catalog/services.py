@@ -225,6 +225,15 @@ def product_cards(*, slugs: Iterable[str]) -> dict[str, dict]:
     return selectors.product_cards(slugs=slugs)
 
 
+def slugs_unknown(*, products: Iterable[str] = (), categories: Iterable[str] = ()) -> tuple[list[str], list[str]]:
+    """The product slugs and the category slugs among these that the catalogue has no product or category by (for
+    staff naming them elsewhere, such as the products a promo code applies to)."""
+    products, categories = set(products), set(categories)
+    known_products = set(Product.objects.filter(slug__in=products).values_list("slug", flat=True))
+    known_categories = set(Category.objects.filter(slug__in=categories).values_list("slug", flat=True))
+    return sorted(products - known_products), sorted(categories - known_categories)
+
+
 def product_features() -> list[dict]:
     """Every visible product's slug, name, description, category, parent_category, attribute values and SKUs."""
     return selectors.product_features()

@@ -16,7 +16,7 @@ from payments import services as payment_services
 from store.core.exceptions import ApplicationError
 
 from . import services
-from .forms import RefundForm
+from .forms import PromoCodeForm, RefundForm
 from .models import Order, OrderEvent, OrderLine, PromoCode
 
 ADDRESS_PARTS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
@@ -199,7 +199,4 @@ class PromoCodeAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_active"]
     search_fields = ["code"]
     readonly_fields = ["uses", "created_at"]
-
-    def save_model(self, request, obj, form, change):
-        obj.code = obj.code.strip().upper()
-        super().save_model(request, obj, form, change)
+    form = PromoCodeForm  # (the code in capitals, unique in any case; its products and categories the catalogue's)

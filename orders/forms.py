@@ -5,9 +5,10 @@ from collections.abc import Iterable
 
 from django import forms
 
+from catalog import services as catalog_services
 from shipping import services as shipping_services
 
-from .models import OrderLine
+from .models import OrderLine, PromoCode
 
 
 class CheckoutForm(forms.Form):
@@ -73,6 +74,32 @@ class CheckoutForm(forms.Form):
             "payment": payment,
             "expected_total": str(d["expected_total"]) if d.get("expected_total") is not None else None,
         }
+
+
+class PromoCodeForm(forms.ModelForm):
+    """The admin's promo code: stored in capitals, unique whatever the case it is typed in, and applying only to
+    products and categories the catalogue has (a mistyped slug made a code that applied to nothing)."""
+
+    class Meta:
+        model = PromoCode
+        fields = ["code", "kind", "value", "products", "categories", "min_subtotal", "starts_at", "ends_at",
+                  "max_uses", "max_uses_per_customer", "is_active"]
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].strip().upper()
+        if PromoCode.objects.filter(code=code).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(f"A promo code {code} already exists.")
+        return code
+
+    def clean(self):
+        data = super().clean()
+        products, categories = catalog_services.slugs_unknown(products=data.get("products") or [],
+                                                              categories=data.get("categories") or [])
+        if products:
+            self.add_error("products", f"The catalogue has no product {', '.join(products)}.")
+        if categories:
+            self.add_error("categories", f"The catalogue has no category {', '.join(categories)}.")
+        return data
 
 
 class RefundForm(forms.Form):

@@ -57,3 +57,34 @@ def test_a_region_the_country_does_not_have_is_refused_at_its_field(admin_client
     response = _add_tax_rate(admin_client, "Atlantis")
     assert response.status_code == 200
     assert "is not one of its regions" in response.content.decode() and TaxRate.objects.count() == 0
+
+
+def _add_code(admin_client, code: str, **fields):
+    return admin_client.post("/admin/orders/promocode/add/", {
+        "code": code, "kind": "percent", "value": "10", "min_subtotal": "0", "is_active": "on", "products": "",
+        "categories": "", **fields})
+
+
+def test_a_code_taken_in_another_case_is_a_form_error_not_a_500(admin_client):
+    """Codes are stored in capitals after the form's uniqueness check: 'save10' beside 'SAVE10' passed it and
+    failed at the database (a 500)."""
+    from orders.models import PromoCode
+
+    assert _add_code(admin_client, "SAVE10").status_code == 302
+    response = _add_code(admin_client, " save10 ")
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode() and PromoCode.objects.count() == 1
+
+
+def test_a_code_for_a_product_or_category_the_catalogue_does_not_have_is_a_form_error(admin_client):
+    """A mistyped slug made a code that applied to nothing, which the shop only learnt from its shoppers."""
+    from orders.models import PromoCode
+    from tests.factories import make_product
+
+    spec = make_product(name="Summit Pack", price="50.00", stock=3)
+    response = _add_code(admin_client, "PACK", products=f"{spec.slug},summit-pak")
+    assert response.status_code == 200 and "summit-pak" in response.content.decode()
+    response = _add_code(admin_client, "GEAR", categories="no-such-category")
+    assert response.status_code == 200 and "no-such-category" in response.content.decode()
+    assert PromoCode.objects.count() == 0
+    assert _add_code(admin_client, "PACK", products=spec.slug).status_code == 302
