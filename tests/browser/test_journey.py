@@ -186,3 +186,56 @@ def test_a_code_entered_in_the_cart_is_shown_there_and_carried_to_the_checkout_a
     assert Payment.objects.get().amount == Decimal("131.05")
     page.goto(live_server.url + "/cart/")
     expect(page.get_by_text("WELCOME10")).to_have_count(0)  # used: the next cart starts without it
+
+
+def test_a_signed_in_shopper_ships_to_their_saved_address_with_its_states_tax_and_a_code(page, live_server, shop,
+                                                                                         django_user_model):
+    """Issue 22 for an account: the address book's address (New York, typed as the state's name) is where the
+    checkout starts, its state's tax is charged on the discounted lines and on shipping, and the order is printed
+    the way the country writes it."""
+    from decimal import Decimal
+
+    from orders import services as order_services
+    from payments.models import Payment
+    from shipping import services as shipping_services
+    from shipping.models import TaxRate
+
+    shipping_services.shipping_seed_defaults()
+    TaxRate.objects.create(country="US", region="NY", name="Sales tax", rate=Decimal("8.875"))
+    shipping_services.shipping_invalidate()
+    order_services.promo_code_create(code="SPRING", percent=Decimal("15"), per_customer=1)
+    grace = django_user_model.objects.create_user("grace", "grace@example.com", "correct-horse-battery-staple")
+    page.goto(live_server.url + "/account/login/")
+    page.get_by_label("Username").fill("grace")
+    page.get_by_label("Password").fill("correct-horse-battery-staple")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(live_server.url + "/account/addresses/")
+    page.get_by_label("Full name").fill("Grace Hopper")
+    page.get_by_label("Address", exact=True).fill("1 Liberty Plaza")
+    page.get_by_label("City").fill("New York")
+    page.get_by_label("State / province / region").fill("New York")
+    page.get_by_label("Postal code").fill("10006")
+    page.get_by_label("Country").select_option("US")
+    page.get_by_role("button", name="Save address").click()
+    expect(page.get_by_text("NEW YORK, NY 10006")).to_be_visible()
+    page.goto(live_server.url + f"/p/{shop.slug}/")
+    page.get_by_role("button", name="Add to cart").click()
+    page.get_by_label("Promo code").fill("spring")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("Discount (SPRING)")).to_be_visible()
+    page.get_by_role("link", name="Check out").click()
+    expect(page.get_by_label("Full name")).to_have_value("Grace Hopper")
+    expect(page.get_by_label("Email")).to_have_value("grace@example.com")
+    page.get_by_label(re.compile(r"Express · 14\.95")).check()
+    page.get_by_role("button", name="Update totals").click()
+    # 129.00 - 19.35 = 109.65; express 14.95; tax 9.73 on the line and 1.33 on shipping: 135.66
+    expect(page.get_by_text("Sales tax")).to_be_visible()
+    expect(page.get_by_role("button", name="Pay $135.66")).to_be_visible()
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_role("button", name="Pay").click()
+    expect(page).to_have_url(re.compile(r"/orders/[^/]+/$"))
+    expect(page.get_by_text("NEW YORK, NY 10006")).to_be_visible()
+    order = Order.objects.get()
+    assert (order.user_id, order.shipping_method, order.discount, order.tax, order.total) == \
+        (grace.pk, "express", Decimal("19.35"), Decimal("11.06"), Decimal("135.66"))
+    assert Payment.objects.get().amount == Decimal("135.66")
