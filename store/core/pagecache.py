@@ -127,8 +127,9 @@ class SharedPageMiddleware:
     The middleware does not know a page's key and scopes until its view has answered once, so it learns them per
     address (path and query) from the responses cached_page() marks as shared, keeping the last
     PAGECACHE_NEAR_ENTRIES addresses; many addresses of one page (junk parameters) share the one stored page.
-    A response is stored only if nothing on its way set a cookie, and only after a request that read the
-    versions before the view did, so a page built before an edit is never stored as current."""
+    A response is stored only if it answers a GET, only if nothing on its way set a cookie (then it is private,
+    for any cache in front too), and only after a request that read the versions before the view did, so a page
+    built before an edit is never stored as current."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -138,6 +139,9 @@ class SharedPageMiddleware:
     def __call__(self, request):
         if request.method not in ("GET", "HEAD") or not settings.PAGECACHE_ENABLED or carries_state(request):
             return self.get_response(request)
+        # a host the shop does not serve gets 400 (DisallowedHost) here, as CommonMiddleware would answer it, not
+        # a stored page
+        request.get_host()
         address = request.get_full_path()
         with self._lock:
             known = self._addresses.get(address)
@@ -148,14 +152,19 @@ class SharedPageMiddleware:
                 return _replay(stored)
         response = self.get_response(request)
         shared = getattr(response, "shared_page", None)
-        if shared is None or response.status_code != 200 or response.cookies or response.streaming:
+        if shared is None or response.status_code != 200 or response.streaming:
+            return response
+        if response.cookies:  # set on its way (the session, a message, the CSRF token): this visitor's own page
+            del response["Cache-Control"]
+            patch_cache_control(response, private=True)
             return response
         with self._lock:
             self._addresses[address] = shared
             self._addresses.move_to_end(address)
             while len(self._addresses) > settings.PAGECACHE_NEAR_ENTRIES:
                 self._addresses.popitem(last=False)
-        if pending is not None and shared == known:
+        # only a GET's answer is stored: a HEAD's may differ (the log-in link comes back only to a GET)
+        if pending is not None and shared == known and request.method == "GET":
             put(pending, (response.status_code, tuple(response.items()), response.content),
                 timeout=settings.CATALOG_CACHE_SECONDS)
         return response

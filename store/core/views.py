@@ -64,6 +64,7 @@ def _same_origin(request) -> bool:
     return f"{referer.scheme}://{referer.netloc}" == ours
 
 
+@never_cache  # the confirmation repeats what the shopper typed: no cache or back button may keep it
 def csrf_failure(request, reason=""):
     """settings.CSRF_FAILURE_VIEW. A form of this shop sent without a token (from a page every stateless visitor
     gets, in a browser without JavaScript) gets a page that asks the shopper to confirm it: the same fields, now
@@ -75,8 +76,8 @@ def csrf_failure(request, reason=""):
               if name != "csrfmiddlewaretoken"]
     confirmable = (not request.FILES and _same_origin(request) and len(fields) <= CONFIRM_FIELDS
                    and all(len(value) <= CONFIRM_VALUE_CHARS for _, value in fields))
-    return render(request, "403_csrf.html", {"fields": fields if confirmable else None, "action": request.path},
-                  status=403)
+    return render(request, "403_csrf.html",  # back to the form's whole address: its query may be what it is for
+                  {"fields": fields if confirmable else None, "action": request.get_full_path()}, status=403)
 
 
 def page_not_found(request, exception=None):

@@ -1,0 +1,119 @@
+"""The page every stateless visitor shares, attacked: what one request could leave in it for the next visitor
+(a HEAD, a cookie set on the way, a host the shop does not serve), whether it outlives an edit, and what the page
+that confirms a tokenless form could be made to do (clickjacking, caching, losing the form's address)."""
+
+import re
+
+import pytest
+from django.middleware.csrf import get_token
+from django.test import Client
+
+from store.core import pagecache
+from tests.factories import make_product
+
+pytestmark = pytest.mark.django_db
+views = []  # each cached_page() fill-in: the view ran, rather than SharedPageMiddleware answering
+
+
+def counting_personal(request) -> dict:
+    from store.layout import personal
+
+    views.append(request.path)
+    return personal(request)
+
+
+def token_setting_personal(request) -> dict:
+    """A provider that touches the visitor's CSRF token (so Django's middleware sets its cookie) on a page that is
+    otherwise the shared one: what a careless provider, template tag or context would do."""
+    from store.layout import personal
+
+    get_token(request)
+    return personal(request)
+
+
+@pytest.fixture
+def counted(settings):
+    views.clear()
+    settings.PAGECACHE_PERSONAL_CONTEXT = "tests.core.test_shared_pages_hostile.counting_personal"
+    return views
+
+
+def log_in_link(html: str) -> str:
+    return re.search(r'<a href="([^"]*)">Log in</a>', html).group(1)
+
+
+# ---------------------------------------------------------------- what one request leaves for the next visitor
+def test_a_head_request_never_stores_the_page_get_visitors_are_served(client, counted):
+    path = f"/p/{make_product().slug}/"
+    expected = client.get(path).content  # teaches the middleware the address
+    assert log_in_link(expected.decode()) == f"/account/login/?next=%2Fp%2F{path.split('/')[2]}%2F"
+    client.head(path)  # a HEAD is answered without "next" on its log-in link (not a GET) …
+    for _ in range(2):
+        assert client.get(path).content == expected  # … and must not become every GET visitor's page
+
+
+def test_a_host_the_shop_does_not_serve_is_refused_even_once_the_page_is_stored(client, counted):
+    path = f"/p/{make_product().slug}/"
+    for _ in range(3):
+        client.get(path)
+    assert len(counted) == 2  # stored: the middleware answers alone from here
+    assert client.get(path, HTTP_HOST="attacker.example").status_code == 400  # ALLOWED_HOSTS, as without it
+    assert client.get(path).status_code == 200
+
+
+def test_a_response_that_sets_a_cookie_is_neither_public_nor_stored(client, settings):
+    settings.PAGECACHE_PERSONAL_CONTEXT = "tests.core.test_shared_pages_hostile.token_setting_personal"
+    path = f"/p/{make_product().slug}/"
+    for _ in range(3):
+        response = Client().get(path)
+        # one visitor's CSRF cookie must never be handed to the next by a CDN holding the page
+        assert "csrftoken" in response.cookies
+        assert "public" not in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+def test_a_session_cookie_that_names_no_session_gets_a_private_page_not_the_stored_one(client, counted):
+    path = f"/p/{make_product().slug}/"
+    shared = [client.get(path).content for _ in range(3)][-1]
+    client.cookies["sessionid"] = "no-such-session"
+    response = client.get(path)
+    assert "private" in response["Cache-Control"] and response.content != shared
+    assert re.search(r'name="csrfmiddlewaretoken" value="([^"]{64})"', response.content.decode())
+
+
+def test_a_missing_product_is_not_stored_nor_public(client, counted):
+    for _ in range(3):
+        response = client.get("/p/no-such-product/")
+        assert response.status_code == 404 and "public" not in response.get("Cache-Control", "")
+    assert counted == []  # the view's 404 comes before any fill-in, every time
+
+
+def test_clearing_the_page_cache_shows_at_once_to_stateless_visitors(client, counted):
+    path = f"/p/{make_product().slug}/"
+    for _ in range(3):
+        client.get(path)
+    assert len(counted) == 2
+    pagecache.clear()  # clear_page_cache, after a template edit
+    client.get(path)
+    assert len(counted) == 3
+
+
+# ---------------------------------------------------------------- the page that confirms a tokenless form
+@pytest.fixture
+def no_js():
+    return Client(enforce_csrf_checks=True)
+
+
+def test_the_confirmation_page_cannot_be_framed_or_kept_by_a_cache(no_js):
+    spec = make_product()
+    form = {"sku": spec.variants[0].sku, "quantity": "1", "next": f"/p/{spec.slug}/"}
+    refused = no_js.post("/cart/add/", form, HTTP_ORIGIN="http://testserver")
+    assert refused.status_code == 403 and "One more step" in refused.content.decode()
+    assert refused["X-Frame-Options"] == "DENY"  # another site cannot frame it and have the shopper press Continue
+    assert "no-store" in refused["Cache-Control"]  # it repeats what the shopper typed (a password, an address)
+
+
+def test_the_confirmation_sends_the_form_back_to_its_whole_address(no_js):
+    spec = make_product()
+    form = {"sku": spec.variants[0].sku, "quantity": "1"}
+    html = no_js.post("/cart/add/?next=/p/x/&a=%3Cb%3E", form, HTTP_ORIGIN="http://testserver").content.decode()
+    assert 'action="/cart/add/?next=/p/x/&amp;a=%3Cb%3E"' in html
