@@ -6,8 +6,11 @@
   document.addEventListener("submit", async (event) => {
     const form = event.target;
     const field = form.querySelector("input[name='csrfmiddlewaretoken']");
-    if (!field || field.value || form.dataset.csrfPending) return;
+    if (!field || field.value || form.dataset.csrfSending) return;
     event.preventDefault();
+    // sent again (a double press) while the token is on its way: the first sending goes, with the token; let
+    // through, this one would go without it and the shopper would land on the page asking to confirm
+    if (form.dataset.csrfPending) return;
     form.dataset.csrfPending = "1";
     try {
       const answer = await fetch("/csrf/", { credentials: "same-origin", headers: { Accept: "application/json" } });
@@ -15,7 +18,12 @@
     } catch (error) {
       // offline or refused: the form goes as it is, and the shop asks the shopper to confirm it
     }
-    form.requestSubmit(event.submitter || undefined);
-    delete form.dataset.csrfPending;
+    form.dataset.csrfSending = "1"; // the submit event requestSubmit fires now is this one's: let it go
+    try {
+      form.requestSubmit(event.submitter || undefined);
+    } finally {
+      delete form.dataset.csrfSending;
+      delete form.dataset.csrfPending;
+    }
   });
 })();
