@@ -174,9 +174,8 @@ def order_confirm(*, number: str, note: str = "") -> OrderView:
     held only by the stock commit's one statement and the COMMIT, not by the order's bookkeeping."""
     try:
         with transaction.atomic():
-            order = _transition_if(number, Status.PENDING_PAYMENT, Status.PAID, note)
+            order = _transition_if(number, Status.PENDING_PAYMENT, Status.PAID, note, announce=ORDER_PAID)
             if order is not None:
-                outbox.publish(ORDER_PAID, {"number": number})
                 try:
                     inventory_services.stock_commit(reference=number)
                 except (ReservationReleased, UnknownReservation):
@@ -195,18 +194,20 @@ class _Unfillable(Exception):
     """A paid order whose units are gone: its transition to PAID is rolled back, and the money goes back."""
 
 
-def _transition_if(number: str, current: str, to: str, note: str = "") -> OrderView | None:
+def _transition_if(number: str, current: str, to: str, note: str = "", *, announce: str) -> OrderView | None:
     """``_transition`` by number, in one statement: the order becomes ``to`` if it is still ``current`` (else None:
-    it has moved on, or there is no such order), the change is recorded in its history, and its view is read back
-    in the same statement."""
+    it has moved on, or there is no such order), the change is recorded in its history, the event ``announce``
+    ({"number": …}) is written to the outbox, and the order's view is read back, all in the same statement."""
     if to not in ALLOWED.get(current, set()):
         raise TransitionRefused(f"An order that is {Status(current).label.lower()} cannot become "
                                 f"{Status(to).label.lower()}.", extra={"number": number, "status": current})
     now = timezone.now()
     order = next(iter(Order.objects.raw(_TRANSITION_SQL, {"number": number, "current": current, "to": to,
-                                                          "note": note[:255], "now": now})), None)
+                                                          "note": note[:255], "now": now,
+                                                          "outbox_topic": announce})), None)
     if order is None:
         return None
+    outbox.published(order.announced_id, announce)
     return _view(order, lines=zip(order.line_skus, order.line_names, order.line_prices, order.line_quantities,
                                   order.line_totals, order.line_discounts, order.line_taxes, strict=True),
                  history=[*zip(order.event_statuses, order.event_times, strict=True), (to, now)])
@@ -214,8 +215,9 @@ def _transition_if(number: str, current: str, to: str, note: str = "") -> OrderV
 
 # A compare-and-set transition. `moved` changes the order only if it is still in the expected status; its row lock
 # is the one _locked takes, so it waits for a transition in flight and then matches nothing if that one moved the
-# order on. `recorded` writes the history row. The SELECT reads the rest of the view: the lines, and the history
-# before this statement (a statement does not see its own inserts; the caller adds the new entry).
+# order on. `recorded` writes the history row, `announced` the outbox's event. The SELECT reads the rest of the
+# view: the lines, and the history before this statement (a statement does not see its own inserts; the caller
+# adds the new entry).
 _TRANSITION_SQL = f"""
     WITH moved AS (
         UPDATE {Order._meta.db_table} SET status = %(to)s, updated_at = %(now)s
@@ -224,8 +226,10 @@ _TRANSITION_SQL = f"""
     ), recorded AS (
         INSERT INTO {OrderEvent._meta.db_table} (order_id, status, note, at)
         SELECT id, %(to)s, %(note)s, %(now)s FROM moved
+    ), announced AS (
+        {outbox.publish_sql(rows="moved", payload="jsonb_build_object('number', number)")}
     )
-    SELECT moved.*, lines.*, events.* FROM moved,
+    SELECT moved.*, lines.*, events.*, (SELECT id FROM announced) AS announced_id FROM moved,
         LATERAL (SELECT coalesce(array_agg(sku ORDER BY id), '{{}}') AS line_skus,
                         coalesce(array_agg(name ORDER BY id), '{{}}') AS line_names,
                         coalesce(array_agg(unit_price ORDER BY id), '{{}}') AS line_prices,

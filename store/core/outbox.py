@@ -34,8 +34,23 @@ def subscribe(topic: str, handler: Callable[[dict], None]) -> None:
 def publish(topic: str, payload: dict) -> int:
     """Record an event in the current transaction; it is relayed once that transaction commits."""
     message = OutboxMessage.objects.create(topic=topic, payload=payload)
-    transaction.on_commit(lambda: _nudge(message.pk, topic))
+    published(message.pk, topic)
     return message.pk
+
+
+def publish_sql(*, rows: str, payload: str) -> str:
+    """What publish() does, as SQL for a caller to run inside a statement of its own (a data-modifying CTE), so a
+    change and its event cost one round trip: one message per row of ``rows`` (a CTE's name), its payload the jsonb
+    expression ``payload`` over that row's columns, its topic the parameter %(outbox_topic)s. It returns each
+    message's id, to be passed to published() in the same transaction."""
+    table = OutboxMessage._meta.db_table
+    return (f"INSERT INTO {table} (topic, payload, created_at, delivered_at, attempts, next_attempt_at, "  # noqa: S608
+            f"last_error) SELECT %(outbox_topic)s, {payload}, now(), NULL, 0, now(), '' FROM {rows} RETURNING id")
+
+
+def published(message_id: int, topic: str) -> None:
+    """Relay a message written in the current transaction once that transaction commits."""
+    transaction.on_commit(lambda: _nudge(message_id, topic))
 
 
 def queue_of(topic: str) -> str:

@@ -9,7 +9,7 @@ from tests.orders.helpers import body, cart_with, checkout
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STATEMENTS = 14  # BEGIN and COMMIT included, as CaptureQueriesContext counts them
+STATEMENTS = 13  # BEGIN and COMMIT included, as CaptureQueriesContext counts them
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
 
 
