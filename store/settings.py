@@ -205,7 +205,7 @@ CELERY_TASK_ROUTES = {
     "store.core.tasks.outbox_deliver": {"queue": queues.OUTBOX},  # by default; by topic below
     "store.core.tasks.outbox_relay": {"queue": queues.OUTBOX},
     "inventory.tasks.release_expired_reservations": {"queue": queues.OUTBOX},
-    "recommendations.tasks.recommendations_rebuild": {"queue": queues.RECOMMENDATIONS},
+    "recommendations.tasks.*": {"queue": queues.RECOMMENDATIONS},  # the rebuild and the minutely lists
     # its signal tasks, should ELASTICSEARCH_DSL_AUTOSYNC ever be turned on
     "django_elasticsearch_dsl.*": {"queue": queues.SEARCH_INDEX},
 }
