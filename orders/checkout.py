@@ -578,9 +578,9 @@ _CREATE_ORDER_SQL = f"""
         RETURNING id
     ), lines AS (
         INSERT INTO {OrderLine._meta.db_table}
-            (order_id, sku, name, unit_price, quantity, line_total, discount, tax, returned_quantity)
-        SELECT placed.id, line.sku, line.name, line.unit_price, line.quantity, line.line_total, line.discount,
-               line.tax, 0
+            (order_id, order_number, sku, name, unit_price, quantity, line_total, discount, tax, returned_quantity)
+        SELECT placed.id, %(number)s, line.sku, line.name, line.unit_price, line.quantity, line.line_total,
+               line.discount, line.tax, 0
         FROM placed, unnest(%(skus)s::varchar[], %(names)s::varchar[], %(prices)s::numeric[],
                             %(quantities)s::integer[], %(totals)s::numeric[], %(discounts)s::numeric[],
                             %(taxes)s::numeric[])
@@ -589,8 +589,8 @@ _CREATE_ORDER_SQL = f"""
     ), keyed AS (
         UPDATE {CheckoutRequest._meta.db_table} SET order_number = %(number)s WHERE id = %(key_id)s
     )
-    INSERT INTO {OrderEvent._meta.db_table} (order_id, status, note, at)
-    SELECT id, %(status)s, 'checkout', %(now)s FROM placed
+    INSERT INTO {OrderEvent._meta.db_table} (order_id, order_number, status, note, at)
+    SELECT id, %(number)s, %(status)s, 'checkout', %(now)s FROM placed
     RETURNING order_id
 """  # noqa: S608 (table names from our models; every value is a bound parameter)
 

@@ -45,6 +45,8 @@ class Order(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0) & Q(subtotal__gte=0), name="order_totals_not_negative"),
+            # what the order's rows' (order_number, order_id) foreign keys point at
+            models.UniqueConstraint(fields=["number", "id"], name="order_number_id"),
         ]
 
     def __str__(self):
@@ -53,6 +55,9 @@ class Order(models.Model):
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # The order's number beside its id, the plan's distribution column (docs/SCALING.md): an order's rows shard
+    # together. A foreign key on (order_number, order_id) keeps both naming the same order (migration 0010).
+    order_number = models.CharField(max_length=20, editable=False)
     sku = models.CharField(max_length=64)
     name = models.CharField(max_length=300)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
@@ -82,6 +87,9 @@ class OrderRefund(models.Model):
     units go back once."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    # The order's number beside its id, the plan's distribution column (docs/SCALING.md): an order's rows shard
+    # together. A foreign key on (order_number, order_id) keeps both naming the same order (migration 0010).
+    order_number = models.CharField(max_length=20, editable=False)
     key = models.CharField(max_length=100, unique=True)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     restocked = models.JSONField(default=dict, blank=True)  # SKU -> units put back by this refund
@@ -100,6 +108,9 @@ class OrderEmail(models.Model):
     more (orders/subscribers.py)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
+    # The order's number beside its id, the plan's distribution column (docs/SCALING.md): an order's rows shard
+    # together. A foreign key on (order_number, order_id) keeps both naming the same order (migration 0010).
+    order_number = models.CharField(max_length=20, editable=False)
     key = models.CharField(max_length=150, unique=True)
     at = models.DateTimeField(auto_now_add=True)
 
@@ -114,6 +125,9 @@ class OrderEvent(models.Model):
     """The order's history: every status it entered, when, and why."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    # The order's number beside its id, the plan's distribution column (docs/SCALING.md): an order's rows shard
+    # together. A foreign key on (order_number, order_id) keeps both naming the same order (migration 0010).
+    order_number = models.CharField(max_length=20, editable=False)
     status = models.CharField(max_length=20, choices=Order.Status.choices)
     note = models.CharField(max_length=255, blank=True)
     at = models.DateTimeField(auto_now_add=True)

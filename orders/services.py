@@ -86,7 +86,7 @@ def _transition(order: Order, to: str, note: str = "") -> None:
                                 f"{Status(to).label.lower()}.", extra={"number": order.number, "status": order.status})
     order.status = to
     order.save(update_fields=["status", "updated_at"])
-    OrderEvent.objects.create(order=order, status=to, note=note[:255])
+    OrderEvent.objects.create(order=order, order_number=order.number, status=to, note=note[:255])
     if to in (Status.CANCELLED, Status.REFUNDED) and order.promo_code:
         _promo_give_back(order)
 
@@ -224,8 +224,8 @@ _TRANSITION_SQL = f"""
         WHERE number = %(number)s AND status = %(current)s
         RETURNING *
     ), recorded AS (
-        INSERT INTO {OrderEvent._meta.db_table} (order_id, status, note, at)
-        SELECT id, %(to)s, %(note)s, %(now)s FROM moved
+        INSERT INTO {OrderEvent._meta.db_table} (order_id, order_number, status, note, at)
+        SELECT id, number, %(to)s, %(note)s, %(now)s FROM moved
     ), announced AS (
         {outbox.publish_sql(rows="moved", payload="jsonb_build_object('number', number)")}
     )
@@ -352,7 +352,8 @@ def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = 
         # already put them on the shelf, so restocking them again would create stock from nothing) and the order's
         # history says which units were not put back, for staff to see.
         restocked, short = _restock(order, lines) if restock or lines else ({}, {})
-        OrderRefund.objects.create(order=order, key=key, amount=paid_back, restocked=restocked)
+        OrderRefund.objects.create(order=order, order_number=order.number, key=key, amount=paid_back,
+                                   restocked=restocked)
         shortfall = "; ".join(f"{sku} x{units}" for sku, units in short.items())
         event_note = note or f"refunded {paid_back}"
         if shortfall:
@@ -368,7 +369,8 @@ def order_refund(*, number: str, amount: Decimal | None = None, restock: bool = 
                                                            target == Status.PARTIALLY_REFUNDED):
             _transition(order, target, event_note)
         else:
-            OrderEvent.objects.create(order=order, status=order.status, note=event_note[:255])
+            OrderEvent.objects.create(order=order, order_number=order.number, status=order.status,
+                                      note=event_note[:255])
         return _view(order)
 
 
@@ -452,7 +454,7 @@ def order_units_returned(*, number: str, reference: str, restock: Mapping[str, i
         note = f"return {reference}: {sum(back.values())} unit(s) back on the shelf, {sum(off.values())} written off"
         if short:
             note += "; already returned by a refund: " + ", ".join(f"{sku} x{n}" for sku, n in sorted(short.items()))
-        OrderEvent.objects.create(order=order, status=order.status, note=note[:255])
+        OrderEvent.objects.create(order=order, order_number=order.number, status=order.status, note=note[:255])
         return UnitsReturned(restocked={k: v for k, v in back.items() if v},
                              written_off={k: v for k, v in off.items() if v}, short=short, paid=paid)
 

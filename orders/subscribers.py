@@ -98,7 +98,8 @@ def _send_once(number: str, key: str, kind: str, subject: str, **extra) -> None:
     order = Order.objects.filter(number=number).first()
     if order is None:
         return
-    _, created = OrderEmail.objects.get_or_create(key=f"{number}:{key}", defaults={"order": order})
+    _, created = OrderEmail.objects.get_or_create(key=f"{number}:{key}",
+                                                defaults={"order": order, "order_number": number})
     if not created:
         return
     view = order_get(number=number, is_staff=True)
