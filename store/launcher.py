@@ -253,11 +253,22 @@ def beat_command() -> list[str]:
     return [*CELERY, "beat", "--loglevel", "WARNING"]
 
 
+def processes(mode: str, env: dict, port: str) -> list[tuple[str, list[str], bool]]:
+    """What run or serve starts once the database is migrated, in order: (name, command, essential). deploy/systemd/
+    has a unit for each (tests/core/test_deploy.py)."""
+    started = [("celery worker" if group == queues.QUEUES else f"celery worker ({','.join(group)})", command, False)
+               for group, command in worker_commands(env)]
+    started.append(("celery beat", beat_command(), False))
+    web = [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"] if mode == "run" else gunicorn_command(env, port)
+    started.append(("web", web, True))
+    return started
+
+
 def _serve(mode: str, sup: Supervisor, env: dict) -> None:
     port = env.get("PORT", "8000")
     if not port.isdigit() or not port_free(int(port)):
         raise SystemExit(f"[store] port {port} is not free (another store running?); set PORT to another one")
-    workers = worker_commands(env)  # a wrong CELERY_QUEUES stops here, before anything starts
+    started = processes(mode, env, port)  # a wrong CELERY_QUEUES stops here, before anything starts
     _say("applying migrations")
     _manage(env, "migrate", "--noinput", "-v", "0")
     _manage(env, "seed_catalog", "--if-empty")
@@ -266,17 +277,15 @@ def _serve(mode: str, sup: Supervisor, env: dict) -> None:
         _manage(env, "seed_orders", "--if-empty", "--orders", "500", "--no-deliver")  # the worker learns them
         _manage(env, "recommendations", "rebuild")
         _manage(env, "reviews", "seed", "--if-empty")  # their buyers' reviews, so cards show stars; while none
-    unconsumed = [queue for queue in queues.QUEUES if not any(queue in group for group, _ in workers)]
-    if unconsumed:
-        _say(f"no worker here for the queue(s) {', '.join(unconsumed)} (CELERY_QUEUES): run one elsewhere")
-    for group, command in workers:
-        sup.start("celery worker" if group == queues.QUEUES else f"celery worker ({','.join(group)})", command, env)
-    sup.start("celery beat", beat_command(), env)
-    if mode == "run":
-        sup.start("web", [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], env, essential=True)
     else:
         _manage(env, "collectstatic", "--noinput", "-v", "0")
-        sup.start("web", gunicorn_command(env, port), env, essential=True)
+    consumed = {queue for _, command, _ in started if "--queues" in command
+                for queue in command[command.index("--queues") + 1].split(",")}
+    unconsumed = [queue for queue in queues.QUEUES if queue not in consumed]
+    if unconsumed:
+        _say(f"no worker here for the queue(s) {', '.join(unconsumed)} (CELERY_QUEUES): run one elsewhere")
+    for name, command, essential in started:
+        sup.start(name, command, env, essential=essential)
     _say(f"the store is on http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
 
 
