@@ -93,21 +93,27 @@ class Pending:
 def peek(key: str, scopes: Iterable[str], *, near: bool = False) -> tuple[Any, Pending | None]:
     """(the value under ``key`` if it was built at the scopes' current versions, None) or, when there is none,
     (nearcache.MISSING, what to pass to put() with the value once it is built from data read after this call)."""
+    value, pending, _ = _peek(key, scopes, near=near)
+    return value, pending
+
+
+def _peek(key: str, scopes: Iterable[str], *, near: bool) -> tuple[Any, Pending | None, tuple | None]:
+    """peek(), and on a hit the versions the value was built at."""
     key = f"{release()}:{key}"
     keys = [version_key(s) for s in scopes]
     local = nearcache.tracker(VERSION_PREFIX) if near else None
     epoch = None
     if local is not None:
-        epoch, value = local.lookup(key, keys)
+        epoch, value, at = local.lookup_at(key, keys)
         if value is not nearcache.MISSING:
-            return value, None
+            return value, None, at
     found = cache.get_many(keys)  # the counters first: an entry read after them is checked against them
     pending = Pending(key, {k: found.get(k, 0) for k in keys}, epoch, near)
     entry = entries_cache().get(key)
     if _fresh(entry, tuple(pending.versions.values())):
         _keep_near(pending, entry[1])
-        return entry[1], None
-    return nearcache.MISSING, pending
+        return entry[1], None, entry[0]
+    return nearcache.MISSING, pending, None
 
 
 def put(pending: Pending, value: Any, *, timeout: int) -> None:
@@ -127,9 +133,18 @@ def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, time
               near: bool = False) -> Any:
     """The value under ``key`` if it was built at the scopes' current versions; else ``build()`` it and store it.
     ``near``: also keep it in this process's memory (store.core.nearcache), for values read on every page view."""
-    value, pending = peek(key, scopes, near=near)
+    return versioned_at(key, scopes, build, timeout=timeout, is_miss=is_miss, miss_timeout=miss_timeout,
+                        near=near)[0]
+
+
+def versioned_at(key: str, scopes: Iterable[str], build: Callable[[], Any], *, timeout: int,
+                 is_miss: Callable[[Any], bool] = lambda value: False, miss_timeout: int = 60,
+                 near: bool = False) -> tuple[Any, tuple]:
+    """versioned(), and the scopes' versions the value was built at: what anything made from the value may be
+    stored at (a near copy can be a moment behind versions just read from Redis)."""
+    value, pending, at = _peek(key, scopes, near=near)
     if pending is None:
-        return value
+        return value, at
     current = tuple(pending.versions.values())
     store = entries_cache()
     # Single flight: under a crowd, one request rebuilds an entry while the others wait briefly for it, so an
@@ -142,12 +157,12 @@ def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, time
             time.sleep(0.01)  # another request is building this very entry
             entry = store.get(pending.key)
             if _fresh(entry, current):
-                return entry[1]
+                return entry[1], current
     elif added:
         entry = store.get(pending.key)  # built by the one who held the lock just before us?
         if _fresh(entry, current):
             store.delete(lock)
-            return entry[1]
+            return entry[1], current
     try:
         value = build()
         if is_miss(value):
@@ -156,7 +171,7 @@ def versioned(key: str, scopes: Iterable[str], build: Callable[[], Any], *, time
             put(pending, value, timeout=timeout)
     finally:
         store.delete(lock)
-    return value
+    return value, current
 
 
 def redis_version_key(scope: str) -> str:

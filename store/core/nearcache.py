@@ -66,21 +66,26 @@ class Tracker:
     def lookup(self, key: str, version_keys: list[str]) -> tuple[int | None, Any]:
         """(epoch to pass to remember(), the value under ``key`` if it was built at the counters' current values,
         else MISSING). Epoch None: the near cache cannot be used now."""
+        epoch, value, _ = self.lookup_at(key, version_keys)
+        return epoch, value
+
+    def lookup_at(self, key: str, version_keys: list[str]) -> tuple[int | None, Any, tuple | None]:
+        """lookup(), and the counters' values the value was built at (None with MISSING)."""
         with self._lock:
             if not self._live():
-                return None, MISSING
+                return None, MISSING, None
             trusted_since = time.monotonic() - settings.PAGECACHE_NEAR_SECONDS
             current = []
             for vk in version_keys:
                 known = self._versions.get(vk)
                 if known is None or known[1] < trusted_since:
-                    return self._epoch, MISSING
+                    return self._epoch, MISSING, None
                 current.append(known[0])
             entry = self._values.get(key)
             if entry is None or entry[0] != tuple(current):
-                return self._epoch, MISSING
+                return self._epoch, MISSING, None
             self._values.move_to_end(key)
-            return self._epoch, entry[1]
+            return self._epoch, entry[1], entry[0]
 
     def remember(self, epoch: int | None, key: str, versions: dict[str, Any], value: Any) -> None:
         """Keep ``value`` and the counters it was built at (read from Redis after ``epoch``), unless an

@@ -27,7 +27,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.html import conditional_escape
 from django.utils.module_loading import import_string
 
-from store.core.cache import bump, peek, put, versioned
+from store.core.cache import bump, peek, put, versioned_at
 from store.core.requests import carries_state
 
 MARK = "\x1e"  # an ASCII record separator around each marker
@@ -85,10 +85,11 @@ def cached_page(request, *, key: str | None, scopes: Iterable[str], template: st
     store.core.views.csrf_failure asks to confirm) and no cookie set, so SharedPageMiddleware, or any HTTP cache
     in front, can hand the same bytes to the next one."""
     scopes = (*scopes, PAGES)
+    built_at = None
     if key is None or not settings.PAGECACHE_ENABLED:
         parts = _render(template, context())
     else:
-        parts = versioned(
+        parts, built_at = versioned_at(
             f"page:b:{key}", scopes, lambda: _render(template, context()),  # b: parts as bytes
             timeout=settings.CATALOG_CACHE_SECONDS, near=True,
         )
@@ -101,7 +102,7 @@ def cached_page(request, *, key: str | None, scopes: Iterable[str], template: st
     page[1::2] = [str(conditional_escape(personal.get(_VARIABLE[name], ""))).encode() for name in parts[1::2]]
     response = HttpResponse(b"".join(page))
     if shared:
-        response.shared_page = SharedPage(f"page:s:{key}:{request.path}", scopes)
+        response.shared_page = SharedPage(f"page:s:{key}:{request.path}", scopes, built_at)
         patch_cache_control(response, public=True, max_age=0, s_maxage=settings.PAGECACHE_SHARED_SECONDS)
     else:
         patch_cache_control(response, private=True)
@@ -111,10 +112,14 @@ def cached_page(request, *, key: str | None, scopes: Iterable[str], template: st
 
 class SharedPage(NamedTuple):
     """Where a stateless visitor's page is kept (its key names the address's path too: the "Log in" link comes
-    back to it), and the scopes it was built from."""
+    back to it), the scopes it was built from, and their versions its parts were built at."""
 
     key: str
     scopes: tuple[str, ...]
+    built_at: tuple | None
+
+    def same_place(self, other: SharedPage | None) -> bool:
+        return other is not None and (self.key, self.scopes) == (other.key, other.scopes)
 
 
 class SharedPageMiddleware:
@@ -163,8 +168,12 @@ class SharedPageMiddleware:
             self._addresses.move_to_end(address)
             while len(self._addresses) > settings.PAGECACHE_NEAR_ENTRIES:
                 self._addresses.popitem(last=False)
-        # only a GET's answer is stored: a HEAD's may differ (the log-in link comes back only to a GET)
-        if pending is not None and shared == known and request.method == "GET":
+        # Stored only at the versions its parts were built at: this process's near copy of them may be a moment
+        # behind the versions just read from Redis (an edit's invalidation message still on its way), and stored
+        # at the newer ones the old page would outlive the edit. Only a GET's answer: a HEAD's may differ (the
+        # log-in link comes back only to a GET).
+        if (pending is not None and shared.same_place(known) and request.method == "GET"
+                and shared.built_at == tuple(pending.versions.values())):
             put(pending, (response.status_code, tuple(response.items()), response.content),
                 timeout=settings.CATALOG_CACHE_SECONDS)
         return response

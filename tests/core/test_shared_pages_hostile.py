@@ -117,3 +117,54 @@ def test_the_confirmation_sends_the_form_back_to_its_whole_address(no_js):
     form = {"sku": spec.variants[0].sku, "quantity": "1"}
     html = no_js.post("/cart/add/?next=/p/x/&a=%3Cb%3E", form, HTTP_ORIGIN="http://testserver").content.decode()
     assert 'action="/cart/add/?next=/p/x/&amp;a=%3Cb%3E"' in html
+
+
+def test_a_replayed_page_says_its_own_length_and_ignores_forwarded_hosts(client, counted):
+    path = f"/p/{make_product().slug}/"
+    first = client.get(path, HTTP_X_FORWARDED_HOST="attacker.example", HTTP_X_FORWARDED_PROTO="https")
+    for _ in range(3):
+        response = client.get(path)
+        assert response.content == first.content and int(response["Content-Length"]) == len(response.content)
+    assert b"attacker.example" not in first.content and len(counted) == 2
+
+
+def test_the_token_address_is_never_shared_by_a_cache_nor_readable_by_another_site(client):
+    response = client.get("/csrf/", HTTP_ORIGIN="https://attacker.example")
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    assert not any(name.lower().startswith("access-control-") for name in response.headers)
+
+
+@pytest.mark.parametrize("origin", ["http://testserver", "https://attacker.example"])
+def test_a_malformed_form_without_a_token_is_a_4xx_not_a_500(no_js, origin):
+    body = b"--XX\r\nContent-Disposition: form-data; name=\"sku\"\r\n\r\nA"  # no closing boundary
+    response = no_js.generic("POST", "/cart/add/", body, content_type="multipart/form-data; boundary=XX",
+                             HTTP_ORIGIN=origin)
+    assert 400 <= response.status_code < 500
+
+
+def test_a_page_built_from_a_near_copy_older_than_the_versions_read_is_never_stored(client, on_commit, counted,
+                                                                                     monkeypatch):
+    """The middleware reads the versions from Redis; the view's page may come from this process's near copy,
+    which follows Redis's invalidation messages a moment late (another connection). An edit in that moment must
+    not leave the old page stored at the new versions, to be served until the next edit."""
+    from catalog import services
+    from catalog.models import Product
+    from store.core import nearcache
+    from store.core.cache import VERSION_PREFIX
+
+    spec = make_product(name="Before Edit")
+    path = f"/p/{spec.slug}/"
+    client.get(path)  # teaches the address; the page's parts are now in this process's near cache
+    local = nearcache.tracker(VERSION_PREFIX)
+    held = []
+    monkeypatch.setattr(local, "_apply", held.append)  # the edit's invalidation message is still on its way
+    with on_commit():
+        Product.objects.filter(slug=spec.slug).update(name="After Edit")
+        services.product_refresh(product_ids=[Product.objects.get(slug=spec.slug).id])
+    client.get(path)  # in flight during the edit: may show either
+    monkeypatch.undo()
+    with local._lock:  # the message arrives
+        for message in held:
+            local._apply(message)
+    html = client.get(path).content.decode()
+    assert "After Edit" in html and "Before Edit" not in html
