@@ -56,8 +56,8 @@ class PairCount(models.Model):
 
 class RecommendationList(models.Model):
     """A precomputed list, best first, as ``[[slug, score], …]``: ``bought:<product>`` (co-purchase),
-    ``similar:<product>`` (catalogue data), ``popular:<category>`` and ``popular:*``. A page reads the rows it
-    needs in one query."""
+    ``viewed:<product>`` (co-view), ``similar:<product>`` (catalogue data), ``popular:<category>`` and
+    ``popular:*``. A page reads the rows it needs in one query."""
 
     key = models.CharField(max_length=300, unique=True)
     items = models.JSONField(default=list)
@@ -65,3 +65,30 @@ class RecommendationList(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class VisitorViews(models.Model):
+    """The products a visitor (a hash of their session, never the session itself) viewed last, newest last: each
+    new view pairs with these."""
+
+    visitor = models.CharField(max_length=32, unique=True)
+    products = ArrayField(models.CharField(max_length=255), default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    def __str__(self):
+        return f"{self.visitor}: {len(self.products)} products"
+
+
+class CoViewCount(models.Model):
+    """How many times a visitor viewed both products (one after the other, within their last VIEW_HISTORY
+    products); kept in both directions."""
+
+    product_slug = models.CharField(max_length=255)
+    other_slug = models.CharField(max_length=255)
+    views = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["product_slug", "other_slug"], name="recs_coview_once")]
+
+    def __str__(self):
+        return f"{self.product_slug} + {self.other_slug}: {self.views}"

@@ -15,13 +15,18 @@ these depend only on their own product's counts (learning.py), so the result equ
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 
+from django.core.cache import caches
 from django.db import connection, transaction
 from django.utils import timezone
+from django_redis import get_redis_connection
 
 from catalog import services as catalog_services
 from catalog.types import ProductNotFound
@@ -29,7 +34,7 @@ from orders import services as order_services
 from orders.types import OrderNotFound
 
 from . import learning, selectors
-from .models import PairCount, ProductCount, Purchase, RecommendationList
+from .models import CoViewCount, PairCount, ProductCount, Purchase, RecommendationList, VisitorViews
 from .types import KINDS, MAX_LIMIT, InvalidRecommendationQuery, RebuildReport, Recommended
 
 logger = logging.getLogger(__name__)
@@ -48,6 +53,10 @@ def _similar(slug: str) -> str:
 
 def _popular(category: str) -> str:
     return f"popular:{category}"
+
+
+def _viewed(slug: str) -> str:
+    return f"viewed:{slug}"
 
 
 # ---------------------------------------------------------------- learning, one order at a time
@@ -245,6 +254,7 @@ def recommendations_rebuild() -> RebuildReport:
         wanted = {_bought(slug): items for slug, items in learning.bought_lists(products, pairs).items()}
         wanted.update({_popular(c): items for c, items in learning.popular_lists(products, categories).items()})
         wanted.update({_similar(slug): items for slug, items in similar.items()})
+        wanted.update({_viewed(slug): items for slug, items in _coview_lists(None).items()})
         pages = _store(wanted, replace_all=True)
     return RebuildReport(purchases=len(baskets), products=len(products), pairs=len(pairs) // 2, lists=len(wanted),
                          changed_pages=pages, seconds=time.perf_counter() - started)
@@ -296,15 +306,22 @@ def _category_name(category: str) -> str:
     return category.replace("-", " ")
 
 
+def _similar_candidates(slug: str, found: Mapping[str, list[list]]) -> list[tuple[str, str]]:
+    """"Similar items": what shoppers viewed along with it (often the alternatives they weighed), then what the
+    catalogue's words make alike."""
+    return [*((s, "Shoppers who viewed this also viewed it") for s, _ in found.get(_viewed(slug), [])),
+            *((s, "Similar to this product") for s, _ in found.get(_similar(slug), []))]
+
+
 def product_sections(*, slug: str, category: str, limit: int = 6,
                      exclude: Iterable[str] = ()) -> dict[str, list[Recommended]]:
     """Both sections of a product's page from one query of the stored lists: "bought_together" (co-purchase,
     padded with the category's most bought) and "similar"."""
-    found = selectors.lists([_bought(slug), _similar(slug), _popular(category)])
+    found = selectors.lists([_bought(slug), _viewed(slug), _similar(slug), _popular(category)])
     excluded = {slug, *exclude}
     bought = [(s, "Customers who bought this also bought it") for s, _ in found.get(_bought(slug), [])]
     popular = [(s, f"Popular in {_category_name(category)}") for s, _ in found.get(_popular(category), [])]
-    similar = [(s, "Similar to this product") for s, _ in found.get(_similar(slug), [])]
+    similar = _similar_candidates(slug, found)
     together = _served([*bought, *popular], exclude=excluded, limit=limit)
     return {"bought_together": together,
             "similar": _served(similar, exclude=excluded | {r.card["slug"] for r in together}, limit=limit)}
@@ -315,9 +332,9 @@ def product_recommendations(*, slug: str, kind: str, limit: int) -> list[Recomme
     card = catalog_services.product_cards(slugs=[slug]).get(slug)
     if card is None:
         raise ProductNotFound(slug[:100])
-    found = selectors.lists([_bought(slug), _similar(slug), _popular(card["category"])])
+    found = selectors.lists([_bought(slug), _viewed(slug), _similar(slug), _popular(card["category"])])
     if kind == "similar":
-        candidates = [(s, "Similar to this product") for s, _ in found.get(_similar(slug), [])]
+        candidates = _similar_candidates(slug, found)
     else:
         candidates = [(s, "Customers who bought this also bought it") for s, _ in found.get(_bought(slug), [])]
     candidates += [(s, f"Popular in {_category_name(card['category'])}")
@@ -343,3 +360,127 @@ def cart_recommendations(*, product_slugs: Iterable[str], names: Mapping[str, st
     candidates = [(s, because[s]) for s in ranked]
     candidates += [(s, "Popular in the shop") for s, _ in found.get(_popular(ALL), [])]
     return _served(candidates, exclude=in_cart, limit=limit)
+
+
+# ---------------------------------------------------------------- product views
+# A view is counted per visitor without slowing the product page: the web process keeps it in memory and hands
+# the views to Redis in one pipelined call every VIEW_BATCH views or VIEW_FLUSH_SECONDS (whichever comes first, at
+# the next view); Celery (views_learn, every minute) turns them into co-view counts and lists. Views are a hint:
+# a batch lost with a process or to a Redis outage costs a little signal, never a page.
+VIEW_BATCH = 200
+VIEW_FLUSH_SECONDS = 1.0
+VIEW_HISTORY = 20  # a view pairs with the visitor's last products, up to this many
+VIEW_TTL = 24 * 3600  # a visitor's unlearned views in Redis
+_views: list[tuple[str, str]] = []
+_views_lock = threading.Lock()
+_views_flushed = [time.monotonic()]
+
+
+def _views_key(name: str) -> str:
+    return caches["default"].make_key(f"recs:views:{name}")
+
+
+def product_view_record(*, visitor: str, slug: str) -> None:
+    """A product page was viewed by ``visitor`` (a session key; only its hash is kept). Buffered here."""
+    who = hashlib.blake2b(visitor.encode(), digest_size=16).hexdigest()
+    with _views_lock:
+        _views.append((who, slug[:255]))
+        now = time.monotonic()
+        if len(_views) < VIEW_BATCH and now - _views_flushed[0] < VIEW_FLUSH_SECONDS:
+            return
+        batch = _views[:]
+        _views.clear()
+        _views_flushed[0] = now
+    _views_send(batch)
+
+
+def product_views_flush() -> int:
+    """Send this process's buffered views now (tests; a process's shutdown). Returns how many."""
+    with _views_lock:
+        batch = _views[:]
+        _views.clear()
+        _views_flushed[0] = time.monotonic()
+    _views_send(batch)
+    return len(batch)
+
+
+def _views_send(batch: list[tuple[str, str]]) -> None:
+    if not batch:
+        return
+    try:
+        pipe = get_redis_connection("default").pipeline(transaction=False)
+        for who, slug in batch:
+            pipe.rpush(_views_key(who), slug)
+            pipe.expire(_views_key(who), VIEW_TTL)
+        pipe.sadd(_views_key("pending"), *{who for who, _ in batch})
+        pipe.expire(_views_key("pending"), VIEW_TTL)
+        pipe.execute()
+    except Exception:
+        logger.warning("recommendations: %s product views not recorded (Redis)", len(batch), exc_info=True)
+
+
+def views_learn(*, visitors: int = 2000) -> int:
+    """Celery, every minute: the views Redis holds, for up to ``visitors`` visitors, become co-view counts (each
+    new view with the visitor's last VIEW_HISTORY products), and the lists of the products they touch are
+    recomputed. Returns how many views were learned."""
+    redis = get_redis_connection("default")
+    who = [w.decode() if isinstance(w, bytes) else w for w in redis.spop(_views_key("pending"), visitors) or []]
+    if not who:
+        return 0
+    pipe = redis.pipeline(transaction=True)  # read and remove each visitor's views at once: none lost between
+    for w in who:
+        pipe.lrange(_views_key(w), 0, -1)
+        pipe.delete(_views_key(w))
+    answers = pipe.execute()
+    views = {w: [v.decode() if isinstance(v, bytes) else v for v in answers[2 * n]] for n, w in enumerate(who)}
+    pairs: dict[tuple[str, str], int] = defaultdict(int)
+    learned = 0
+    with transaction.atomic():
+        history = dict(VisitorViews.objects.select_for_update().filter(visitor__in=list(views))
+                       .values_list("visitor", "products"))
+        rows = []
+        for w, slugs in views.items():
+            seen = list(history.get(w, []))
+            for slug in slugs:
+                learned += 1
+                if seen and seen[-1] == slug:
+                    continue  # a reload
+                for other in set(seen) - {slug}:
+                    pairs[(slug, other)] += 1
+                    pairs[(other, slug)] += 1
+                seen = [*[s for s in seen if s != slug][-(VIEW_HISTORY - 1):], slug]
+            rows.append(VisitorViews(visitor=w, products=seen, updated_at=timezone.now()))
+        VisitorViews.objects.bulk_create(rows, update_conflicts=True, unique_fields=["visitor"],
+                                         update_fields=["products", "updated_at"])
+        if pairs:
+            ordered = sorted(pairs.items())
+            with connection.cursor() as cursor:
+                cursor.execute(f"""
+                    INSERT INTO {CoViewCount._meta.db_table} (product_slug, other_slug, views)
+                    SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])
+                    ON CONFLICT (product_slug, other_slug) DO UPDATE
+                    SET views = {CoViewCount._meta.db_table}.views + EXCLUDED.views
+                """, [[a for (a, _), _ in ordered], [b for (_, b), _ in ordered],  # noqa: S608
+                      [n for _, n in ordered]])
+            touched = {a for a, _ in pairs}
+            lists = _coview_lists(touched)
+            _store({_viewed(slug): lists.get(slug, []) for slug in touched})
+    return learned
+
+
+def _coview_lists(slugs: set[str] | None) -> dict[str, list[list]]:
+    """The co-view lists of ``slugs`` (every product's with None): the products viewed with it most, at least
+    MIN_SUPPORT times, scored by their share of its co-views."""
+    rows = CoViewCount.objects.filter(views__gte=learning.MIN_SUPPORT)
+    if slugs is not None:
+        rows = rows.filter(product_slug__in=slugs)
+    neighbours: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for a, b, views in rows.values_list("product_slug", "other_slug", "views"):
+        neighbours[a].append((b, views))
+    return {slug: learning.bought_list(sum(v for _, v in found), found) for slug, found in neighbours.items()}
+
+
+def visitor_views_forget(*, older_than_days: int = 30) -> int:
+    """Visitors' view histories not touched for ``older_than_days`` are deleted (the co-view counts stay)."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    return VisitorViews.objects.filter(updated_at__lt=cutoff).delete()[0]

@@ -15,3 +15,10 @@ def recommendations_rebuild() -> None:
 def recommendations_popular() -> None:
     """Every minute (beat): the popularity lists from the counts orders have moved."""
     services.popular_refresh()
+
+
+@shared_task(ignore_result=True)
+def recommendations_views() -> None:
+    """Every minute (beat): the product views the web processes handed to Redis become co-view lists."""
+    services.views_learn()
+    services.visitor_views_forget()

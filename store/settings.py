@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "recommendations.middleware.ProductViewMiddleware",  # counts a product view once answered (buffered)
 ]
 
 ROOT_URLCONF = "store.urls"
@@ -230,6 +231,7 @@ CELERY_BEAT_SCHEDULE = {
     "recommendations-rebuild": {"task": "recommendations.tasks.recommendations_rebuild",
                                 "schedule": crontab(hour=3, minute=30)},
     "recommendations-popular": {"task": "recommendations.tasks.recommendations_popular", "schedule": 60.0},
+    "recommendations-views": {"task": "recommendations.tasks.recommendations_views", "schedule": 60.0},
 }
 
 # ---------------------------------------------------------------- auth, i18n, static, media
