@@ -68,14 +68,17 @@ def _same_origin(request) -> bool:
 def csrf_failure(request, reason=""):
     """settings.CSRF_FAILURE_VIEW. A form of this shop sent without a token (from a page every stateless visitor
     gets, in a browser without JavaScript) gets a page that asks the shopper to confirm it: the same fields, now
-    with a token, and a button. Anything else (another site's form, the API, a large form) is refused as Django
-    refuses it, without the fields."""
+    with a token, and a button. Anything else (another site's form, the API, a large form, a password) is refused
+    as Django refuses it, without the fields."""
     if request.path.startswith("/api/"):
         return JsonResponse({"code": "csrf_failed", "message": f"CSRF check failed: {reason}"}, status=403)
     fields = [(name, value) for name, values in request.POST.lists() for value in values
               if name != "csrfmiddlewaretoken"]
+    # a password is never written into a page (its source, a cache, a saved copy): the shop's password forms
+    # carry their token anyway, so such a form fails only when stale, and is sent again from a reloaded page
     confirmable = (not request.FILES and _same_origin(request) and len(fields) <= CONFIRM_FIELDS
-                   and all(len(value) <= CONFIRM_VALUE_CHARS for _, value in fields))
+                   and all(len(value) <= CONFIRM_VALUE_CHARS and "password" not in name.lower()
+                           for name, value in fields))
     return render(request, "403_csrf.html",  # back to the form's whole address: its query may be what it is for
                   {"fields": fields if confirmable else None, "action": request.get_full_path()}, status=403)
 

@@ -168,3 +168,10 @@ def test_a_page_built_from_a_near_copy_older_than_the_versions_read_is_never_sto
             local._apply(message)
     html = client.get(path).content.decode()
     assert "After Edit" in html and "Before Edit" not in html
+
+
+def test_a_form_with_a_password_is_not_written_back_into_a_page(no_js):
+    refused = no_js.post("/account/login/", {"username": "someone", "password": "hunter2-secret"},
+                         HTTP_ORIGIN="http://testserver")
+    html = refused.content.decode()
+    assert refused.status_code == 403 and "hunter2-secret" not in html and "could not be sent" in html
