@@ -26,6 +26,7 @@ from .redis_store import StoredCart
 from .types import (
     Cart,
     CartChange,
+    CartEstimate,
     CartFull,
     CartLine,
     CartNotFound,
@@ -144,6 +145,22 @@ def cart_promo_provide(*, quote: Callable[[str, int | None, str], CartPromo]) ->
 def cart_promo(*, token: str, user_id: int | None, code: str) -> CartPromo:
     """What ``code`` would take off this cart at checkout now (CartPromo.problem: why it would not)."""
     return _promo_quote(token, user_id, code)
+
+
+# Likewise the estimate of shipping and tax for a signed-in shopper's default address (orders/apps.py provides it).
+_estimate: Callable[[str, int, str], CartEstimate | None] = lambda token, user_id, code: None  # noqa: E731
+
+
+def cart_estimate_provide(*, estimate: Callable[[str, int, str], CartEstimate | None]) -> None:
+    """``estimate(token, user_id, code)``: the cart delivered to the shopper's default address, or None."""
+    global _estimate
+    _estimate = estimate
+
+
+def cart_estimate(*, token: str, user_id: int, code: str = "") -> CartEstimate | None:
+    """Shipping, tax and total of this cart (with ``code`` if it applies) delivered to the signed-in shopper's
+    default address; None without one, or when the cart cannot be priced now (the checkout says why)."""
+    return _estimate(token, user_id, code)
 
 
 def cart_line_count(*, token: str | None) -> int:

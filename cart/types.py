@@ -70,6 +70,20 @@ class CartPromo:
     problem: str = ""
 
 
+@dataclass(frozen=True)
+class CartEstimate:
+    """What the cart would cost delivered to the signed-in shopper's default address, priced as the checkout
+    prices it: the cheapest method, the tax of that address's country or region, and the total."""
+
+    ship_to: str  # "Portland, OR"
+    shipping_name: str
+    shipping: Decimal
+    tax_name: str
+    tax: Decimal
+    tax_included: bool
+    total: Decimal
+
+
 class CartNotFound(NotFound):
     code = "cart_not_found"
 

@@ -70,8 +70,10 @@ def cart_page(request):
     code = request.session.get(PROMO_SESSION_KEY, "")
     promo = services.cart_promo(token=token, user_id=_user_id(request), code=code) if cart and cart.lines and code \
         else None
+    estimate = services.cart_estimate(token=token, user_id=request.user.pk, code=promo.code if promo else "") \
+        if cart and cart.lines and request.user.is_authenticated else None
     return render(request, "cart/cart.html", {
-        "cart": cart, "checkout_url": checkout_url, "promo": promo, "promo_form": PromoCodeForm(),
+        "cart": cart, "checkout_url": checkout_url, "promo": promo, "promo_form": PromoCodeForm(), "estimate": estimate,
         "total": cart.subtotal - promo.discount if promo else None,
         "cart_line_count": len(cart.lines) if cart else 0})  # the badge
 

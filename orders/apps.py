@@ -7,7 +7,7 @@ class OrdersConfig(AppConfig):
     db_schema = "orders"
 
     def ready(self):
-        from cart.services import cart_promo_provide
+        from cart.services import cart_estimate_provide, cart_promo_provide
         from inventory.services import RESERVATION_EXPIRED
         from payments.services import PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_SUCCEEDED
         from store.core import outbox
@@ -15,6 +15,7 @@ class OrdersConfig(AppConfig):
         from . import checkout, services, subscribers
 
         cart_promo_provide(quote=checkout.checkout_cart_promo)
+        cart_estimate_provide(estimate=checkout.checkout_cart_estimate)
 
         outbox.subscribe(RESERVATION_EXPIRED, subscribers.order_reservation_expired)
         outbox.subscribe(services.PAYMENT_UNKNOWN, subscribers.order_settle_payment)

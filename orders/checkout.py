@@ -31,7 +31,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from cart import services as cart_services
-from cart.types import CartNotFound, CartPromo
+from cart.types import CartEstimate, CartNotFound, CartPromo
 from catalog import services as catalog_services
 from inventory import services as inventory_services
 from inventory.types import InsufficientStock, SaleNotStarted
@@ -694,6 +694,24 @@ def checkout_cart_promo(token: str, user_id: int | None, code: str) -> CartPromo
     except ApplicationError:
         return CartPromo(code=code)
     return CartPromo(code=promo.code, discount=sum(discounts, Decimal("0.00")))
+
+
+def checkout_cart_estimate(token: str, user_id: int, code: str) -> CartEstimate | None:
+    """The cart page's estimate (cart.services.cart_estimate): the cart delivered to the signed-in shopper's default
+    address, priced as checkout_quote prices it (the cheapest method, that place's tax, the code if it applies).
+    None without a saved address, or when the cart cannot be priced now."""
+    book = shipping_services.address_book(user_id=user_id)
+    if not book:
+        return None
+    address = book[0]  # the default first
+    try:
+        quote = checkout_quote(cart_token=token, user_id=user_id, country=address.country, region=address.region,
+                               promo_code=code)
+    except ApplicationError:
+        return None
+    return CartEstimate(ship_to=", ".join(part for part in (address.city, address.region) if part),
+                        shipping_name=quote.shipping_name, shipping=quote.shipping, tax_name=quote.tax_name,
+                        tax=quote.tax, tax_included=quote.tax_included, total=quote.total)
 
 
 # ---------------------------------------------------------------- back from the provider's payment page

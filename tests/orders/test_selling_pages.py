@@ -177,3 +177,32 @@ def test_a_code_that_cannot_be_used_stays_in_its_field_with_why_until_the_shoppe
     assert "Promo code BIG needs an order of at least 60.00." in page
     html = client.post("/checkout/", form(page, promo_code="BIG", **US)).content.decode()
     assert "Promo code BIG needs an order of at least 60.00." in html and Order.objects.count() == 0
+
+
+def test_a_signed_in_shopper_sees_shipping_tax_and_total_for_their_default_address_on_the_cart(django_user_model):
+    """Issue 22 wants the tax shown on the cart too: for a shopper whose default address is known, the cart shows
+    what the checkout will charge there (a guest's cart still says it is worked out at checkout)."""
+    from django.test import Client
+
+    shipping_services.shipping_seed_defaults()
+    TaxRate.objects.create(country="US", region="NY", name="Sales tax", rate=Decimal("8.875"))
+    shipping_services.shipping_invalidate()
+    order_services.promo_code_create(code="TENOFF", amount=Decimal("10.00"))
+    sku = make_product(name="Summit Pack", price="50.00", stock=3).variants[0].sku
+    ada = django_user_model.objects.create_user("ada", "ada@example.com", "pw-for-tests-only")
+    shipping_services.address_save(user_id=ada.pk, fields={
+        "name": "Ada Lovelace", "line1": "1 Liberty Plaza", "city": "New York", "region": "NY",
+        "postal_code": "10006", "country": "US"})
+    client = Client()
+    client.force_login(ada)
+    client.post("/cart/add/", {"sku": sku, "quantity": "1"})
+    client.post("/cart/promo/", {"code": "TENOFF"})
+    page = client.get("/cart/").content.decode()
+    # 50 - 10 = 40; standard 4.95; tax 3.55 on the line and 0.44 on shipping: 48.94
+    assert "Shipping (Standard) to New York, NY" in page and "Sales tax" in page and "$3.99" in page
+    assert "$48.94" in page and "Total before shipping and tax" not in page
+    assert "Pay $48.94" in client.get("/checkout/").content.decode()
+    guest = Client()
+    guest.post("/cart/add/", {"sku": sku, "quantity": "1"})
+    page = guest.get("/cart/").content.decode()
+    assert "Sales tax" not in page and "Shipping and tax are calculated on the next step." in page
