@@ -10,7 +10,7 @@ from recommendations import services
 
 register = template.Library()
 logger = logging.getLogger(__name__)
-ON_PAGE = 6
+ON_PAGE = 5  # one row of cards on a desktop page
 
 
 @register.inclusion_tag("recommendations/_product.html")
