@@ -116,6 +116,12 @@ def line_count(token: str) -> int:
     return max(int(_redis().hlen(cart_key(token))) - len(META), 0)
 
 
+def unit_count(token: str) -> int:
+    """The units in the cart: each line's quantity (the part of its "quantity:price seen" before the colon)."""
+    fields = _redis().hgetall(cart_key(token))
+    return sum(int(value.partition(b":")[0]) for name, value in fields.items() if name.startswith(b"l:"))
+
+
 # ---------------------------------------------------------------- writing
 def cart_store(token: str, *, user_id: int | None, ttl: int) -> None:
     """A new, empty cart (and, for a signed-in shopper, the pointer to it)."""

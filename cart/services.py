@@ -163,6 +163,16 @@ def cart_estimate(*, token: str, user_id: int, code: str = "") -> CartEstimate |
     return _estimate(token, user_id, code)
 
 
+def cart_unit_count(*, token: str | None) -> int:
+    """Number of units (two of one thing count two), for the header badge; 0 for no cart and when Redis is down."""
+    if not token:
+        return 0
+    try:
+        return redis_store.unit_count(token)
+    except RedisError:
+        return 0
+
+
 def cart_line_count(*, token: str | None) -> int:
     """Number of lines, for the header badge; 0 for no cart and when Redis is down (the badge never fails a page)."""
     if not token:
@@ -214,7 +224,7 @@ def _write(token: str, sku: str, quantity: int, mode: str, user_id: int | None) 
         raise InvalidQuantity(f"At most {MAX_QUANTITY} of one item per order; you already have {written.previous}.",
                               extra={"in_cart": written.previous})
     if written.refused == redis_store.OVER_AVAILABLE:
-        raise InsufficientStock(sku, written.available, info.product_name)
+        raise InsufficientStock(sku, written.available, info.display_name)  # names the size chosen
     if written.refused == redis_store.TOO_MANY_LINES:
         raise CartFull(f"A cart holds at most {MAX_LINES} different items.")
     stored, known = written.cart, ({sku: info} if info else {}, {sku: available} if quantity else {})

@@ -75,7 +75,7 @@ def cart_page(request):
     return render(request, "cart/cart.html", {
         "cart": cart, "checkout_url": checkout_url, "promo": promo, "promo_form": PromoCodeForm(), "estimate": estimate,
         "total": cart.subtotal - promo.discount if promo else None,
-        "cart_line_count": len(cart.lines) if cart else 0})  # the badge
+        "cart_line_count": sum(line.quantity for line in cart.lines) if cart else 0})  # the badge: units
 
 
 @require_POST
@@ -106,6 +106,7 @@ def add(request):
 
 
 def _change(request, form_class, action):
+    """Run ``action(token, data)``, which answers what it did; the cart page then says so (or why not)."""
     form = form_class(request.POST)
     if not form.is_valid():
         messages.error(request, "Enter a quantity from 0 to 99.")
@@ -115,25 +116,39 @@ def _change(request, form_class, action):
         token = current_token(request)
         if token is None:
             raise CartNotFound()
-        action(token, form.cleaned_data)
+        done = action(token, form.cleaned_data)
     except ApplicationError as exc:
         response = _problem(request, exc)
         if response is not None:
             return response
         messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
     return redirect("cart:page")
+
+
+def _remove_line(request, token: str, sku: str) -> str:
+    """Remove a line, answering which: its name is read before it goes (a removed line has none to report)."""
+    name = next((line.name for line in services.cart_get(token=token, user_id=_user_id(request)).lines
+                 if line.sku == sku), "the item")
+    services.cart_remove(token=token, sku=sku, user_id=_user_id(request))
+    return f"Removed {name} from your cart."
 
 
 @require_POST
 def update(request):
-    return _change(request, UpdateLineForm, lambda token, data: services.cart_set_quantity(
-        token=token, sku=data["sku"], quantity=data["quantity"], user_id=_user_id(request)))
+    def set_quantity(token, data):
+        if data["quantity"] == 0:
+            return _remove_line(request, token, data["sku"])
+        line = services.cart_set_quantity(token=token, sku=data["sku"], quantity=data["quantity"],
+                                          user_id=_user_id(request)).line
+        return f"Updated: {line.quantity} × {line.name} in your cart."
+    return _change(request, UpdateLineForm, set_quantity)
 
 
 @require_POST
 def remove(request):
-    return _change(request, RemoveLineForm, lambda token, data: services.cart_remove(
-        token=token, sku=data["sku"], user_id=_user_id(request)))
+    return _change(request, RemoveLineForm, lambda token, data: _remove_line(request, token, data["sku"]))
 
 
 @require_POST

@@ -25,19 +25,21 @@ def test_a_shopper_updates_a_lines_quantity_and_removes_lines_on_the_cart_page(p
     tents.fill("3")
     tent_row.get_by_role("button", name="Update").click()
     expect(tents).to_have_value("3")
+    expect(page.get_by_text("Updated: 3 × Granite Peak Tent — Option 0 in your cart.")).to_be_visible()
     expect(tent_row).to_contain_text("$1,047.00")
     expect(subtotal).to_contain_text("$1,061.00")
 
     tents.fill("9")  # more than there are: refused, saying how many there are
     tent_row.get_by_role("button", name="Update").click()
-    expect(page.get_by_text("Only 4 of Granite Peak Tent available.")).to_be_visible()
+    expect(page.get_by_text("Only 4 of Granite Peak Tent — Option 0 available.")).to_be_visible()
     expect(tents).to_have_value("3")
     expect(subtotal).to_contain_text("$1,061.00")
 
     mug_row.get_by_role("button", name="Remove Cedar Camp Mug").click()
     expect(mug_row).to_have_count(0)
+    expect(page.get_by_text("Removed Cedar Camp Mug — Option 0 from your cart.")).to_be_visible()
     expect(subtotal).to_contain_text("$1,047.00")
-    expect(badge).to_have_text("1")
+    expect(badge).to_have_text("3")  # units: three tents
 
     tents.fill("0")  # a quantity of nothing removes the line
     tent_row.get_by_role("button", name="Update").click()

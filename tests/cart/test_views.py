@@ -20,7 +20,28 @@ def test_add_from_the_product_page_then_see_the_cart(client, product):
     html = client.get("/cart/").content.decode()
     assert "Added 2 × Wool &lt;Blanket&gt; — Option 0 to your cart." in html
     assert "$160.00" in html and "<Blanket>" not in html
-    assert 'data-cart-count>1<' in client.get(f"/p/{product.slug}/").content.decode()
+    page = client.get(f"/p/{product.slug}/").content.decode()
+    assert 'data-cart-count>2<' in page and 'aria-label="Cart, items: 2"' in page  # units, not lines
+
+
+def test_the_badge_counts_units_on_cached_and_uncached_pages(client, product):
+    client.post("/cart/add/", {"sku": product.variants[0].sku, "quantity": "3"})
+    for _ in range(2):  # the product page rendered, then from the page cache
+        assert 'data-cart-count>3<' in client.get(f"/p/{product.slug}/").content.decode()
+    assert 'data-cart-count>3<' in client.get("/cart/").content.decode()
+    assert services.cart_unit_count(token=client.session["cart_token"]) == 3
+
+
+def test_updates_and_removals_are_confirmed_by_name(client, product):
+    sku = product.variants[0].sku
+    client.post("/cart/add/", {"sku": sku, "quantity": "1"})
+    client.post("/cart/update/", {"sku": sku, "quantity": "2"})
+    assert "Updated: 2 × Wool &lt;Blanket&gt; — Option 0 in your cart." in client.get("/cart/").content.decode()
+    client.post("/cart/remove/", {"sku": sku})
+    assert "Removed Wool &lt;Blanket&gt; — Option 0 from your cart." in client.get("/cart/").content.decode()
+    client.post("/cart/add/", {"sku": sku, "quantity": "1"})
+    client.post("/cart/update/", {"sku": sku, "quantity": "0"})
+    assert "Removed Wool &lt;Blanket&gt; — Option 0 from your cart." in client.get("/cart/").content.decode()
 
 
 def test_update_and_remove_without_javascript(client, product):
@@ -34,7 +55,7 @@ def test_update_and_remove_without_javascript(client, product):
 
 @pytest.mark.parametrize(("quantity", "message"), [("0", "Ensure this value is greater than or equal to 1."),
                                                    ("abc", "Enter a whole number from 1 to 99."),
-                                                   ("9", "Only 4 of Wool &lt;Blanket&gt; available.")])
+                                                   ("9", "Only 4 of Wool &lt;Blanket&gt; — Option 0 available.")])
 def test_bad_adds_come_back_to_the_product_page_with_a_message(client, product, quantity, message):
     page = f"/p/{product.slug}/"
     response = client.post("/cart/add/", {"sku": product.variants[0].sku, "quantity": quantity, "next": page})
@@ -44,7 +65,7 @@ def test_bad_adds_come_back_to_the_product_page_with_a_message(client, product, 
 
 def test_sold_out_and_unknown_items_are_refused_with_a_message(client, product):
     client.post("/cart/add/", {"sku": product.variants[1].sku, "quantity": "1"})
-    assert "Sorry, Wool &lt;Blanket&gt; is sold out." in client.get("/cart/").content.decode()
+    assert "Sorry, Wool &lt;Blanket&gt; — Option 1 is sold out." in client.get("/cart/").content.decode()
     client.post("/cart/add/", {"sku": "NOPE", "quantity": "1"})
     assert "We don&#x27;t sell" in client.get("/cart/").content.decode()
 
