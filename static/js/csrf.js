@@ -20,7 +20,8 @@
     }
     form.dataset.csrfSending = "1"; // the submit event requestSubmit fires now is this one's: let it go
     try {
-      form.requestSubmit(event.submitter || undefined);
+      if (typeof form.requestSubmit === "function") form.requestSubmit(event.submitter || undefined);
+      else form.submit(); // Safari before 16: no second submit event, and the pressed button's name is not sent
     } finally {
       delete form.dataset.csrfSending;
       delete form.dataset.csrfPending;

@@ -41,6 +41,8 @@ FIELDS = {
 }
 _VARIABLE = {name: variable for variable, name in FIELDS.items()}
 PAGES = "pages"  # a scope every cached page depends on: bumping it (clear_page_cache) makes them all stale
+# addresses SharedPageMiddleware knows the page of, at the least (with the near cache off, pages come from Redis)
+ADDRESSES_KEPT = 1000
 
 
 @functools.lru_cache(maxsize=4)
@@ -131,7 +133,8 @@ class SharedPageMiddleware:
 
     The middleware does not know a page's key and scopes until its view has answered once, so it learns them per
     address (path and query) from the responses cached_page() marks as shared, keeping the last
-    PAGECACHE_NEAR_ENTRIES addresses; many addresses of one page (junk parameters) share the one stored page.
+    PAGECACHE_NEAR_ENTRIES addresses (ADDRESSES_KEPT at the least: with the near cache off, the pages still come
+    from Redis); many addresses of one page (junk parameters) share the one stored page.
     A response is stored only if it answers a GET, only if nothing on its way set a cookie (then it is private,
     for any cache in front too), and only after a request that read the versions before the view did, so a page
     built before an edit is never stored as current."""
@@ -166,7 +169,7 @@ class SharedPageMiddleware:
         with self._lock:
             self._addresses[address] = shared
             self._addresses.move_to_end(address)
-            while len(self._addresses) > settings.PAGECACHE_NEAR_ENTRIES:
+            while len(self._addresses) > max(settings.PAGECACHE_NEAR_ENTRIES, ADDRESSES_KEPT):
                 self._addresses.popitem(last=False)
         # Stored only at the versions its parts were built at: this process's near copy of them may be a moment
         # behind the versions just read from Redis (an edit's invalidation message still on its way), and stored

@@ -33,3 +33,11 @@ def test_a_form_sent_again_while_its_token_is_fetched_is_not_sent_without_it(pag
                   " form.requestSubmit(); }")
     expect(page.get_by_text("Added 1 × Granite Peak Tent")).to_be_visible()
     assert len(sent) == 1 and "csrfmiddlewaretoken=&" not in sent[0], sent
+
+
+def test_a_browser_without_request_submit_still_sends_the_form_with_its_token(page, live_server):
+    tent = make_product(name="Granite Peak Tent", price="349.00", stock=4)
+    page.add_init_script("delete HTMLFormElement.prototype.requestSubmit;")  # Safari before 16
+    page.goto(live_server.url + f"/p/{tent.slug}/")
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.get_by_text("Added 1 × Granite Peak Tent")).to_be_visible()

@@ -175,3 +175,10 @@ def test_a_form_with_a_password_is_not_written_back_into_a_page(no_js):
                          HTTP_ORIGIN="http://testserver")
     html = refused.content.decode()
     assert refused.status_code == 403 and "hunter2-secret" not in html and "could not be sent" in html
+
+
+def test_with_the_near_cache_off_the_middleware_still_answers_from_redis(client, counted, settings):
+    settings.PAGECACHE_NEAR_ENTRIES = 0  # Redis Cluster (docs/operations.md): addresses are still learnt
+    path = f"/p/{make_product().slug}/"
+    pages = [client.get(path).content for _ in range(4)]
+    assert len(set(pages)) == 1 and counted == [path, path]
