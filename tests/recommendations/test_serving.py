@@ -129,3 +129,12 @@ def test_a_product_nobody_bought_yet_gets_its_categorys_most_bought(client, shop
     response = client.get(f"/api/v1/products/{lonely}/recommendations/?limit=2")
     assert slugs(response) == bags[:2]  # the sold-out bag, bought most, left out
     assert response.json()["results"][0]["reason"] == "Popular in sleeping"
+
+
+def test_staff_see_the_lists_read_only(client, shop, django_user_model):
+    tent, _, _ = shop
+    admin = django_user_model.objects.create_superuser("boss", "boss@example.com", "pw-for-tests-only")
+    client.force_login(admin)
+    page = client.get("/admin/recommendations/recommendationlist/?q=bought")
+    assert page.status_code == 200 and f"bought:{tent}" in page.content.decode()
+    assert client.get("/admin/recommendations/recommendationlist/add/").status_code == 403
