@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from store.core import ratelimit
@@ -12,7 +12,7 @@ from store.core.exceptions import ApplicationError
 
 from . import services
 from .forms import AddToCartForm, PromoCodeForm, RemoveLineForm, UpdateLineForm
-from .types import CartNotFound, CartUnavailable
+from .types import CartNotFound, CartUnavailable, InsufficientStock
 
 SESSION_KEY = services.SESSION_KEY
 PROMO_SESSION_KEY = services.PROMO_SESSION_KEY
@@ -32,13 +32,17 @@ def current_token(request, *, create: bool = False) -> str | None:
     return token
 
 
-def _back(request, fallback: str):
+def _back(request, fallback: str, *, sku: str = ""):
     """Back to the page the form was on (``next``, else the Referer) when it is this shop's; else ``fallback``. Only
-    an address goes back: a word (redirect() would read it as a view's name) or text with a NUL is no address."""
+    an address goes back: a word (redirect() would read it as a view's name) or text with a NUL is no address.
+    ``sku``: the variant the shopper chose, named in the address's fragment for the product page's script to choose
+    again (a fragment, so the cached page is the same one)."""
     target = request.POST.get("next") or request.META.get("HTTP_REFERER") or fallback
     if "/" not in target or "\x00" in target or not url_has_allowed_host_and_scheme(
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         target = fallback
+    if sku and target != fallback and "#" not in target:
+        target += "#" + urlencode({"sku": sku})
     return HttpResponseRedirect(target)
 
 
@@ -100,7 +104,8 @@ def add(request):
         if response is not None:
             return response
         messages.error(request, exc.message)
-        return _back(request, reverse("cart:page"))
+        kept = form.cleaned_data["sku"] if isinstance(exc, InsufficientStock) else ""
+        return _back(request, reverse("cart:page"), sku=kept)
     messages.success(request, f"Added {form.cleaned_data['quantity']} × {change.line.name} to your cart.")
     return redirect("cart:page")
 

@@ -14,7 +14,20 @@
     if (price) price.textContent = choice.dataset.price;
     if (availability) availability.textContent = choice.dataset.availability;
   };
+  // Sent back here from the cart (too few left of what was chosen), the address names the choice (#sku=...): it is
+  // chosen again if it can still be bought, and the address forgets it, so a reload or Back keeps what the shopper
+  // picks after.
+  const keepChoice = () => {
+    const wanted = new URLSearchParams(location.hash.slice(1)).get("sku");
+    if (!wanted) return;
+    const choice = [...document.querySelectorAll("[name='sku'] option, input[name='sku']")]
+      .find((element) => element.value === wanted && !element.disabled);
+    if (choice && choice.tagName === "OPTION") choice.selected = true;
+    else if (choice) choice.checked = true;
+    history.replaceState(history.state, "", location.pathname + location.search);
+  };
   document.querySelectorAll("[name='sku']").forEach((input) => input.addEventListener("change", show));
   window.addEventListener("pageshow", show);
+  keepChoice();
   show();
 })();

@@ -37,6 +37,19 @@ def test_picking_a_variant_shows_its_price_and_stock_and_puts_that_variant_in_th
     expect(row.get_by_role("cell", name="$390.00")).to_be_visible()
 
 
+def test_asking_for_more_than_there_are_keeps_the_variant_chosen_and_names_it(page, live_server):
+    jacket = make_product(name="Summit Down Jacket", variants=3, prices=["180.00", "195.00", "210.00"],
+                          stock=[12, 3, 0])
+    page.goto(live_server.url + f"/p/{jacket.slug}/")
+    page.get_by_role("radio", name="Option 1").check()
+    page.get_by_label("Quantity").fill("5")
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.get_by_role("alert")).to_have_text("Only 3 of Summit Down Jacket — Option 1 available.")
+    expect(page).to_have_url(live_server.url + f"/p/{jacket.slug}/")  # the choice is kept, not in the address
+    expect(page.get_by_role("radio", name="Option 1")).to_be_checked()
+    expect(page.locator("p[data-price]")).to_have_text("$195.00")
+
+
 def test_after_back_the_price_is_the_chosen_variants(page, live_server):
     """The browser brings the chosen radio back on Back, but not the text the script had set: the price shown must
     be read again from the choice (it showed the first variant's, beside the second one chosen)."""
