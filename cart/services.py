@@ -128,7 +128,7 @@ def _line(sku: str, quantity: int, seen: Decimal | None, variant: VariantInfo | 
         notices.append(f"Only {max(available, 0)} of {name} available now.")
     return (CartLine(sku=sku, name=name, product_slug=variant.product_slug, quantity=quantity,
                      unit_price=variant.price, line_total=variant.price * quantity, available=max(available, 0),
-                     price_when_added=changed_from), notices)
+                     price_when_added=changed_from, image_url=variant.image_url), notices)
 
 
 # Whether a promo code applies to a cart, and what it takes off, is the checkout's to say, and orders sits above the

@@ -20,6 +20,7 @@ class CartLine:
     line_total: Decimal
     available: int
     price_when_added: Decimal | None = None  # set when the price changed since the shopper last touched the line
+    image_url: str = ""  # the product's picture, "" for none
 
     @property
     def price_changed(self) -> bool:

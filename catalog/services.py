@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Min, Q
+from django.db.models import Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from inventory import services as inventory_services
@@ -31,6 +31,9 @@ ATTRIBUTE_NAME = re.compile(r"[a-z][a-z_]{0,29}")
 
 
 # ---------------------------------------------------------------- reads for other apps and the layout
+_IMAGE_STORAGE = ProductImage._meta.get_field("image").storage
+
+
 def variant_prices(*, skus: Iterable[str], near: bool = False) -> dict[str, VariantInfo]:
     """Current name and price of each known SKU (the cart and checkout re-read these; a cart never keeps a price).
     ``near``: from this process's memory while nothing changed (what a cart shows); never for charging.
@@ -41,12 +44,15 @@ def variant_prices(*, skus: Iterable[str], near: bool = False) -> dict[str, Vari
 
     def build(keys: list[str]) -> dict[str, VariantInfo]:
         wanted = [key.removeprefix("catalog:variant:") for key in keys]
-        variants = Variant.objects.filter(sku__in=wanted).select_related("product__category__parent")
+        first_image = ProductImage.objects.filter(product=OuterRef("product_id")).order_by("position", "id")
+        variants = Variant.objects.filter(sku__in=wanted).select_related("product__category__parent").annotate(
+            first_image=Subquery(first_image.values("image")[:1]))
         return {
             f"catalog:variant:{v.sku}": VariantInfo(
                 sku=v.sku, product_slug=v.product.slug, product_name=v.product.name, variant_name=v.name,
                 price=v.price, currency=v.currency, is_active=v.product.is_active, weight=v.weight,
-                category_slugs=tuple(c.slug for c in (v.product.category, v.product.category.parent) if c))
+                category_slugs=tuple(c.slug for c in (v.product.category, v.product.category.parent) if c),
+                image_url=_IMAGE_STORAGE.url(v.first_image) if v.first_image else "")
             for v in variants
         }
 

@@ -21,6 +21,7 @@ class VariantInfo:
     is_active: bool
     weight: Decimal = Decimal("0")  # kg, for shipping priced by weight
     category_slugs: tuple[str, ...] = ()  # the product's category and the one above it (promo codes' scope)
+    image_url: str = ""  # the product's first picture (a cart line shows it), "" for none
 
     @property
     def display_name(self) -> str:

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from cart import services
@@ -127,3 +129,28 @@ def test_a_refusal_shown_at_the_top_of_the_page_reads_as_an_alert_not_a_confirma
     client.post("/cart/add/", {"sku": sku, "quantity": "5"})
     page = client.get("/cart/").content.decode()
     assert 'role="alert"' in page and 'role="status"' not in page
+
+
+def test_each_line_shows_its_products_picture(client):
+    import io
+    from decimal import Decimal
+
+    from PIL import Image
+
+    from catalog import services as catalog_services
+    from catalog.types import ProductSpec, VariantSpec
+
+    photo = io.BytesIO()
+    Image.new("RGB", (40, 40), (90, 120, 110)).save(photo, "JPEG")
+    catalog_services.catalog_import(products=[ProductSpec(
+        slug="pictured-mug", name="Pictured Mug", description="A mug.", category_path=(("home", "Home"),),
+        image_jpeg=photo.getvalue(),
+        variants=(VariantSpec(sku="MUG-1", name="Blue", attributes={}, price=Decimal("9.00"), on_hand=5),))])
+    plain = make_product(name="Plain Mug")
+    client.post("/cart/add/", {"sku": "MUG-1", "quantity": "1"})
+    client.post("/cart/add/", {"sku": plain.variants[0].sku, "quantity": "1"})
+    html = client.get("/cart/").content.decode()
+    table = html.split('<table class="cart-table">')[1]
+    assert table.index('class="line-image"') < table.index("Pictured Mug") < table.index("Plain Mug")
+    assert re.search(r'<img src="[^"]+\.jpg" alt="" width="64" height="64" class="line-image">', table)
+    assert html.count('class="line-image no-image"') == 1  # a product without a picture keeps the line's shape
