@@ -169,13 +169,17 @@ def purchase_verified(*, user_id: int, product_slug: str) -> str | None:
     of it not sent back (an order partly refunded for the very product returned does not verify it). Or None."""
     skus = catalog_services.product_variants(slug=product_slug)
     for order in sorted(order_services.order_history(user_id=user_id), key=lambda o: o.created_at, reverse=True):
-        if order.status not in BOUGHT_STATUSES or not any(line.sku in skus for line in order.lines):
-            continue
-        kept = order_services.order_returnable(number=order.number, user_id=user_id).lines
-        for line in kept:
-            if line.sku in skus and line.left > 0:
-                return line.sku
+        if order.status in BOUGHT_STATUSES and any(line.sku in skus for line in order.lines):
+            for sku in _kept(order.number, user_id):
+                if sku in skus:
+                    return sku
     return None
+
+
+def _kept(number: str, user_id: int) -> list[str]:
+    """The SKUs of the order of which the shopper still has a unit (not all sent back)."""
+    return [line.sku for line in order_services.order_returnable(number=number, user_id=user_id).lines
+            if line.left > 0]
 
 
 # ---------------------------------------------------------------- writes
@@ -197,11 +201,19 @@ def review_create(*, product_slug: str, user_id: int | None, author_name: str, r
     if sku is None:
         raise NotVerified("Only a shopper who bought this product (a paid order, not refunded) can review it.",
                           extra={"slug": product_slug})
+    return _review_write(product_slug=product_slug, user_id=user_id, author_name=author_name, review=review,
+                         sku=sku, variant_name=variants.get(sku, ""))
+
+
+def _review_write(*, product_slug: str, user_id: int, author_name: str, review: ReviewInput, sku: str,
+                  variant_name: str) -> ReviewView:
+    """The review of a buyer verified by the caller (review_create; reviews_seed, which knows what each sample
+    account bought), held or published by the moderation rules, the rating moved in the same transaction."""
     held = _held_because(user_id=user_id, text=f"{review.title}\n{review.body}")
     try:
         with transaction.atomic():
             row = Review(product_slug=product_slug, user_id=user_id, author_name=(author_name or "A shopper")[:60],
-                         sku=sku, variant_name=variants.get(sku, "")[:200], rating=review.rating,
+                         sku=sku, variant_name=variant_name[:200], rating=review.rating,
                          title=review.title, body=review.body,
                          status=Review.Status.PENDING if held else PUBLISHED, held_because=held)
             row.full_clean(validate_unique=False, validate_constraints=False)
@@ -381,25 +393,36 @@ def reviews_seed(*, user_ids, share: float = 0.6, seed: int = 1) -> int:
     were written."""
     rng = random.Random(seed)
     written = 0
-    for user_id in sorted(user_ids):
-        bought: dict[str, str] = {}
-        for order in order_services.order_history(user_id=user_id):
-            if order.status in BOUGHT_STATUSES:
-                for line in order.lines:
-                    bought.setdefault(line.sku, order.number)
-        slugs = {info.product_slug for info in catalog_services.variant_prices(skus=list(bought)).values()
-                 if info.is_active}
-        for slug in sorted(slugs):
-            if rng.random() > share or Review.objects.filter(user_id=user_id, product_slug=slug).exists():
-                continue
-            rating = rng.choices([5, 4, 3, 2, 1], weights=[45, 30, 12, 8, 5])[0]
-            title, body = rng.choice(SAMPLE_TEXTS[rating])
-            try:
-                review_create(product_slug=slug, user_id=user_id, author_name=rng.choice(SAMPLE_NAMES),
-                              review=ReviewInput(rating=rating, title=title, body=body))
-            except (AlreadyReviewed, NotVerified, NotFound):
-                continue
-            written += 1
+    # Verified as review_create verifies (a paid order with a unit kept), but once per order rather than once per
+    # review: asking orders again for each review cost a frequent buyer's whole history a hundred times over. One
+    # transaction, so make run's first start commits (and rebuilds pages) once, not once per review.
+    with transaction.atomic():
+        for user_id in sorted(user_ids):
+            kept: dict[str, str] = {}  # SKU -> the newest order with a unit of it kept
+            for order in sorted(order_services.order_history(user_id=user_id), key=lambda o: o.created_at,
+                                reverse=True):
+                if order.status in BOUGHT_STATUSES:
+                    for sku in _kept(order.number, user_id):
+                        kept.setdefault(sku, order.number)
+            bought: dict[str, str] = {}  # product slug -> the SKU bought most recently
+            infos = catalog_services.variant_prices(skus=list(kept))
+            for sku in kept:
+                if sku in infos and infos[sku].is_active:
+                    bought.setdefault(infos[sku].product_slug, sku)
+            reviewed = set(Review.objects.filter(user_id=user_id).values_list("product_slug", flat=True))
+            for slug in sorted(bought):
+                if rng.random() > share or slug in reviewed:
+                    continue
+                rating = rng.choices([5, 4, 3, 2, 1], weights=[45, 30, 12, 8, 5])[0]
+                title, body = rng.choice(SAMPLE_TEXTS[rating])
+                try:
+                    variants = catalog_services.product_variants(slug=slug)
+                    _review_write(product_slug=slug, user_id=user_id, author_name=rng.choice(SAMPLE_NAMES),
+                                  review=ReviewInput(rating=rating, title=title, body=body), sku=bought[slug],
+                                  variant_name=variants.get(bought[slug], ""))
+                except (AlreadyReviewed, NotFound):
+                    continue
+                written += 1
     return written
 
 
