@@ -37,8 +37,8 @@ class ProductCount(models.Model):
 
 
 class PairCount(models.Model):
-    """How many counted orders hold both products; kept in both directions, so a product's row list is its
-    neighbours."""
+    """How many counted orders hold both products; kept in both directions, so a product's index range is its
+    co-purchase list (ranked when served)."""
 
     product_slug = models.CharField(max_length=255)
     other_slug = models.CharField(max_length=255)
@@ -55,9 +55,9 @@ class PairCount(models.Model):
 
 
 class RecommendationList(models.Model):
-    """A precomputed list, best first, as ``[[slug, score], …]``: ``bought:<product>`` (co-purchase),
-    ``viewed:<product>`` (co-view), ``similar:<product>`` (catalogue data), ``popular:<category>`` and
-    ``popular:*``. A page reads the rows it needs in one query."""
+    """A precomputed list, best first, as ``[[slug, score], …]``: ``viewed:<product>`` (co-view),
+    ``similar:<product>`` (catalogue data), ``popular:<category>`` and ``popular:*``. A page reads the rows it
+    needs, and its co-purchase list from PairCount, in one query (selectors.lists)."""
 
     key = models.CharField(max_length=300, unique=True)
     items = models.JSONField(default=list)

@@ -9,8 +9,8 @@ product cards, and the catalogue's own words for "similar items". Nothing here r
 nothing below imports this app: the pages show it through its template tags.
 
 Exactness: learning an order moves the counts from the basket stored for it (Purchase) to its basket now, under
-the lock of its Purchase row, and recomputes the co-purchase lists of exactly the products whose counts moved;
-these depend only on their own product's counts (learning.py), so the result equals a rebuild
+the learning lock; a product's co-purchase list is read from its own pair counts when served (an index range,
+ranked as learning.bought_list ranks it), so there is no list to fall behind and the counts equal a rebuild's
 (tests/recommendations/test_services.py). The popularity lists follow every minute (popular_refresh)."""
 
 from __future__ import annotations
@@ -163,29 +163,10 @@ _POPULAR_SQL = f"""
 """  # noqa: S608 (table names from our models; every value is a bound parameter)
 
 
-# The LIST_SIZE products bought most often with each of some products (at least MIN_SUPPORT orders), as
-# learning.bought_list ranks them
-_NEIGHBOURS_SQL = f"""
-    SELECT product_slug, other_slug, orders FROM (
-        SELECT product_slug, other_slug, orders,
-               row_number() OVER (PARTITION BY product_slug ORDER BY orders DESC, other_slug) AS place
-        FROM {PairCount._meta.db_table} WHERE product_slug = ANY(%s) AND orders >= %s) ranked
-    WHERE place <= %s
-"""  # noqa: S608 (table names from our models; every value is a bound parameter)
-
-
 def _refresh(slugs: set[str]) -> None:
-    """Recompute the co-purchase lists of ``slugs``, store those that changed, and have their pages rebuilt."""
-    wanted: dict[str, list[list]] = {}
-    counts = dict(ProductCount.objects.filter(product_slug__in=slugs).values_list("product_slug", "orders"))
-    neighbours: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(_NEIGHBOURS_SQL, [sorted(slugs), learning.MIN_SUPPORT, learning.LIST_SIZE])
-        for a, b, both in cursor.fetchall():
-            neighbours[a].append((b, both))
-    for slug in slugs:
-        wanted[_bought(slug)] = learning.bought_list(counts.get(slug, 0), neighbours.get(slug, ()))
-    _store(wanted)
+    """The co-purchase lists of ``slugs`` changed with their counts (they are read from the counts when served):
+    their pages are rebuilt after commit."""
+    catalog_services.product_pages_changed(slugs=sorted(slugs))
 
 
 def popular_refresh() -> int:
@@ -203,13 +184,13 @@ def popular_refresh() -> int:
         .values_list("product_slug", "orders")[:learning.LIST_SIZE])
     wanted.update({key: [] for key in RecommendationList.objects.filter(key__startswith="popular:")
                   .exclude(key__in=list(wanted)).values_list("key", flat=True)})
-    return _store(wanted, pages=False)
+    return len(_store(wanted, pages=False))
 
 
-def _store(wanted: Mapping[str, list[list]], *, replace_all: bool = False, pages: bool = True) -> int:
+def _store(wanted: Mapping[str, list[list]], *, replace_all: bool = False, pages: bool = True):
     """Write the lists that differ from those stored (an empty one is deleted); with ``replace_all``, every stored
-    list not in ``wanted`` is deleted too. The product pages whose lists changed are rebuilt after commit.
-    Returns how many pages that is."""
+    list not in ``wanted`` is deleted too. With ``pages``, the product pages whose lists changed are rebuilt after
+    commit, and their number returned; without, the keys that changed are."""
     stored = selectors.lists(wanted) if not replace_all else dict(
         RecommendationList.objects.values_list("key", "items"))
     changed = {key for key, items in wanted.items() if stored.get(key, []) != items}
@@ -222,7 +203,7 @@ def _store(wanted: Mapping[str, list[list]], *, replace_all: bool = False, pages
         [RecommendationList(key=key, items=wanted[key], updated_at=now) for key in sorted(changed) if wanted.get(key)],
         update_conflicts=True, unique_fields=["key"], update_fields=["items", "updated_at"], batch_size=2000)
     if not pages:
-        return len(changed)
+        return changed
     slugs = {key.split(":", 1)[1] for key in changed if not key.startswith("popular:")}
     catalog_services.product_pages_changed(slugs=sorted(slugs))
     return len(slugs)
@@ -244,6 +225,9 @@ def recommendations_rebuild() -> RebuildReport:
         # a product gone from the catalogue keeps the category it was counted under
         known = dict(ProductCount.objects.values_list("product_slug", "category_slug"))
         categories = {slug: category_of.get(slug) or known.get(slug, "") for slug in products}
+        before = learning.bought_lists(
+            dict(ProductCount.objects.values_list("product_slug", "orders")),
+            {(a, b): n for a, b, n in PairCount.objects.values_list("product_slug", "other_slug", "orders")})
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {PairCount._meta.db_table}, {ProductCount._meta.db_table}")
         ProductCount.objects.bulk_create(
@@ -251,13 +235,17 @@ def recommendations_rebuild() -> RebuildReport:
             batch_size=5000)
         PairCount.objects.bulk_create(
             [PairCount(product_slug=a, other_slug=b, orders=n) for (a, b), n in pairs.items()], batch_size=5000)
-        wanted = {_bought(slug): items for slug, items in learning.bought_lists(products, pairs).items()}
-        wanted.update({_popular(c): items for c, items in learning.popular_lists(products, categories).items()})
+        after = learning.bought_lists(products, pairs)
+        wanted = {_popular(c): items for c, items in learning.popular_lists(products, categories).items()}
         wanted.update({_similar(slug): items for slug, items in similar.items()})
         wanted.update({_viewed(slug): items for slug, items in _coview_lists(None).items()})
-        pages = _store(wanted, replace_all=True)
-    return RebuildReport(purchases=len(baskets), products=len(products), pairs=len(pairs) // 2, lists=len(wanted),
-                         changed_pages=pages, seconds=time.perf_counter() - started)
+        pages = _store(wanted, replace_all=True, pages=False)
+        changed = {slug for slug in before.keys() | after.keys() if before.get(slug) != after.get(slug)}
+        changed |= {key.split(":", 1)[1] for key in pages if not key.startswith("popular:")}
+        catalog_services.product_pages_changed(slugs=sorted(changed))
+    return RebuildReport(purchases=len(baskets), products=len(products), pairs=len(pairs) // 2,
+                         lists=len(wanted) + len(after), changed_pages=len(changed),
+                         seconds=time.perf_counter() - started)
 
 
 def recommendations_evaluate(*, holdout: float = 0.1, k: int = 10) -> list[learning.Measure]:
@@ -317,7 +305,7 @@ def product_sections(*, slug: str, category: str, limit: int = 6,
                      exclude: Iterable[str] = ()) -> dict[str, list[Recommended]]:
     """Both sections of a product's page from one query of the stored lists: "bought_together" (co-purchase,
     padded with the category's most bought) and "similar"."""
-    found = selectors.lists([_bought(slug), _viewed(slug), _similar(slug), _popular(category)])
+    found = selectors.lists([_viewed(slug), _similar(slug), _popular(category)], bought=[slug])
     excluded = {slug, *exclude}
     bought = [(s, "Customers who bought this also bought it") for s, _ in found.get(_bought(slug), [])]
     popular = [(s, f"Popular in {_category_name(category)}") for s, _ in found.get(_popular(category), [])]
@@ -332,7 +320,7 @@ def product_recommendations(*, slug: str, kind: str, limit: int) -> list[Recomme
     card = catalog_services.product_cards(slugs=[slug]).get(slug)
     if card is None:
         raise ProductNotFound(slug[:100])
-    found = selectors.lists([_bought(slug), _viewed(slug), _similar(slug), _popular(card["category"])])
+    found = selectors.lists([_viewed(slug), _similar(slug), _popular(card["category"])], bought=[slug])
     if kind == "similar":
         candidates = _similar_candidates(slug, found)
     else:
@@ -350,7 +338,7 @@ def cart_recommendations(*, product_slugs: Iterable[str], names: Mapping[str, st
     if not in_cart:
         return []
     names = names or {}
-    found = selectors.lists([*(_bought(s) for s in in_cart), _popular(ALL)])
+    found = selectors.lists([_popular(ALL)], bought=in_cart)
     lists = {s: found.get(_bought(s), []) for s in in_cart}
     ranked = learning.blend(lists.values(), exclude=in_cart)
     because: dict[str, str] = {}

@@ -66,3 +66,9 @@ def test_the_sample_baskets_are_the_same_for_the_same_seed():
     catalogue = _catalogue(60)
     assert sample_baskets(catalogue, orders=50, seed=4) == sample_baskets(catalogue, orders=50, seed=4)
     assert sample_baskets(catalogue, orders=50, seed=4) != sample_baskets(catalogue, orders=50, seed=5)
+
+
+def test_the_served_co_purchase_lists_keep_the_models_support_and_length():
+    from recommendations import selectors
+
+    assert (selectors.MIN_SUPPORT, selectors.LIST_SIZE) == (learning.MIN_SUPPORT, learning.LIST_SIZE)
