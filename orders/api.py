@@ -31,13 +31,16 @@ def _text(limit: int, **kw) -> serializers.Field:
 
 
 
+_COUNTRY_CODES = [code for code, _ in shipping_services.shipping_countries()]
+
+
 def _shipping_address() -> serializers.Serializer:
     return inline_serializer("ShippingAddress", {
         "name": _text(200), "line1": _text(200),
         "line2": serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True),
         "city": _text(100), "postal_code": _text(20),
         "country": serializers.ChoiceField(
-            choices=[code for code, _ in shipping_services.shipping_countries()],
+            choices=_COUNTRY_CODES,
             help_text="ISO 3166 two-letter code, e.g. GB (any case); the postal code must have the country's form "
                       "(400 at shipping_address.postal_code otherwise)"),
         "region": serializers.CharField(max_length=60, required=False, allow_blank=True, allow_null=True,
@@ -272,8 +275,8 @@ ShippingMethods = inline_serializer("ShippingMethod", many=True, fields={
 
 class ShippingMethodsApi(ApiView):
     @extend_schema(
-        parameters=[OpenApiParameter("country", {"type": "string", "pattern": "^[A-Za-z]{2}$"}, required=True,
-                                     description="ISO 3166 two-letter code"),
+        parameters=[OpenApiParameter("country", {"type": "string", "enum": _COUNTRY_CODES}, required=True,
+                                     description="ISO 3166 two-letter code (any case)"),
                     OpenApiParameter("cart_token", {"type": "string", "maxLength": 100},
                                      description="price them for this cart (else for an empty one)")],
         responses={200: ShippingMethods,

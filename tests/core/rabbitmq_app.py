@@ -20,7 +20,7 @@ def make_app(queue: str) -> Celery:
         task_routes={"store_test.write_file": {"queue": queue}},
     )
 
-    @app.task(name="store_test.write_file")
+    @app.task(name="store_test.write_file", shared=False)  # not added to every app, the store's too
     def write_file(path: str, text: str) -> int:
         return Path(path).write_text(text)
 
