@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "store.core.loadshed.LoadShedMiddleware",  # the global cap (RATE_LIMITS "global"), before any real work
     "store.core.guard.NulCharacterMiddleware",  # 400 for a NUL character anywhere (PostgreSQL cannot store one)
+    # which database a request reads (replicas, read-your-writes), and 503 when the primary is gone
+    "store.core.replicas.ReplicaMiddleware",
     "store.core.pagecache.SharedPageMiddleware",  # a stateless visitor's cached page, before the per-visitor work
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -135,6 +137,29 @@ if not REDIS_URL:
 TESTING = "PYTEST_VERSION" in os.environ
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))  # the tests' cache, carts, gates, limits...
 TEST_BROKER_DB = TEST_REDIS_DB - 1  # ...and the tests' Celery queues
+
+# ---------------------------------------------------------------- read replicas (docs/design.md, Read replicas)
+# DATABASE_REPLICA_URLS="postgres://…,postgres://…": each a streaming replica of DATABASE_URL, an alias replica1,
+# replica2 … The router (store/core/replicas.py) sends the catalogue's, reviews' and recommendations' reads of a
+# browsing request (GET, not the admin, not right after this visitor wrote) to a replica that answers and lags by
+# at most REPLICA_MAX_LAG_MS; everything else, and every write, goes to the primary. Under pytest a replica is a
+# TEST MIRROR of the primary and nothing is routed to it: a test's transaction is invisible to another connection
+# (tests/core/test_replicas.py runs the shop against a real primary and replica in processes of their own).
+DATABASE_REPLICAS = []
+for _number, _url in enumerate(filter(None, (u.strip() for u in os.environ.get("DATABASE_REPLICA_URLS", "").split(
+        ","))), 1):
+    _replica = dj_database_url.parse(_url, conn_max_age=60, conn_health_checks=True)
+    _replica.update(ENGINE=_db["ENGINE"], TEST={"MIRROR": "default"},
+                    OPTIONS={**_replica.get("OPTIONS", {}), "options": _db["OPTIONS"]["options"], "connect_timeout": 3})
+    DATABASES[f"replica{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica{_number}")
+if DATABASE_REPLICAS:
+    # a primary that is gone must fail fast (then browsing goes on from a replica), not hang in connect()
+    _db["OPTIONS"].setdefault("connect_timeout", 3)
+if TESTING:
+    DATABASE_REPLICAS = []
+DATABASE_ROUTERS = ["store.core.replicas.ReplicaRouter"]
+REPLICA_MAX_LAG_MS = int(os.environ.get("REPLICA_MAX_LAG_MS", "1000"))
 
 
 def _redis_db(url: str, db: int, *, replace: bool = False) -> str:

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django_redis import get_redis_connection
 
-from store.core import nearcache
+from store.core import nearcache, replicas
 
 logger = logging.getLogger(__name__)
 REBUILD_LOCK_S = 5  # how long a rebuild may hold its lock (a crashed builder frees it by then)
@@ -39,6 +39,10 @@ REBUILD_WAIT_S = 1.0  # how long others wait for it before building themselves
 
 
 VERSION_PREFIX = "gen:"
+# With read replicas, a scope's bump also leaves "changed lately" for replicas.fresh_seconds(): an entry of that scope
+# rebuilt meanwhile is built from the primary (replicas.fresh_reads). Built from a replica that has not replayed the
+# change yet, it would be kept at the new versions, stale until the next change.
+CHANGED_PREFIX = "changed:"
 # what the code, templates and static files (whose hashed names pages carry) that build an entry are made of
 CODE_SUFFIXES = {".py", ".html", ".txt", ".lua", ".css", ".js"}
 NOT_CODE = {"node_modules", "tests", "bench", "docs", "__pycache__"}  # and hidden folders (.venv, .data, .git)
@@ -88,6 +92,7 @@ class Pending:
     versions: dict[str, Any]
     epoch: int | None
     near: bool
+    changed_lately: bool = False  # a scope was bumped within replicas.fresh_seconds(): build from the primary
 
 
 def peek(key: str, scopes: Iterable[str], *, near: bool = False) -> tuple[Any, Pending | None]:
@@ -100,6 +105,7 @@ def peek(key: str, scopes: Iterable[str], *, near: bool = False) -> tuple[Any, P
 def _peek(key: str, scopes: Iterable[str], *, near: bool) -> tuple[Any, Pending | None, tuple | None]:
     """peek(), and on a hit the versions the value was built at."""
     key = f"{release()}:{key}"
+    scopes = list(scopes)
     keys = [version_key(s) for s in scopes]
     local = nearcache.tracker(VERSION_PREFIX) if near else None
     epoch = None
@@ -107,13 +113,18 @@ def _peek(key: str, scopes: Iterable[str], *, near: bool) -> tuple[Any, Pending 
         epoch, value, at = local.lookup_at(key, keys)
         if value is not nearcache.MISSING:
             return value, None, at
-    found = cache.get_many(keys)  # the counters first: an entry read after them is checked against them
-    pending = Pending(key, {k: found.get(k, 0) for k in keys}, epoch, near)
+    changed = _changed_keys(scopes)
+    found = cache.get_many(keys + changed)  # the counters first: an entry read after them is checked against them
+    pending = Pending(key, {k: found.get(k, 0) for k in keys}, epoch, near, any(k in found for k in changed))
     entry = entries_cache().get(key)
     if _fresh(entry, tuple(pending.versions.values())):
         _keep_near(pending, entry[1])
         return entry[1], None, entry[0]
     return nearcache.MISSING, pending, None
+
+
+def _changed_keys(scopes: Iterable[str]) -> list[str]:
+    return [f"{CHANGED_PREFIX}{s}" for s in scopes] if settings.DATABASE_REPLICAS else []
 
 
 def put(pending: Pending, value: Any, *, timeout: int) -> None:
@@ -164,7 +175,8 @@ def versioned_at(key: str, scopes: Iterable[str], build: Callable[[], Any], *, t
             store.delete(lock)
             return entry[1], current
     try:
-        value = build()
+        with replicas.fresh_reads(pending.changed_lately):
+            value = build()
         if is_miss(value):
             store.set(pending.key, (current, value), miss_timeout)
         else:
@@ -190,6 +202,9 @@ def bump(scopes: Iterable[str]) -> None:
         pipe = redis.pipeline(transaction=False)
         for scope in scopes:
             pipe.incr(redis_version_key(scope))
+        if settings.DATABASE_REPLICAS:
+            for scope in scopes:
+                pipe.set(cache.make_key(f"{CHANGED_PREFIX}{scope}"), 1, px=int(replicas.fresh_seconds() * 1000))
         pipe.execute()
         if settings.PAGECACHE_NEAR_ENTRIES > 0:
             # Redis hands out broadcast invalidations before it answers any later command: once this returns,
@@ -224,8 +239,9 @@ def versioned_many(entries: dict[str, tuple[str, ...]], build: Callable[[list[st
         if not pending:
             return values
         entries = pending
-    version_keys = sorted({version_key(s) for scopes in entries.values() for s in scopes})
-    versions = cache.get_many(version_keys)
+    all_scopes = sorted({s for scopes in entries.values() for s in scopes})
+    changed = _changed_keys(all_scopes)
+    versions = cache.get_many([version_key(s) for s in all_scopes] + changed)
     found = entries_cache().get_many([prefix + key for key in entries])
     stale, known = [], {}
     for key, scopes in entries.items():
@@ -236,7 +252,8 @@ def versioned_many(entries: dict[str, tuple[str, ...]], build: Callable[[list[st
         else:
             stale.append((key, current))
     if stale:
-        built = build([key for key, _ in stale])
+        with replicas.fresh_reads(any(k in versions for k in changed)):
+            built = build([key for key, _ in stale])
         entries_cache().set_many({prefix + key: (current, built.get(key)) for key, current in stale}, timeout)
         known.update({key: (current, built.get(key)) for key, current in stale})
     for key, (current, value) in known.items():

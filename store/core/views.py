@@ -13,6 +13,8 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 from django_redis import get_redis_connection
 
+from store.core import replicas
+
 logger = logging.getLogger(__name__)
 
 
@@ -90,6 +92,8 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    if replicas.handling_unreachable():  # not a bug: a database server is gone for a moment
+        return replicas.unavailable(request)
     if request.path.startswith("/api/"):
         return JsonResponse({"code": "server_error", "message": "Something went wrong on our side."}, status=500)
     # Rendered without the request's context processors: they need the database, which may be what failed.
