@@ -5,9 +5,12 @@ step each, so concurrent clicks never lose an update.
                        "<quantity>:<the price the shopper saw when they last changed the line>" (display only)
     cart:user:<id>     the token of a signed-in shopper's saved cart, kept alive as long as that cart
 
-A script touches only the keys it is given (KEYS: the cart, and a signed-in caller's pointer). What the cart shows of
-a SKU besides its quantity (name, price, availability) is not kept here: cart.services asks the catalogue and
-inventory for it each time, and they cache it.
+Each script touches one key, the cart or the pointer, so every script runs on a Redis Cluster as it does on one server
+(a cluster runs a script only on keys of one hash slot, and two carts, or a cart and its pointer, are in different
+slots): a signed-in shopper's pointer is refreshed by a second call after the cart's script, and a merge deletes the
+guest's cart after folding its lines into the saved one. What the cart shows of a SKU besides its quantity (name,
+price, availability) is not kept here: cart.services asks the catalogue and inventory for it each time, and they
+cache it.
 """
 
 from __future__ import annotations
@@ -72,10 +75,12 @@ def _user_arg(user_id: int | None) -> str:
     return str(user_id) if user_id else ""
 
 
-def _keys(token: str, user_id: int | None) -> list[str]:
-    """A script's KEYS for a cart touched by this caller: the cart, and a signed-in caller's saved-cart pointer
-    (refreshed with the cart if it names it)."""
-    return [cart_key(token), _user_key(user_id)] if user_id else [cart_key(token)]
+def _keep_pointer(token: str, stored: StoredCart, ttl: int) -> StoredCart:
+    """A signed-in shopper's own cart keeps the pointer to it alive as long as itself (if the pointer still names
+    it). A separate call from the cart's script: on a Redis Cluster the two keys live in different slots."""
+    if stored.owner_id:
+        _run("keep_pointer", [_user_key(stored.owner_id)], [token, ttl])
+    return stored
 
 
 def _stored(owner: bytes, flat: list[bytes]) -> StoredCart:
@@ -95,8 +100,8 @@ def cart_read(token: str, *, user_id: int | None, guest_ttl: int, owned_ttl: int
     """The cart, its expiry refreshed; None for a missing cart or another shopper's."""
     if not token:
         return None
-    found = _run("read", _keys(token, user_id), [guest_ttl, owned_ttl, _user_arg(user_id), token])
-    return _stored(found[1], found[2]) if found[0] else None
+    found = _run("read", [cart_key(token)], [guest_ttl, owned_ttl, _user_arg(user_id)])
+    return _keep_pointer(token, _stored(found[1], found[2]), owned_ttl) if found[0] else None
 
 
 def cart_owner(token: str) -> tuple[bool, int | None]:
@@ -147,23 +152,30 @@ def line_write(token: str, sku: str, quantity: int, *, mode: str, user_id: int |
                owned_ttl: int) -> LineWrite:
     """Add ``quantity`` to the line of ``sku`` (mode "add") or set it (mode "set"; 0 removes it), refused past
     ``max_quantity``, past ``available`` (only when the line grows) or past ``max_lines``."""
-    result = _run("write_line", _keys(token, user_id), [
+    result = _run("write_line", [cart_key(token)], [
         sku, quantity, mode, max_quantity, max_lines, guest_ttl, owned_ttl, _user_arg(user_id), available,
-        "" if price is None else str(price), token])
+        "" if price is None else str(price)])
     if result[0] < 0:
         return LineWrite(previous=result[1], refused=result[0],
                          available=int(result[2]) if result[0] == OVER_AVAILABLE else 0)
-    return LineWrite(previous=result[1], new=result[0], cart=_stored(result[2], result[3]))
+    return LineWrite(previous=result[1], new=result[0], cart=_keep_pointer(token, _stored(result[2], result[3]),
+                                                                           owned_ttl))
 
 
-def lines_merge(target: str, source: str, lines: list[tuple[str, int, Decimal]], *, user_id: int, ttl: int,
+def lines_merge(target: str, source: str, lines: list[tuple[str, int, int, Decimal]], *, user_id: int, ttl: int,
                 max_lines: int) -> list[int]:
-    """Add the source cart's line of each (sku, cap, price) to the target cart (the shopper's saved cart), capped;
-    delete the source. Returns the quantities added, in order."""
-    args: list = [ttl, max_lines, target]
-    for sku, cap, price in lines:
-        args += [sku, cap, str(price)]
-    return _run("merge", [cart_key(target), cart_key(source), _user_key(user_id)], args)
+    """Add each (sku, quantity, cap, price) of the source cart (as just read) to the target cart (the shopper's saved
+    cart), capped; then delete the source and refresh the target's pointer. Returns the quantities added, in order.
+
+    Three calls, not one script: the two carts live in different hash slots on a Redis Cluster. Folded first, deleted
+    after, so a failure in between leaves the guest's cart behind (it expires unused), never loses its lines."""
+    args: list = [ttl, max_lines]
+    for sku, quantity, cap, price in lines:
+        args += [sku, quantity, cap, str(price)]
+    added = _run("merge", [cart_key(target)], args)
+    _redis().delete(cart_key(source))
+    _run("keep_pointer", [_user_key(user_id)], [target, ttl])
+    return added
 
 
 def lines_clear(token: str) -> None:

@@ -275,7 +275,8 @@ def cart_merge_on_login(*, guest_token: str | None, user_id: int) -> tuple[str, 
     available = inventory_services.stock_availability(skus=guest_lines)
     skus = [sku for sku in sorted(guest_lines) if sku in info and info[sku].is_active]
     added = redis_store.lines_merge(
-        user_token, guest_token, [(sku, min(MAX_QUANTITY, max(available[sku], 0)), info[sku].price) for sku in skus],
+        user_token, guest_token,
+        [(sku, guest_lines[sku], min(MAX_QUANTITY, max(available[sku], 0)), info[sku].price) for sku in skus],
         user_id=user_id, ttl=OWNED_TTL, max_lines=MAX_LINES)
     messages, moved = [], 0
     for sku, count in zip(skus, added, strict=True):

@@ -16,10 +16,14 @@ from django_redis import get_redis_connection
 
 from .models import FlashSale, StockLevel
 
-# Outside the counters' namespace ("gate:<sku>"), so that no SKU can be mistaken for them. A counter missing while
-# its sale is listed was lost (an eviction), not emptied: admission rebuilds the gate then, as when all is lost.
-SALES = "gate-sales"  # hash: SKU on sale -> its start (Unix seconds, fractional); present while the counters are built
-BUILT = "gate-built"  # present while the counters in Redis reflect the active sales (SALES may be empty)
+# Every key of the gate carries the hash tag {gate}: admission takes the tokens of all of a checkout's SKUs in one
+# script, and a rebuild replaces them all in one transaction, which a Redis Cluster allows only on keys of one hash
+# slot. So all gates live on one node of a cluster: a few small counters, read and written once per checkout.
+# Outside the counters' namespace ("{gate}:sku:<sku>"), so that no SKU can be mistaken for them. A counter missing
+# while its sale is listed was lost (an eviction), not emptied: admission rebuilds the gate then, as when all is lost.
+TAG = "{gate}"
+SALES = f"{TAG}:sales"  # hash: SKU on sale -> its start (Unix seconds, fractional), while the counters are built
+BUILT = f"{TAG}:built"  # present while the counters in Redis reflect the active sales (SALES may be empty)
 
 # KEYS: BUILT, SALES, then one gate counter per line; ARGV: now (Unix seconds, fractional), then each line's SKU
 # and quantity. One round trip answers the whole admission, without PostgreSQL: {-1} if the gate must be rebuilt
@@ -74,7 +78,7 @@ def _redis():
 
 
 def _key(sku: str) -> str:
-    return f"gate:{sku}"
+    return f"{TAG}:sku:{sku}"
 
 
 def rebuild() -> dict[str, int]:
@@ -82,7 +86,7 @@ def rebuild() -> dict[str, int]:
     sales = dict(FlashSale.objects.filter(active=True).values_list("sku", "starts_at"))
     levels = {level.sku: level.available for level in StockLevel.objects.filter(sku__in=list(sales))}
     redis = _redis()
-    stale = list(redis.scan_iter("gate:*"))
+    stale = list(redis.scan_iter(f"{TAG}:sku:*"))
     pipe = redis.pipeline(transaction=True)
     pipe.delete(SALES, *stale)
     for sku, starts_at in sales.items():

@@ -359,6 +359,7 @@ VIEW_BATCH = 200
 VIEW_FLUSH_SECONDS = 1.0
 VIEW_HISTORY = 20  # a view pairs with the visitor's last products, up to this many
 VIEW_TTL = 24 * 3600  # a visitor's unlearned views in Redis
+VIEWS_TAKEN = 100_000  # a visitor's views taken at once by views_learn (more than a day of anyone's browsing)
 _views: list[tuple[str, str]] = []
 _views_lock = threading.Lock()
 _views_flushed = [time.monotonic()]
@@ -415,12 +416,13 @@ def views_learn(*, visitors: int = 2000) -> int:
     who = [w.decode() if isinstance(w, bytes) else w for w in redis.spop(_views_key("pending"), visitors) or []]
     if not who:
         return 0
-    pipe = redis.pipeline(transaction=True)  # read and remove each visitor's views at once: none lost between
+    # each visitor's views taken in one step (LPOP with a count: read and removed at once, none lost between), one
+    # key each, so on a Redis Cluster the pipeline sends each to its own node (a transaction would need one slot)
+    pipe = redis.pipeline(transaction=False)
     for w in who:
-        pipe.lrange(_views_key(w), 0, -1)
-        pipe.delete(_views_key(w))
+        pipe.lpop(_views_key(w), VIEWS_TAKEN)
     answers = pipe.execute()
-    views = {w: [v.decode() if isinstance(v, bytes) else v for v in answers[2 * n]] for n, w in enumerate(who)}
+    views = {w: [v.decode() if isinstance(v, bytes) else v for v in answers[n] or []] for n, w in enumerate(who)}
     pairs: dict[tuple[str, str], int] = defaultdict(int)
     learned = 0
     with transaction.atomic():

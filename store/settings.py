@@ -127,7 +127,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ---------------------------------------------------------------- Redis: cache, sessions, Celery broker
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if not REDIS_URL:
+# (with REDIS_CLUSTER_URLS, below, REDIS_URL is only Celery's broker: not needed when CELERY_BROKER_URL is set)
+if not REDIS_URL and not ((os.environ.get("REDIS_CLUSTER_URLS") or os.environ.get("REDIS_CLUSTER_URL"))
+                          and os.environ.get("CELERY_BROKER_URL")):
     raise ImproperlyConfigured("REDIS_URL is not set (make run / make test / manage.py start an embedded Redis)")
 
 
@@ -206,6 +208,22 @@ CACHES[CACHE_ALIAS] = {
                  else _redis_db(CACHE_REDIS_URL, 0) if CACHE_REDIS_URL else _redis_db(REDIS_URL, 2)),
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# ---------------------------------------------------------------- Redis Cluster (docs/design.md, Redis Cluster)
+# REDIS_CLUSTER_URLS="redis://10.0.0.1:6379,redis://10.0.0.2:6379" (any of its nodes; one is enough): what REDIS_URL
+# kept (carts, sessions, gates, the checkout queue, idempotency memos, rate limits, the cache's version counters)
+# lives on a Redis Cluster instead, and the evictable cache too unless CACHE_REDIS_URL names a server of its own.
+# Celery keeps its own broker (CELERY_BROKER_URL, else REDIS_URL). Never under pytest: tests/cluster/ starts
+# clusters of its own and points the caches at them.
+REDIS_CLUSTER_URLS = [url.strip() for url in (os.environ.get("REDIS_CLUSTER_URLS")
+                                              or os.environ.get("REDIS_CLUSTER_URL", "")).split(",") if url.strip()]
+REDIS_CLUSTER = bool(REDIS_CLUSTER_URLS) and not TESTING
+if REDIS_CLUSTER:
+    from store.core.redis_cluster import cluster_cache
+
+    CACHES["default"] = cluster_cache(REDIS_CLUSTER_URLS, CACHES["default"])
+    if not CACHE_REDIS_URL:
+        CACHES[CACHE_ALIAS] = cluster_cache(REDIS_CLUSTER_URLS, CACHES[CACHE_ALIAS])
 
 
 def _celery_broker(url: str, db: int, *, replace: bool = False) -> str:
@@ -402,7 +420,11 @@ PAGECACHE_PERSONAL_CONTEXT = "store.layout.personal"
 # Cached pages are also kept in each web process's memory, exact through Redis's invalidation messages
 # (store/core/nearcache.py): this many pages per process (0: off, e.g. on Redis Cluster), and a page's versions
 # are re-read from Redis at least every this many seconds (a net for an invalidation connection that dies silently).
-PAGECACHE_NEAR_ENTRIES = int(os.environ.get("PAGECACHE_NEAR_ENTRIES", "1000"))
+PAGECACHE_NEAR_ENTRIES = int(os.environ.get("PAGECACHE_NEAR_ENTRIES", "0" if REDIS_CLUSTER else "1000"))
+if REDIS_CLUSTER and PAGECACHE_NEAR_ENTRIES > 0:
+    # its invalidations (CLIENT TRACKING … BCAST) come from one server: a cluster's other nodes would not send theirs
+    raise ImproperlyConfigured("PAGECACHE_NEAR_ENTRIES must be 0 with REDIS_CLUSTER_URLS (the near cache follows one "
+                               "Redis server's invalidations)")
 PAGECACHE_NEAR_SECONDS = float(os.environ.get("PAGECACHE_NEAR_SECONDS", "10"))
 # Whole pages are cached (store/core/pagecache.py) unless PAGE_CACHE=0; `make run` (DEBUG) renders every page, so a
 # template edit shows at once. Cached entries are keyed by the deployed code: RELEASE if set (e.g. a git commit),

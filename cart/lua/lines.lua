@@ -24,9 +24,3 @@ local function quantity(value) return value and tonumber(string.match(value, '^%
 -- Whether a shopper may use a cart with this owner: a guest's cart (owner '') is anyone's who holds its token;
 -- a signed-in shopper's cart is theirs alone (any other caller sees no cart).
 local function usable(owner, user_id) return owner and (owner == '' or owner == user_id) end
-
--- A signed-in shopper's saved cart keeps the pointer to it (cart:user:<id>) alive as long as itself: refreshed with
--- it, if the pointer (nil when the caller is a guest) still names this cart.
-local function keep_pointer(pointer, token, ttl)
-  if pointer and redis.call('GET', pointer) == token then redis.call('EXPIRE', pointer, ttl) end
-end

@@ -1,9 +1,7 @@
 -- Read a cart and refresh its expiry, in one round trip.
--- KEYS: the cart[, the caller's saved-cart pointer]. ARGV: guest ttl, owned ttl, the caller's user id ('' for a
--- guest), the cart's token.
+-- KEYS: the cart. ARGV: guest ttl, owned ttl, the caller's user id ('' for a guest).
 -- Returns {0} for a missing cart or another shopper's, else {1, owner, lines} (lines: {sku, 'quantity:price', ...}).
 local owner, lines = parse(redis.call('HGETALL', KEYS[1]), false)
 if not usable(owner, ARGV[3]) then return {0} end
 redis.call('EXPIRE', KEYS[1], owner ~= '' and ARGV[2] or ARGV[1])
-if owner ~= '' then keep_pointer(KEYS[2], ARGV[4], ARGV[2]) end
 return {1, owner, lines}

@@ -1,8 +1,7 @@
 -- Add to a line or set its quantity (0 removes it), checked against the limits in the same atomic step, so
 -- concurrent clicks never lose an update nor pass a limit together.
--- KEYS: the cart[, the caller's saved-cart pointer]. ARGV: sku, quantity, mode ('add' | 'set'), max per line, max
--- lines, guest ttl, owned ttl, the caller's user id ('' for a guest), the units available, the price the shopper
--- sees, the cart's token.
+-- KEYS: the cart. ARGV: sku, quantity, mode ('add' | 'set'), max per line, max lines, guest ttl, owned ttl, the
+-- caller's user id ('' for a guest), the units available, the price the shopper sees.
 -- Returns {new quantity, previous quantity, owner, lines}, or a refusal {code, previous quantity[, available]}:
 -- -1 no such cart (or another shopper's), -2 over the per-line maximum, -3 over what is available, -4 too many lines.
 local owner, lines, mine = parse(redis.call('HGETALL', KEYS[1]), ARGV[1])
@@ -21,5 +20,4 @@ else
   lines[#lines + 1] = line
 end
 redis.call('EXPIRE', KEYS[1], owner ~= '' and ARGV[7] or ARGV[6])
-if owner ~= '' then keep_pointer(KEYS[2], ARGV[11], ARGV[7]) end
 return {new, current, owner, lines}

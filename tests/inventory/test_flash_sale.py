@@ -72,7 +72,7 @@ def test_lost_counters_are_rebuilt_from_inventory():
     services.flash_sale_start(sku="HOT")
     services.stock_reserve(reference="R1", lines={"HOT": 1})
     redis = get_redis_connection("default")
-    redis.delete(*redis.keys("gate*"))  # what a Redis restart without persistence leaves
+    redis.delete(*redis.scan_iter(f"{gate.TAG}*"))  # what a Redis restart without persistence leaves
     assert services.gate_admit(lines={"HOT": 3}) == {"HOT": 3}
     with pytest.raises(InsufficientStock):
         services.gate_admit(lines={"HOT": 1})
@@ -82,7 +82,7 @@ def test_a_lost_counter_is_rebuilt_not_taken_for_sold_out():
     services.stock_levels_ensure(initial_on_hand={"HOT": 4, "sales": 2})  # a SKU named like the gate's own keys
     services.flash_sale_start(sku="HOT")
     services.flash_sale_start(sku="sales")
-    get_redis_connection("default").delete("gate:HOT")  # evicted, say, while the sale list survived
+    get_redis_connection("default").delete(gate._key("HOT"))  # evicted, say, while the sale list survived
     assert services.gate_admit(lines={"HOT": 4, "sales": 2}) == {"HOT": 4, "sales": 2}
     assert (gate.tokens("HOT"), gate.tokens("sales")) == (0, 0)
 
