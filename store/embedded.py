@@ -37,6 +37,7 @@ UNIX_SOCKET_MAX = 100  # sun_path is 108 bytes; keep a margin
 POSTGRES, REDIS, CACHE_REDIS = "PostgreSQL", "Redis", "cache Redis"
 SERVERS = (POSTGRES, REDIS, CACHE_REDIS)
 CACHE_REDIS_MAXMEMORY = "256mb"  # the default; CACHE_REDIS_MAXMEMORY in the environment sets another
+PRIMARY_PORT, REPLICA_FIRST_PORT = 5432, 5433  # the replicas' sockets sit beside the primary's, one port each
 
 
 def _package_dir(name: str) -> Path:
@@ -320,6 +321,61 @@ class EmbeddedServices:
         if self._pg_running():
             self._as_pg_user([str(_pg_bin() / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "fast", "-w"],
                              capture_output=True)
+
+    def stop(self, server: str) -> None:
+        """Stop ``server`` whatever the leases say (the tests' way to take the primary away); restart() brings it
+        back."""
+        with self._locked():
+            self._stop(server)
+
+    # ---------------------------------------------------------------- streaming replicas (REPLICAS=N)
+    def replica_pgdata(self, number: int) -> Path:
+        return self.pgdata.with_name(f"{self.pgdata.name}-replica{number}")
+
+    def replica_url(self, number: int) -> str:
+        return (f"postgresql://postgres@{quote(str(self.run_dir), safe='')}:{REPLICA_FIRST_PORT + number - 1}/"
+                f"{DATABASE_NAME}")
+
+    def replica_running(self, number: int) -> bool:
+        return _live_pid(self.replica_pgdata(number) / "postmaster.pid", b"postgres") is not None
+
+    def start_replica(self, number: int = 1) -> str:
+        """A hot standby of the embedded PostgreSQL (which must be running), streaming from it: a fresh copy each
+        start (pg_basebackup -R, under a second for a small shop), so it never needs WAL the primary has recycled.
+        Returns its URL, for DATABASE_REPLICA_URLS."""
+        folder, port = self.replica_pgdata(number), REPLICA_FIRST_PORT + number - 1
+        if self.replica_running(number):
+            return self.replica_url(number)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        os.chmod(folder, 0o700)
+        self._chown(folder)
+        result = self._as_pg_user(
+            [str(_pg_bin() / "pg_basebackup"), "-D", str(folder), "-h", str(self.run_dir), "-p", str(PRIMARY_PORT),
+             "-U", "postgres", "-R", "-X", "stream", "-c", "fast", "--no-sync"],
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"pg_basebackup failed:\n{result.stdout}{result.stderr}")
+        log = self.log_dir / f"postgres-replica{number}.log"
+        log.touch()
+        self._chown(log)
+        result = self._as_pg_user(
+            [str(_pg_bin() / "pg_ctl"), "start", "-D", str(folder), "-w", "-t", "60", "-l", str(log),
+             # hot_standby_feedback: a long read on the replica is not cancelled by the primary's vacuum
+             "-o", f"-p {port} -k {self.run_dir} -c hot_standby_feedback=on"],
+            capture_output=True, text=True, start_new_session=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"the replica did not start ({log}):\n{result.stdout}{result.stderr}\n"
+                               + log.read_text()[-2000:])
+        return self.replica_url(number)
+
+    def stop_replica(self, number: int = 1, *, mode: str = "fast") -> None:
+        """Stop a replica (``mode`` immediate: as if it died) and leave its files for the next start to replace."""
+        if self.replica_running(number):
+            self._as_pg_user([str(_pg_bin() / "pg_ctl"), "stop", "-D", str(self.replica_pgdata(number)),
+                              "-m", mode, "-w"], capture_output=True)
 
     # ---------------------------------------------------------------- Redis (REDIS and CACHE_REDIS)
     def _redis_files(self, server: str) -> tuple[Path, Path, Path]:

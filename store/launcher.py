@@ -5,6 +5,8 @@
     python -m store.launcher exec -- CMD ...   CMD with the services leased (make test uses it)
 
 Embedded servers are leased only for what DATABASE_URL / REDIS_URL / CACHE_REDIS_URL leave unset (store.embedded).
+REPLICAS=N beside the embedded PostgreSQL: N streaming replicas of it, named to the shop by DATABASE_REPLICA_URLS,
+stopped when this exits.
 Celery workers: one for every queue, or one per group of queues CELERY_QUEUES names (store.queues, docs/operations.md).
 Under run and serve, a Celery worker, Celery beat or embedded server that dies is restarted, 1 s, 2 s, 4 s … 30 s
 after its death; only the web server's exit ends the shop. Ctrl-C (SIGINT) or SIGTERM stops every process this
@@ -25,7 +27,7 @@ import time
 from pathlib import Path
 
 from store import queues
-from store.embedded import ROOT, EmbeddedServices, cache_fallback_note, servers_needed, services_for
+from store.embedded import POSTGRES, ROOT, EmbeddedServices, cache_fallback_note, servers_needed, services_for
 
 PYTHON = sys.executable
 
@@ -187,6 +189,24 @@ def _environment(mode: str) -> tuple[dict, EmbeddedServices | None, tuple[str, .
     return env, services, needed
 
 
+def start_replicas(env: dict, services: EmbeddedServices | None, embedded: tuple[str, ...]) -> int:
+    """REPLICAS=N: start N streaming replicas of the embedded PostgreSQL and name them in DATABASE_REPLICA_URLS
+    (unless it is set). Returns how many were started (to stop at exit)."""
+    wanted = env.get("REPLICAS", "").strip() or "0"
+    if not wanted.isdigit() or int(wanted) > 9:
+        raise SystemExit(f"[store] REPLICAS={wanted!r}: give a number of replicas from 0 to 9")
+    if not int(wanted):
+        return 0
+    if services is None or POSTGRES not in embedded:
+        _say("REPLICAS starts replicas of the embedded PostgreSQL only (DATABASE_URL is set): none started; "
+             "name yours in DATABASE_REPLICA_URLS")
+        return 0
+    urls = [services.start_replica(number) for number in range(1, int(wanted) + 1)]
+    env.setdefault("DATABASE_REPLICA_URLS", ",".join(urls))
+    _say(f"started {len(urls)} streaming replica(s) of the embedded PostgreSQL")
+    return len(urls)
+
+
 def _local_secret_key(data: Path) -> str:
     """`make serve` on one machine: a random key kept in .data (set SECRET_KEY in a real deployment)."""
     path = data / "secret_key"
@@ -303,8 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     env, services, embedded = _environment(args.mode)
-    status = 0
+    status, replicas = 0, 0
     try:
+        replicas = start_replicas(env, services, embedded)
         if args.mode == "exec":
             command = args.command[1:] if args.command[:1] == ["--"] else args.command
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command gets Ctrl-C; we wait for it, then clean up
@@ -319,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         status = exc.returncode
     finally:
         sup.stop()
+        for number in range(1, replicas + 1):
+            services.stop_replica(number)
         if services is not None and services.release():
             _say("stopped the embedded servers")
     return status
