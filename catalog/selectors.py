@@ -16,7 +16,7 @@ from itertools import pairwise
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db import connection
+from django.db import connections, router
 from django.db.models import Count, Max, OuterRef, Subquery
 
 from inventory import services as inventory_services
@@ -37,6 +37,12 @@ FEATURED_ORDER = "is_featured DESC, created_at DESC, id DESC"  # "relevance" whe
 PRICE_BUCKETS = [Decimal(b) for b in ("0", "25", "50", "100", "200", "500")]
 ALL = "all"  # every listing and the home page depend on it
 CATEGORIES = "categories"  # category names and the tree, shown on every product page
+
+
+def _reading():
+    """The connection the catalogue's raw SQL reads on: a replica's, for a browsing request (store/core/replicas.py,
+    the database router); the primary's otherwise."""
+    return connections[router.db_for_read(Product)]
 
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -247,7 +253,7 @@ class _Search:
     def _corrected(self, typed: list[list[tuple[str, str]]]) -> tuple[list[list[tuple[str, str]]], str]:
         """Each word with its closest words of the lexicon that are close in spelling too (one edit, two from
         eight letters: "snekers" is sneakers, "sweater" is not shelter), and the words as the page shows them."""
-        with connection.cursor() as cursor:
+        with _reading().cursor() as cursor:
             cursor.execute(_CORRECTIONS_SQL, [self.words, self.CORRECTIONS])
             alternatives: dict[str, list[str]] = {}
             best: dict[str, float] = {}
@@ -312,7 +318,7 @@ class _Search:
         sql = _SEARCH_SQL.format(rank=rank, in_range=" AND ".join(in_range), sources=sources,
                                  where=" AND ".join(where), facets=_FACETS_SQL if facets else _NO_FACETS_SQL,
                                  order=order)
-        with connection.cursor() as cursor:  # parameters in the order they appear in the statement
+        with _reading().cursor() as cursor:  # parameters in the order they appear in the statement
             cursor.execute(sql, [*rank_params, *range_params, *source_params, *where_params, limit, offset])
             total, by_category, prices, in_stock, attributes, ids = cursor.fetchone()
         return {"total": total, "ids": ids or [],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import connections, router
 
 from .models import PairCount, RecommendationList
 
@@ -36,6 +36,7 @@ def lists(keys: Iterable[str], *, bought: Iterable[str] = ()) -> dict[str, list[
     keys, bought = list(keys), list(bought)
     if not bought:
         return dict(RecommendationList.objects.filter(key__in=keys).values_list("key", "items"))
-    with connection.cursor() as cursor:
+    # a replica's connection for a browsing request (the database router, store/core/replicas.py)
+    with connections[router.db_for_read(RecommendationList)].cursor() as cursor:
         cursor.execute(_LISTS_SQL, {"keys": keys, "bought": bought, "support": MIN_SUPPORT, "size": LIST_SIZE})
         return {key: json.loads(items) if isinstance(items, str) else items for key, items in cursor.fetchall()}
