@@ -80,9 +80,8 @@ class _Servers:
         self._down_until[alias] = time.monotonic() + DOWN_S
         self._usable.pop(alias, None)
 
-    def forget(self) -> None:
-        self._down_until.clear()
-        self._usable.clear()
+    def mark_up(self, alias: str) -> None:
+        self._down_until.pop(alias, None)
 
     def replica(self) -> str | None:
         """A replica to read from (in turn), or None: none answers within its lag bound."""
@@ -204,11 +203,16 @@ class ReplicaMiddleware:
         mode = PRIMARY
         if replicas and _browsing(request):
             mode = FRESH if _wrote_lately(request) else REPLICA
+        elif request.path_info.startswith(ADMIN_PREFIX) and servers.down(DEFAULT_DB_ALIAS):
+            return unavailable(request)  # staff get the page at once (its sign-in form would only fail)
         token = _mode.set(mode)
         try:
             response = self.get_response(request)
         finally:
             _mode.reset(token)
+        primary = connections[DEFAULT_DB_ALIAS]
+        if servers.down(DEFAULT_DB_ALIAS) and primary.connection is not None and not primary.errors_occurred:
+            servers.mark_up(DEFAULT_DB_ALIAS)  # this request used it: back before its DOWN_S is over
         if replicas and request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
             response.set_signed_cookie(COOKIE, "1", salt=SALT, max_age=int(fresh_seconds()) + 1, httponly=True,
                                        samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)

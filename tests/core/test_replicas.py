@@ -352,3 +352,28 @@ def test_a_cached_entry_rebuilt_just_after_its_change_is_built_from_the_primary(
         assert shop.get(f"/api/v1/products/{moved}/").status_code == 200  # the primary's: it has the new address
         assert shop.get(f"/p/{moved}/").status_code == 200
     pair.replayed("SELECT 1 FROM catalog_product WHERE slug = %s", (moved,))
+
+
+def test_replicas_started_beside_the_embedded_postgresql_by_the_launcher():
+    folder = settings.DATA_DIR / "replica-tests" / uuid.uuid4().hex[:8]
+    report = ("import os, psycopg, dj_database_url as u; d = u.parse(os.environ['DATABASE_REPLICA_URLS']); "
+              "c = psycopg.connect(host=d['HOST'], port=d['PORT'], user=d['USER'], dbname=d['NAME']); "
+              "print(c.execute('SELECT pg_is_in_recovery()').fetchone()[0])")
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "CACHE_REDIS_URL")}
+    try:
+        run = subprocess.run([sys.executable, "-m", "store.launcher", "exec", "--", sys.executable, "-c", report],
+                             cwd=settings.BASE_DIR, env={**env, "STORE_DATA_DIR": str(folder), "REPLICAS": "1"},
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip() == "True"  # a hot standby, streaming
+        assert "started 1 streaming replica(s)" in run.stderr
+        assert not EmbeddedServices(folder).replica_running(1), "stopped with the launcher"
+
+        bad = subprocess.run([sys.executable, "-m", "store.launcher", "exec", "--", "true"], cwd=settings.BASE_DIR,
+                             env={**env, "STORE_DATA_DIR": str(folder), "REPLICAS": "two"},
+                             capture_output=True, text=True, timeout=120)
+        assert bad.returncode != 0 and "REPLICAS='two'" in bad.stderr
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(EmbeddedServices(folder)._temp_dir(), ignore_errors=True)
