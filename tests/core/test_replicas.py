@@ -185,7 +185,7 @@ def _available(detail: dict, sku: str) -> int:
     return next(v["available"] for v in detail["variants"] if v["sku"] == sku)
 
 
-def test_catalogue_reads_go_to_the_replica_and_stock_reads_to_the_primary(pair, shop):
+def test_catalogue_and_review_reads_go_to_the_replica_and_stock_reads_to_the_primary(pair, shop):
     product_id, slug, sku = pair.a_product()
     with pair.replay_paused():
         moved = pair.rename(product_id)
@@ -200,7 +200,16 @@ def test_catalogue_reads_go_to_the_replica_and_stock_reads_to_the_primary(pair, 
         assert shop.get(f"/api/v1/products/{moved}/").status_code == 404  # not on the replica yet
         assert shop.get(f"/p/{slug}/").status_code == 200  # the page too
         assert moved not in shop.get(f"/api/v1/products/?q={slug.split('-')[0]}").text  # a search likewise
+
+        # reviews are browsing's too: one written on the primary is not shown yet
+        pair.sql("INSERT INTO reviews_review (product_slug, user_id, author_name, sku, variant_name, rating, title, "
+                 "body, status, held_because, moderation_reason, helpful_count, unhelpful_count, flag_count, "
+                 "created_at, updated_at) VALUES (%s, 1, 'A buyer', %s, '', 5, 'Good', 'Good.', 'published', '', '', "
+                 "0, 0, 0, now(), now())", (slug, sku))
+        assert shop.get(f"/api/v1/products/{slug}/reviews/").json()["results"] == []
     pair.replayed("SELECT 1 FROM catalog_product WHERE slug = %s", (moved,))
+    assert len(shop.get(f"/api/v1/products/{slug}/reviews/").json()["results"]) == 1  # replayed: now it is
+    pair.sql("DELETE FROM reviews_review WHERE product_slug = %s", (slug,))
 
 
 def test_a_visitor_who_wrote_reads_the_primary_for_a_moment(pair, shop):
