@@ -90,7 +90,9 @@ def servers_needed(environ) -> tuple[str, ...]:
     needed = []
     if not environ.get("DATABASE_URL"):
         needed.append(POSTGRES)
-    if not environ.get("REDIS_URL"):
+    # on a Redis Cluster (store/settings.py), REDIS_URL is only Celery's broker, and CELERY_BROKER_URL may name another
+    clustered = environ.get("REDIS_CLUSTER_URLS") or environ.get("REDIS_CLUSTER_URL")
+    if not environ.get("REDIS_URL") and not (clustered and environ.get("CELERY_BROKER_URL")):
         needed.append(REDIS)
         if not environ.get("CACHE_REDIS_URL"):
             needed.append(CACHE_REDIS)
@@ -99,6 +101,10 @@ def servers_needed(environ) -> tuple[str, ...]:
 
 def cache_fallback_note(environ) -> str | None:
     """What to tell the operator when the evictable cache has no Redis of its own."""
+    if (environ.get("REDIS_CLUSTER_URLS") or environ.get("REDIS_CLUSTER_URL")) and not environ.get("CACHE_REDIS_URL"):
+        return ("CACHE_REDIS_URL is unset: the page and data cache share the Redis Cluster with carts and sessions, "
+                "so its memory is not bounded apart from them. Set CACHE_REDIS_URL to a Redis with maxmemory and "
+                "allkeys-lru (README: Configuration).")
     if environ.get("REDIS_URL") and not environ.get("CACHE_REDIS_URL"):
         return ("CACHE_REDIS_URL is unset: the page and data cache share REDIS_URL's server (database 2), so "
                 "its memory is not bounded apart from carts and sessions. Set CACHE_REDIS_URL to a Redis with "

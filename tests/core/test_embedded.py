@@ -149,6 +149,9 @@ def test_the_cache_redis_evicts_within_its_size_and_the_kept_redis_never_evicts(
     ({"REDIS_URL": "redis://r"}, (POSTGRES,)),  # the cache shares REDIS_URL's server
     ({"CACHE_REDIS_URL": "redis://c"}, (POSTGRES, REDIS)),
     ({"DATABASE_URL": "postgresql://db/store", "REDIS_URL": "redis://r"}, ()),
+    # on a Redis Cluster, a Redis for Celery's broker (and the cache) unless CELERY_BROKER_URL names the broker
+    ({"REDIS_CLUSTER_URLS": "redis://n1,redis://n2"}, (POSTGRES, REDIS, CACHE_REDIS)),
+    ({"REDIS_CLUSTER_URLS": "redis://n1", "CELERY_BROKER_URL": "amqp://b//"}, (POSTGRES,)),
 ])
 def test_embedded_servers_are_needed_only_for_what_the_urls_leave_unset(environ, needed):
     assert servers_needed(environ) == needed
