@@ -7,12 +7,14 @@ Each node keeps an append-only file (a restarted node comes back with what it ha
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -43,6 +45,13 @@ def _free_port() -> int:
                 continue
         return port
     raise RuntimeError("no free port pair for a cluster node")
+
+
+def _die_with_parent() -> None:
+    """In the node's process before it starts: on Linux, the kernel kills it when the test run that started it dies
+    (PR_SET_PDEATHSIG), so a run killed outright leaves no node behind."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
 
 
 def wait_for(what: str, check, deadline_s: float = DEADLINE_S):
@@ -116,7 +125,8 @@ class RedisCluster:
              "--cluster-node-timeout", str(NODE_TIMEOUT_MS), "--dir", str(node.folder),
              "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction",
              "--logfile", str(node.folder / "redis.log")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_parent)
 
     def stop(self) -> None:
         for node in self.nodes:
