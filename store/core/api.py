@@ -76,13 +76,15 @@ _UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's, plus the answers any operation may give whatever it does, each with the error body:
     400 for a NUL character anywhere or a malformed body (store.core.guard, the JSON parser), 503 when the shop
-    sheds load (store.core.loadshed); for writes 403 (a signed-in session without its CSRF token) and, with a
-    body, 415 for one that is not JSON. Retry-After is documented with every 429 and 503, and an empty query
-    parameter as allowed (the views read "?page=" as no page). An operation's own answers are declared on it with
-    extend_schema (whose schema class derives from this one: it is REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS)."""
+    sheds load (store.core.loadshed) or its database cannot be reached (store.core.replicas); for writes 403 (a
+    signed-in session without its CSRF token) and, with a body, 415 for one that is not JSON. Retry-After is
+    documented with every 429 and 503, and an empty query parameter as allowed (the views read "?page=" as no
+    page). An operation's own answers are declared on it with extend_schema (whose schema class derives from this
+    one: it is REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS)."""
 
     COMMON = {"400": "invalid_input: a NUL character, or a body that is not valid JSON",
-              "503": "overloaded: the shop is shedding load (Retry-After)"}
+              "503": "overloaded: the shop is shedding load; unavailable: its database cannot be reached "
+                     "(Retry-After)"}
     WRITES = {"403": "permission_denied: a signed-in session's write without its CSRF token",
               "415": "unsupported_media_type: the body is not JSON"}
 

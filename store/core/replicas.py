@@ -203,7 +203,7 @@ class ReplicaMiddleware:
         mode = PRIMARY
         if replicas and _browsing(request):
             mode = FRESH if _wrote_lately(request) else REPLICA
-        elif request.path_info.startswith(ADMIN_PREFIX) and servers.down(DEFAULT_DB_ALIAS):
+        elif replicas and request.path_info.startswith(ADMIN_PREFIX) and servers.down(DEFAULT_DB_ALIAS):
             return unavailable(request)  # staff get the page at once (its sign-in form would only fail)
         token = _mode.set(mode)
         try:

@@ -161,7 +161,9 @@ def test_killed_between_charge_and_confirm_ends_paid_by_the_sweep_alone(client, 
 def test_postgresql_lost_right_after_the_charge_ends_paid_once(client, shop):
     token, sku = shop
     lost = run_shopper("postgres_after_charge", body(token), "fault-4")
-    assert lost.returncode != 0 and "terminat" in lost.stderr, lost.stderr[-2000:]
+    # the connection cut under it: 503 with Retry-After (store.core.replicas), or the process died of it
+    answered = lost.returncode == 0 and json.loads(lost.stdout.strip().splitlines()[-1])["status"] == 503
+    assert (lost.returncode != 0 or answered) and "terminat" in lost.stderr, lost.stderr[-2000:]
     assert Payment.objects.get().state == "pending"  # the answer could not be recorded
     retry = checkout(client, body(token), key="fault-4")
     assert retry.status_code == 201, retry.json()
