@@ -101,13 +101,7 @@ class RedisCluster:
     def start(self) -> RedisCluster:
         try:
             for _ in range(self.masters * (1 + self.replicas)):
-                port = _free_port()
-                node = Node(port, self.root / str(port))
-                node.folder.mkdir()
-                self.nodes.append(node)
-                self._launch(node)
-            for node in self.nodes:
-                wait_for(f"{node.address} answering", node.client().ping)
+                self.nodes.append(self._new_node())
             subprocess.run(
                 [str(_binary("redis-cli")), "--cluster", "create", *(n.address for n in self.nodes),
                  "--cluster-replicas", str(self.replicas), "--cluster-yes"],
@@ -117,6 +111,19 @@ class RedisCluster:
             self.stop()
             raise
         return self
+
+    def _new_node(self) -> Node:
+        """A node started on a free port, answering; another port if one was taken in between (by another run)."""
+        for _ in range(5):
+            port = _free_port()
+            node = Node(port, self.root / str(port))
+            node.folder.mkdir()
+            self._launch(node)
+            state = wait_for(f"{node.address} answering or gone",
+                             lambda n=node: "gone" if n.process.poll() is not None else n.client().ping() and "up")
+            if state == "up":
+                return node
+        raise RuntimeError("Redis Cluster: no node would start (see redis.log in its folder)")
 
     def _launch(self, node: Node) -> None:
         node.process = subprocess.Popen(
