@@ -69,7 +69,7 @@ class _Servers:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._down_until: dict[str, float] = {}
-        self._usable: dict[str, tuple[bool, float]] = {}  # replica -> (lag within bounds, when read)
+        self._lag: dict[str, tuple[float, float]] = {}  # replica -> (its lag in ms, when read)
         self._checking: set[str] = set()
         self._turn = itertools.count()
 
@@ -78,29 +78,33 @@ class _Servers:
 
     def mark_down(self, alias: str) -> None:
         self._down_until[alias] = time.monotonic() + DOWN_S
-        self._usable.pop(alias, None)
+        self._lag.pop(alias, None)
 
     def mark_up(self, alias: str) -> None:
         self._down_until.pop(alias, None)
 
-    def replica(self) -> str | None:
-        """A replica to read from (in turn), or None: none answers within its lag bound."""
+    def replica(self, *, any_lag: bool = False) -> str | None:
+        """A replica to read from (in turn), or None: none answers within the lag bound. ``any_lag``: whatever its
+        lag (the primary is down, so there is nothing fresher to read)."""
         aliases = settings.DATABASE_REPLICAS
+        bound = float("inf") if any_lag else settings.REPLICA_MAX_LAG_MS
         start = next(self._turn) % len(aliases)
         for alias in aliases[start:] + aliases[:start]:
-            if self._fit(alias):
+            lag = self._lag_of(alias)
+            if lag is not None and lag <= bound:
                 return alias
         return None
 
-    def _fit(self, alias: str) -> bool:
+    def _lag_of(self, alias: str) -> float | None:
+        """The replica's lag as last read (read again if CHECK_S old), None if it does not answer."""
         if self.down(alias):
-            return False
-        usable, read_at = self._usable.get(alias, (False, -CHECK_S))
+            return None
+        lag, read_at = self._lag.get(alias, (float("inf"), -CHECK_S))
         if time.monotonic() - read_at < CHECK_S:
-            return usable
+            return lag
         with self._lock:  # one thread reads the lag; the others go on with the last reading meanwhile
             if alias in self._checking:
-                return usable
+                return lag
             self._checking.add(alias)
         try:
             return self._check(alias)
@@ -108,7 +112,7 @@ class _Servers:
             with self._lock:
                 self._checking.discard(alias)
 
-    def _check(self, alias: str) -> bool:
+    def _check(self, alias: str) -> float | None:
         try:
             with connections[alias].cursor() as cursor:
                 cursor.execute(LAG_SQL)
@@ -117,12 +121,11 @@ class _Servers:
             logger.warning("replica %s does not answer; reading the primary for %g s", alias, DOWN_S, exc_info=True)
             self.mark_down(alias)
             _close(alias)
-            return False
-        usable = lag_ms <= settings.REPLICA_MAX_LAG_MS
-        if not usable:
+            return None
+        if lag_ms > settings.REPLICA_MAX_LAG_MS:
             logger.info("replica %s is %.0f ms behind; reading the primary", alias, lag_ms)
-        self._usable[alias] = (usable, time.monotonic())
-        return usable
+        self._lag[alias] = (lag_ms, time.monotonic())
+        return lag_ms
 
 
 servers = _Servers()
@@ -144,7 +147,7 @@ class ReplicaRouter:
         if not primary_down and (mode == FRESH or model._meta.app_label not in REPLICA_APPS
                                  or connections[DEFAULT_DB_ALIAS].in_atomic_block):
             return DEFAULT_DB_ALIAS
-        return servers.replica() or DEFAULT_DB_ALIAS
+        return servers.replica(any_lag=primary_down) or DEFAULT_DB_ALIAS
 
     def db_for_write(self, model, **hints):
         return DEFAULT_DB_ALIAS  # also for a row read from a replica: it is saved where it lives
@@ -249,7 +252,7 @@ content="width=device-width, initial-scale=1"><title>One moment · {name}</title
 href="{css}"></head><body><main class="container error-page"><h1>We cannot take changes right now</h1>
 <p>Part of the shop is out of reach for a moment, so carts, checkout, accounts and orders have to wait. Nothing you
 did was lost or charged. Please try again in a few seconds.</p><p>The catalogue is still here:
-<a href="/">keep browsing</a>.</p></main></body></html>"""
+<a href="{home}">keep browsing</a>.</p></main></body></html>"""
 
 
 def unavailable(request) -> HttpResponse:
@@ -260,7 +263,8 @@ def unavailable(request) -> HttpResponse:
                                  "message": "The shop cannot take changes right now; please try again shortly."},
                                 status=503)
     else:
-        response = HttpResponse(_PAGE.format(name=escape(settings.STORE_NAME), css=static("css/store.css")),
+        response = HttpResponse(_PAGE.format(name=escape(settings.STORE_NAME), css=static("css/store.css"),
+                                             home=escape(f"{settings.FORCE_SCRIPT_NAME or ''}/")),
                                 status=503)
     response["Retry-After"] = str(RETRY_AFTER_S)
     response["Cache-Control"] = "no-store"

@@ -1,6 +1,8 @@
 """The replica router's rules that need no replica (the real pair: test_replicas.py): which errors say a server is
 gone, where reads go outside a browsing request, and the page cache's "changed lately" markers."""
 
+import json
+
 import psycopg
 import pytest
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, InterfaceError, OperationalError
@@ -85,3 +87,13 @@ def test_without_replicas_a_bump_leaves_no_marker(settings):
     settings.DATABASE_REPLICAS = []
     cache.bump(["scope-b"])
     assert not get_redis_connection("default").exists(cache.cache.make_key("changed:scope-b"))
+
+
+def test_what_needs_the_primary_while_it_is_gone_is_told_to_come_back(settings):
+    settings.FORCE_SCRIPT_NAME = "/shop"
+    api = replicas.unavailable(RequestFactory().post("/api/v1/carts/"))
+    assert (api.status_code, api["Retry-After"], api["Cache-Control"]) == (503, "5", "no-store")
+    assert json.loads(api.content)["code"] == "unavailable"
+    page = replicas.unavailable(RequestFactory().post("/cart/add/"))
+    assert page.status_code == 503 and page["Retry-After"] == "5"
+    assert b'<a href="/shop/">keep browsing</a>' in page.content
