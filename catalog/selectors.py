@@ -305,8 +305,9 @@ class _Search:
         for name, value in sorted(f.attributes.items()):  # names checked by services.product_filters_parse
             where.append("p.attribute_values @> ARRAY[%s]::varchar[]")
             where_params.append(f"{name}={value}")
-        # The price filter: the count, the page and the facets obey it; the price facet and the in-stock count
-        # do not (so a shopper sees what the other price ranges hold).
+        # The price filter: the count, the page and the facets obey it, the in-stock count too (ticking it keeps
+        # the range, so its count is what it would show); the price facet does not (so a shopper sees what the
+        # other price ranges hold).
         if f.min_price is not None:
             in_range.append("p.price_from >= %s")
             range_params.append(f.min_price)
@@ -360,7 +361,7 @@ _FACETS_SQL = f"""
            (SELECT json_agg(json_build_array(category_id, n)) FROM (
                 SELECT category_id, count(*) AS n FROM m WHERE in_range GROUP BY category_id) c),
            (SELECT json_build_array({_PRICE_BUCKETS_SQL}) FROM m),
-           (SELECT count(*) FROM m WHERE in_stock),
+           (SELECT count(*) FROM m WHERE in_stock AND in_range),
            (SELECT json_agg(json_build_array(a, n)) FROM (
                 SELECT a, sum(n)::bigint AS n FROM (
                     SELECT attribute_values, count(*) AS n FROM m WHERE in_range GROUP BY attribute_values) g,

@@ -241,3 +241,17 @@ def test_a_correction_is_said_and_can_be_refused_and_an_unrelated_word_is_no_cor
 ])
 def test_the_edit_distance_of_a_correction(a, b, edits):
     assert selectors._edits(a, b) == edits
+
+
+def test_the_in_stock_count_is_what_ticking_it_shows_under_a_price_filter(client):
+    """Issue 23: 'In stock only (N)' beside a listing narrowed by price counted the in-stock products of every
+    price (51 beside 23 shown); ticking it keeps the price range, so its count must too."""
+    for n in range(6):
+        make_product(name=f"Wool Scarf {n}", price=("19.00", "30.00", "75.00")[n % 3], stock=[n % 2 * 5],
+                     category=(("wear", "Wear"), ("scarves", "Scarves")))
+    cheap = client.get("/api/v1/products/", {"q": "wool scarf", "max_price": "20"}).json()
+    ticked = client.get("/api/v1/products/", {"q": "wool scarf", "max_price": "20", "in_stock": "true"}).json()
+    assert cheap["count"] == 2 and ticked["count"] == 1
+    assert cheap["facets"]["in_stock"] == ticked["count"]
+    page = client.get("/search/", {"q": "wool scarf", "max_price": "20"}).content.decode()
+    assert "In stock only (1)" in page
