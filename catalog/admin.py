@@ -31,15 +31,21 @@ class CategoryAdmin(admin.ModelAdmin):
 
 class VariantForm(forms.ModelForm):
     """A variant with its attributes as fields, one per attribute name (``attribute_names``, set per product by
-    VariantInline), and one more to add a new attribute as name=value; a field left empty drops the attribute."""
+    VariantInline), and one more (``attr_new``, also VariantInline's) to add a new attribute as name=value; a field
+    left empty drops the attribute."""
 
     attribute_names: tuple[str, ...] = ()
-    attr_new = forms.CharField(label="Add attribute", required=False, max_length=100,
-                               help_text="name=value, e.g. material=wool")
 
     class Meta:
         model = Variant
         fields = ["sku", "name", "price", "currency", "position"]
+        # Sized to what they hold, so a row of a dozen variants with their attributes fits a 1280 px screen
+        # (the admin's default text boxes made the table 1956 px wide).
+        widgets = {"sku": forms.TextInput(attrs={"style": "width: 11em"}),
+                   "name": forms.TextInput(attrs={"style": "width: 9em"}),
+                   "price": forms.NumberInput(attrs={"style": "width: 6em", "step": "0.01"}),
+                   "currency": forms.TextInput(attrs={"style": "width: 3.5em"}),
+                   "position": forms.NumberInput(attrs={"style": "width: 3.5em"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,8 +81,12 @@ class VariantInline(admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         names = sorted({key for attributes in (obj.variants.values_list("attributes", flat=True) if obj else ())
                         for key in (attributes or {})}) or list(self.DEFAULT_ATTRIBUTES)
-        fields = {f"attr_{key}": forms.CharField(label=key.replace("_", " "), required=False, max_length=100)
+        fields = {f"attr_{key}": forms.CharField(label=key.replace("_", " "), required=False, max_length=100,
+                                                 widget=forms.TextInput(attrs={"style": "width: 7em"}))
                   for key in names}
+        fields["attr_new"] = forms.CharField(  # after the attributes it adds to
+            label="Add attribute", required=False, max_length=100, help_text="name=value, e.g. material=wool",
+            widget=forms.TextInput(attrs={"style": "width: 9em"}))
         kwargs["form"] = type("VariantForm", (VariantForm,), {**fields, "attribute_names": tuple(names)})
         return super().get_formset(request, obj, **kwargs)
 
