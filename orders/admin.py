@@ -5,6 +5,7 @@ orders.refund_order, orders.ship_order): staff who may only view see the orders 
 import uuid
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
 from django.shortcuts import get_object_or_404, redirect
@@ -61,12 +62,12 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     fieldsets = [
         (None, {"fields": ["number", "status", "created_at", "updated_at"]}),
-        ("Customer", {"fields": ["email", "user_id", "address"]}),
+        ("Customer", {"fields": ["email", "account", "address"]}),
         ("Money", {"fields": ["currency", "subtotal", "discount", "promo_code", "shipping", "shipping_method_name",
                               "tax", "tax_included", "total", "refunded", "payments", "refund_link"]}),
         ("Stock", {"fields": ["ledger"]}),
     ]
-    readonly_fields = ["number", "email", "user_id", "status", "currency", "subtotal", "discount", "promo_code",
+    readonly_fields = ["number", "email", "account", "status", "currency", "subtotal", "discount", "promo_code",
                        "shipping", "shipping_method_name", "tax", "tax_included", "total", "address",
                        "created_at", "updated_at", "refunded", "payments", "ledger", "refund_link"]
     inlines = [OrderLineInline, OrderEventInline]
@@ -103,6 +104,17 @@ class OrderAdmin(admin.ModelAdmin):
             return 0
         return sum((p.amount - p.refunded_amount for p in payment_services.payment_summaries(
             order_reference=order.number) if p.state in ("succeeded", "partially_refunded")), 0)
+
+    @admin.display(description="account")
+    def account(self, order):
+        """Who bought, in words: the account's name and username (the order keeps only its id), or a guest."""
+        if order.user_id is None:
+            return "Guest checkout"
+        user = get_user_model().objects.filter(pk=order.user_id).first()
+        if user is None:
+            return "A deleted account"
+        name = user.get_full_name()
+        return f"{name} ({user.get_username()})" if name else user.get_username()
 
     @admin.display(description="shipping address")
     def address(self, order):
@@ -200,3 +212,12 @@ class PromoCodeAdmin(admin.ModelAdmin):
     search_fields = ["code"]
     readonly_fields = ["uses", "created_at"]
     form = PromoCodeForm  # (the code in capitals, unique in any case; its products and categories the catalogue's)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # Only what staff edit: ``uses`` as read when this request began may be stale by now (a checkout counted a
+        # use meanwhile), and writing it back would lose that use.
+        obj.save(update_fields=[field.name for field in obj._meta.concrete_fields
+                                if field.name not in ("id", "uses", "created_at")])
+        return None

@@ -74,3 +74,21 @@ def test_a_partly_refunded_order_can_still_be_marked_shipped_once(paid):
     services.order_refund(number=number, amount=Decimal("5.00"), key="after")
     with pytest.raises(TransitionRefused, match="shipped already"):
         services.order_fulfil(number=number)
+
+
+def test_the_customer_is_named_not_a_user_id(client, manager_client, django_user_model, settings):
+    """Staff read who bought: the account's name and username (a link to it), or that it was a guest; never
+    'User id: 24' or an empty '-'."""
+    settings.RATE_LIMITS = {}
+    token, _ = cart_with(1)
+    guest = checkout(client, body(token)).json()["number"]
+    html = page(manager_client, guest)
+    assert "User id" not in html and "Guest checkout" in html
+    grace = django_user_model.objects.create_user("grace", "grace@example.com", "pw-for-tests-only",
+                                                  first_name="Grace", last_name="Hopper")
+    token, _ = cart_with(1, user_id=grace.pk)
+    client.force_login(grace)
+    number = checkout(client, body(token)).json()["number"]
+    assert Order.objects.get(number=number).user_id == grace.pk
+    html = page(manager_client, number)
+    assert "User id" not in html and "Grace Hopper (grace)" in html
