@@ -5,9 +5,9 @@ from collections.abc import Iterable
 
 from django import forms
 
-from catalog import services as catalog_services
 from shipping import services as shipping_services
 
+from . import services
 from .models import OrderLine, PromoCode
 
 
@@ -77,8 +77,10 @@ class CheckoutForm(forms.Form):
 
 
 class PromoCodeForm(forms.ModelForm):
-    """The admin's promo code: stored in capitals, unique whatever the case it is typed in, and applying only to
-    products and categories the catalogue has (a mistyped slug made a code that applied to nothing)."""
+    """The admin's promo code: stored in capitals, unique whatever the case it is typed in, and refused at its
+    field for terms that could never work (services.promo_code_problems, the command's rules too): a code with a
+    space, one ending before it starts, a discount of 0 or over 100%, a limit of 0 or below the uses already taken,
+    a product or category the catalogue does not have (a mistyped slug made a code that applied to nothing)."""
 
     class Meta:
         model = PromoCode
@@ -93,13 +95,19 @@ class PromoCodeForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        products, categories = catalog_services.slugs_unknown(products=data.get("products") or [],
-                                                              categories=data.get("categories") or [])
-        if products:
-            self.add_error("products", f"The catalogue has no product {', '.join(products)}.")
-        if categories:
-            self.add_error("categories", f"The catalogue has no category {', '.join(categories)}.")
+        uses = PromoCode.objects.filter(pk=self.instance.pk).values_list("uses", flat=True).first() or 0
+        problems = services.promo_code_problems(
+            code=data.get("code") or self.data.get("code", ""), kind=data.get("kind", ""), value=data.get("value"),
+            max_uses=data.get("max_uses"), max_uses_per_customer=data.get("max_uses_per_customer"),
+            min_subtotal=data.get("min_subtotal"), starts_at=data.get("starts_at"), ends_at=data.get("ends_at"),
+            products=data.get("products") or [], categories=data.get("categories") or [], uses=uses)
+        for field, message in problems.items():
+            if field not in self.errors:  # (a field's own error, e.g. a taken code, says it first)
+                self.add_error(field, message)
         return data
+
+    def validate_constraints(self):
+        """The database's checks are the fields' own above, said in words; Django's would name a constraint."""
 
 
 class RefundForm(forms.Form):

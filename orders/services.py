@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from catalog import services as catalog_services
 from inventory import services as inventory_services
 from inventory.types import ReservationReleased, UnknownReservation
 from payments import services as payment_services
@@ -547,32 +548,68 @@ def _promo_info(promo: PromoCode) -> PromoCodeInfo:
                          is_active=promo.is_active)
 
 
+def promo_code_problems(*, code: str, kind: str, value: Decimal | None, max_uses: int | None = None,
+                        max_uses_per_customer: int | None = None, min_subtotal: Decimal | None = Decimal("0"),
+                        starts_at=None, ends_at=None, products=(), categories=(), uses: int = 0) -> dict[str, str]:
+    """What is wrong with a promo code's terms, field by field ({} if nothing): the one set of rules the admin's
+    form and ``promo_code_create`` (the command) both apply, so neither can make a code that never works (one
+    ending before it starts, usable 0 times, on a product the catalogue does not have) or that the database would
+    refuse with a constraint's name. ``uses``: what the code has taken already (its limit cannot go below it)."""
+    problems: dict[str, str] = {}
+    code = (code or "").strip().upper()
+    if not code or len(code) > 40 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in code):
+        problems["code"] = "A code is 1 to 40 letters, digits, - or _ (no spaces)."
+    if value is not None:
+        if value <= 0 or (kind == PromoCode.Kind.PERCENT and value > 100):
+            problems["value"] = "The discount must be above 0 (a percent at most 100)."
+        elif value.as_tuple().exponent < -2:
+            problems["value"] = "The discount has more than two decimals (whole cents, or hundredths of a percent)."
+    if min_subtotal is not None and min_subtotal < 0:
+        problems["min_subtotal"] = "Ensure this value is greater than or equal to 0."
+    elif min_subtotal is not None and min_subtotal.as_tuple().exponent < -2:
+        problems["min_subtotal"] = "The minimum subtotal has more than two decimals (whole cents)."
+    for field, limit in (("max_uses", max_uses), ("max_uses_per_customer", max_uses_per_customer)):
+        if limit is not None and limit < 1:
+            problems[field] = "Must be at least 1 (empty: no limit; to stop a code, switch it off)."
+    if max_uses is not None and "max_uses" not in problems and max_uses < uses:
+        problems["max_uses"] = (f"This code has been used {uses} times already; its limit cannot be lower (switch "
+                                "it off to stop it).")
+    if starts_at and ends_at and ends_at <= starts_at:
+        problems["ends_at"] = "A code must end after it starts (it would never be valid)."
+    unknown_products, unknown_categories = catalog_services.slugs_unknown(products=products or (),
+                                                                          categories=categories or ())
+    if unknown_products:
+        problems["products"] = f"The catalogue has no product {', '.join(unknown_products)}."
+    if unknown_categories:
+        problems["categories"] = f"The catalogue has no category {', '.join(unknown_categories)}."
+    return problems
+
+
 def promo_code_create(*, code: str, percent: Decimal | None = None, amount: Decimal | None = None,
                       uses: int | None = None, per_customer: int | None = None,
                       min_subtotal: Decimal = Decimal("0"), products=(), categories=(), starts_at=None,
                       ends_at=None) -> PromoCodeInfo:
-    """A new code (percent or amount off, one of them); InvalidInput for a taken code or values out of range."""
+    """A new code (percent or amount off, one of them); InvalidInput (naming the field) for a taken code or terms
+    ``promo_code_problems`` refuses."""
     code = code.strip().upper()
-    if not code or len(code) > 40 or not all(c.isalnum() or c in "-_" for c in code):
-        raise InvalidInput("A code is 1 to 40 letters, digits, - or _.", extra={"field": "code"})
     if (percent is None) == (amount is None):
         raise InvalidInput("Give either a percent or an amount.", extra={"field": "percent"})
+    kind = PromoCode.Kind.PERCENT if percent is not None else PromoCode.Kind.AMOUNT
     value = percent if percent is not None else amount
-    if value <= 0 or (percent is not None and percent > 100):
-        raise InvalidInput("The discount must be above 0 (a percent at most 100).", extra={"field": "value"})
-    for name, limit in (("uses", uses), ("per_customer", per_customer)):
-        if limit is not None and limit < 1:
-            raise InvalidInput(f"{name} must be at least 1.", extra={"field": name})
-    if min_subtotal < 0:
-        raise InvalidInput("min_subtotal cannot be negative.", extra={"field": "min_subtotal"})
+    problems = promo_code_problems(code=code, kind=kind, value=value, max_uses=uses, max_uses_per_customer=per_customer,
+                                   min_subtotal=min_subtotal, starts_at=starts_at, ends_at=ends_at,
+                                   products=products, categories=categories)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise InvalidInput(message, extra={"field": field})
     with transaction.atomic():
         if PromoCode.objects.filter(code=code).exists():
             raise InvalidInput(f"Code {code} exists already.", extra={"field": "code"})
-        promo = PromoCode.objects.create(
-            code=code, kind=PromoCode.Kind.PERCENT if percent is not None else PromoCode.Kind.AMOUNT,
-            value=value.quantize(Decimal("0.01")), max_uses=uses, max_uses_per_customer=per_customer,
-            min_subtotal=min_subtotal, products=list(products), categories=list(categories), starts_at=starts_at,
-            ends_at=ends_at)
+        promo = PromoCode(code=code, kind=kind, value=value, max_uses=uses, max_uses_per_customer=per_customer,
+                          min_subtotal=min_subtotal, products=list(products), categories=list(categories),
+                          starts_at=starts_at, ends_at=ends_at)
+        promo.save()
+        promo.refresh_from_db()  # its amounts as stored (50 -> 50.00), as promo_code_get reads them
     return _promo_info(promo)
 
 

@@ -1,12 +1,18 @@
 """manage.py promo_code create CODE (--percent P | --amount A) [--uses N] [--per-customer N] [--min-subtotal S]
 and promo_code show CODE (docs/api.md): staff and scripts make codes and read how far they are used."""
 
+import argparse
 from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError
 
 from orders import services
 from store.core.exceptions import ApplicationError
+
+# Which option each of the service's fields came from, to name it in a refusal.
+OPTIONS = {"code": "CODE", "value": "--percent/--amount", "max_uses": "--uses",
+           "max_uses_per_customer": "--per-customer", "min_subtotal": "--min-subtotal", "products": "--product",
+           "categories": "--category"}
 
 
 def _decimal(text: str) -> Decimal:
@@ -15,7 +21,9 @@ def _decimal(text: str) -> Decimal:
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite() or abs(value) > Decimal("9999999999"):
-        raise CommandError(f"{text!r} is not an amount such as 10 or 12.50.")
+        # (argparse turns only this error, raised while it converts an option, into a usage message; anything else
+        # escapes it as a traceback)
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount such as 10 or 12.50.")
     return value
 
 
@@ -46,9 +54,10 @@ class Command(BaseCommand):
             else:
                 promo = services.promo_code_get(code=code)
         except ApplicationError as exc:
-            raise CommandError(exc.message) from exc
-        off = f"{promo.value}%" if promo.kind == "percent" else f"{promo.value} off"
+            option = OPTIONS.get(exc.extra.get("field", "")) if step == "create" else None
+            raise CommandError(f"{option}: {exc.message}" if option else exc.message) from exc
+        off = f"{promo.value:.2f}%" if promo.kind == "percent" else f"{promo.value:.2f} off"
         limit = promo.max_uses if promo.max_uses is not None else "unlimited"
         per = promo.max_uses_per_customer if promo.max_uses_per_customer is not None else "unlimited"
         self.stdout.write(f"{promo.code} uses={promo.uses}/{limit} discount={off} per_customer={per} "
-                          f"min_subtotal={promo.min_subtotal} active={'yes' if promo.is_active else 'no'}")
+                          f"min_subtotal={promo.min_subtotal:.2f} active={'yes' if promo.is_active else 'no'}")
