@@ -70,6 +70,10 @@ def checkout(request):
     currency = quote.currency if quote else ""
     bound = request.POST if request.method == "POST" and "update" not in request.POST else None
     form = CheckoutForm(bound, initial=initial, methods=methods, shipping=shipping, currency=currency)
+    if bound is not None and quote is not None and quote.shipping_problem and form.has_error("shipping_method"):
+        # A method listed for the country the page showed, not for the one sent: the shop's sentence (where it does
+        # not deliver, what does) at the field, in place of Django's "not one of the available choices"
+        form.errors["shipping_method"] = form.error_class([quote.shipping_problem])
     if bound is not None and methods and form.is_valid():
         try:
             ratelimit.check(request, "checkout")
