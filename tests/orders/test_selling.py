@@ -336,7 +336,10 @@ def test_the_promo_code_command(methods):
 @pytest.mark.parametrize(("address", "field", "words"), [
     ({"country": "US", "postal_code": "97201", "region": ""}, "shipping_address.region", "state is required"),
     ({"country": "US", "postal_code": "97201", "region": "Atlantis"}, "shipping_address.region", "not one of"),
-    ({"country": "US", "postal_code": "ABCDE", "region": "OR"}, "shipping_address.postal_code", "such as 95014"),
+    ({"country": "US", "postal_code": "ABCDE", "region": "OR"}, "shipping_address.postal_code", "such as 97000"),
+    # a New York code in Oregon: the example is Oregon's (it was the country's first, 95014, a California one)
+    ({"country": "US", "postal_code": "10005", "region": "Oregon"}, "shipping_address.postal_code",
+     "such as 97000 in that region"),
     ({"country": "DE", "postal_code": "1234"}, "shipping_address.postal_code", "Germany"),
     ({"country": "ZZ", "postal_code": "1"}, "shipping_address.country", "not a country we can ship to"),
 ])
