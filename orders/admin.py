@@ -165,8 +165,9 @@ class OrderAdmin(admin.ModelAdmin):
                 self.message_user(request, f"Refund recorded for {order.number}.", messages.SUCCESS)
                 return redirect("admin:orders_order_change", order.pk)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "order": order,
-                   "form": form, "title": f"Refund order {order.number}",
-                   "payments": payment_services.payment_summaries(order_reference=order.number)}
+                   "form": form, "title": f"Refund order {order.number}", "left": self._left_to_refund(order),
+                   "payments": [(p, p.state.replace("_", " ").capitalize())
+                                for p in payment_services.payment_summaries(order_reference=order.number)]}
         return TemplateResponse(request, "admin/orders/refund.html", context)
 
     @admin.display(description="stock ledger")

@@ -92,3 +92,12 @@ def test_the_customer_is_named_not_a_user_id(client, manager_client, django_user
     assert Order.objects.get(number=number).user_id == grace.pk
     html = page(manager_client, number)
     assert "User id" not in html and "Grace Hopper (grace)" in html
+
+
+def test_the_refund_page_says_in_words_what_was_refunded_and_what_is_left(paid, manager_client):
+    number, _ = paid
+    services.order_refund(number=number, amount=Decimal("12.50"), key="part")
+    order = Order.objects.get(number=number)
+    html = manager_client.get(f"/admin/orders/order/{order.pk}/refund/").content.decode()
+    assert "partially_refunded" not in html and "Partially refunded" in html
+    assert "17.50 USD left to refund" in html
