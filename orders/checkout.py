@@ -530,6 +530,7 @@ def _create_order(number: str, data: CheckoutInput, priced: _Priced, customer: i
             "status": Status.PENDING_PAYMENT, "currency": priced.currency, "subtotal": priced.subtotal,
             "shipping": priced.shipping.price, "discount": priced.discount,
             "tax": tax.total if tax else Decimal("0.00"), "tax_included": bool(tax and tax.included),
+            "tax_name": tax.name if tax else "Tax",
             "method": priced.shipping.code, "method_name": priced.shipping.name,
             "promo_id": promo.id if promo else None, "promo_code": promo.code if promo else "",
             "customers": list(promo.customers) if promo else [],
@@ -568,11 +569,11 @@ _CREATE_ORDER_SQL = f"""
         RETURNING promo_id
     ), placed AS (
         INSERT INTO {Order._meta.db_table} (number, email, user_id, status, currency, subtotal, shipping, discount,
-                                            tax, tax_included, total, shipping_method, shipping_method_name,
+                                            tax, tax_included, tax_name, total, shipping_method, shipping_method_name,
                                             promo_code, shipping_address, access_token_hash, created_at, updated_at)
         SELECT %(number)s, %(email)s, %(user_id)s, %(status)s, %(currency)s, %(subtotal)s, %(shipping)s,
-               %(discount)s, %(tax)s, %(tax_included)s, %(total)s, %(method)s, %(method_name)s, %(promo_code)s,
-               %(address)s::jsonb, %(token_hash)s, %(now)s, %(now)s
+               %(discount)s, %(tax)s, %(tax_included)s, %(tax_name)s, %(total)s, %(method)s, %(method_name)s,
+               %(promo_code)s, %(address)s::jsonb, %(token_hash)s, %(now)s, %(now)s
         WHERE %(promo_id)s::bigint IS NULL
            OR (SELECT count(*) FROM counted) = cardinality(%(customers)s::varchar[])
         RETURNING id

@@ -25,6 +25,7 @@ class Order(models.Model):
     discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)  # the promo code's, off the lines
     tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)  # lines' and shipping's
     tax_included = models.BooleanField(default=False)  # the prices held the tax: it is shown, not added to the total
+    tax_name = models.CharField(max_length=40, default="Tax")  # as the rate named it then ("VAT"), for the receipt
     # total = subtotal - discount + shipping + (tax unless tax_included): what the payment provider was asked for
     total = models.DecimalField(max_digits=12, decimal_places=2)
     shipping_method = models.CharField(max_length=40, blank=True)  # its code and name as they were at checkout

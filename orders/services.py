@@ -129,7 +129,7 @@ def _view(order: Order, *, lines=None, history=None) -> OrderView:
         number=order.number, status=order.status, email=order.email, currency=order.currency,
         subtotal=order.subtotal, shipping=order.shipping, total=order.total,
         shipping_address=order.shipping_address, user_id=order.user_id, created_at=order.created_at,
-        discount=order.discount, tax=order.tax, tax_included=order.tax_included,
+        discount=order.discount, tax=order.tax, tax_included=order.tax_included, tax_name=order.tax_name,
         shipping_method=order.shipping_method, shipping_method_name=order.shipping_method_name,
         promo_code=order.promo_code,
         lines=tuple(OrderLineView(sku=sku, name=name, unit_price=unit_price, quantity=quantity, line_total=total,

@@ -95,6 +95,7 @@ class OrderView:
     discount: Decimal = Decimal("0.00")
     tax: Decimal = Decimal("0.00")
     tax_included: bool = False
+    tax_name: str = "Tax"
     shipping_method: str = ""
     shipping_method_name: str = ""
     promo_code: str = ""

@@ -74,7 +74,7 @@ def test_the_receipt_shows_lines_discount_shipping_tax_and_total_from_the_shop(m
     for part in (text, html):
         assert f"2 x {line.name}" in part.replace("×", "x")
         for label, amount in (("Subtotal", "80.00"), ("Discount (SAVE10)", "8.00"), ("Shipping (Express)", "14.95"),
-                              ("Tax", f"{row.tax:.2f}"), ("Total", f"{row.total:.2f}")):
+                              ("VAT", f"{row.tax:.2f}"), ("Total", f"{row.total:.2f}")):
             assert label in part and amount in part, (label, amount)
         assert "1 Analytical Way" in part
     assert row.total == Decimal("80.00") - Decimal("8.00") + Decimal("14.95") + row.tax
