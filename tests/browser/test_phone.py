@@ -158,3 +158,6 @@ def test_no_page_a_shopper_meets_is_wider_than_the_phone(page, live_server, shop
     page.goto(live_server.url + "/account/")
     expect(page.get_by_text("Hi, ada")).to_be_visible()
     fits_the_screen(page, "account", screenshots)
+    for name in ("addresses", "email", "password"):  # the address book's country list was 408 px wide
+        page.goto(live_server.url + f"/account/{name}/")
+        fits_the_screen(page, f"account-{name}", screenshots)
