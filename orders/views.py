@@ -213,6 +213,9 @@ def in_line(request, ticket):
 def _show_problem(form, body: dict) -> None:
     field = CheckoutForm.FIELD_ERRORS.get(body.get("field", ""))
     message = body.get("message") or "Something went wrong; please try again."
+    if body.get("code") == "price_changed":  # most often the shopper's own change (a method, a code) not yet totalled
+        message = (f"The total is now {body['total']} {body.get('currency', '')} for this address, shipping method "
+                   "and promo code, at today's prices. Check it and press Pay again.")
     if body.get("code") in ("payment_declined", "invalid_card") and "card_number" in form.fields:
         field = "card_number"
     form.add_error(field, message)

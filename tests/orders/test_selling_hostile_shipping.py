@@ -74,3 +74,25 @@ def test_paying_with_a_method_that_does_not_deliver_to_the_new_country_says_so_o
     assert "&#x27;eco&#x27; does not deliver to GB" in errors and "available: standard, express" in errors
     assert html.count("does not deliver to GB") == 1
     assert not Order.objects.exists()
+
+
+def test_paying_after_changing_the_method_without_updating_totals_shows_the_new_total_and_charges_nothing(client):
+    """The shopper picked express and pressed Pay without 'Update totals': the page answered 'Prices changed since
+    you looked', which blamed the shop for the shopper's own choice and did not say what to do."""
+    import re
+
+    from orders.models import Order
+    from tests.orders.test_pages import form
+
+    shipping_services.shipping_seed_defaults()
+    spec = make_product(name="Summit Pack", price="50.00", stock=3)
+    client.post("/cart/add/", {"sku": spec.variants[0].sku, "quantity": "1"})
+    page = client.get("/checkout/").content.decode()
+    assert re.search(r'name="expected_total" value="54.95"', page)  # standard, for the page's first address
+    html = client.post("/checkout/", form(page, shipping_method="express")).content.decode()
+    assert not Order.objects.exists()
+    assert "Prices changed since you looked" not in html
+    assert "The total is now 64.95 USD for this address, shipping method and promo code" in html
+    assert "Pay $64.95" in html and re.search(r'name="expected_total" value="64.95"', html)
+    response = client.post("/checkout/", form(html, shipping_method="express"))
+    assert response.status_code == 302 and Order.objects.get().total == Decimal("64.95")
