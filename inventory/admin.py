@@ -142,8 +142,13 @@ class StockLevelAdmin(_NamedSkuMixin, admin.ModelAdmin):
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
-                self.message_user(request, f"{level.sku}: on hand {result.on_hand}, reserved {result.reserved}, "
-                                           f"available {result.available}.", messages.SUCCESS)
+                name = services.sku_names(skus=[level.sku]).get(level.sku, "")
+                item = f"{name} ({level.sku})" if name else level.sku
+                units = f"{quantity} unit{'' if quantity == 1 else 's'}"
+                done = {"receive": f"Received {units} of {item}.", "write_off": f"Wrote off {units} of {item}.",
+                        "set": f"Set {item} to {quantity} on hand (counted)."}[action]
+                self.message_user(request, f"{done} Now {result.on_hand} on hand, {result.reserved} reserved, "
+                                           f"{result.available} available.", messages.SUCCESS)
                 return redirect("admin:inventory_stocklevel_change", level.pk)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "level": level,
                    "item": services.sku_names(skus=[level.sku]).get(level.sku, ""),

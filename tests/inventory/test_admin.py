@@ -75,3 +75,15 @@ def test_staff_start_and_stop_a_sale_and_the_gate_follows_even_a_bulk_delete(man
     assert not FlashSale.objects.exists()
     assert (gate.tokens("HOT-1"), gate.tokens("HOT-2")) == (None, None)
     assert services.gate_admit(lines={"HOT-1": 4}) == {}  # no longer gated: the stock rows decide
+
+
+@pytest.mark.parametrize(("action", "quantity", "said"), [
+    ("receive", "7", "Received 7 units of ADM-1. Now 12 on hand, 0 reserved, 12 available."),
+    ("write_off", "1", "Wrote off 1 unit of ADM-1. Now 4 on hand, 0 reserved, 4 available."),
+    ("set", "9", "Set ADM-1 to 9 on hand (counted). Now 9 on hand, 0 reserved, 9 available."),
+])
+def test_a_stock_change_is_confirmed_in_a_sentence(fulfilment_client, level, action, quantity, said):
+    """Issue 23: 'ADM-1: on hand 12, reserved 0, available 12.' read as a formula; the message says what was done."""
+    response = fulfilment_client.post(f"/admin/inventory/stocklevel/{level.pk}/adjust/",
+                                      {"action": action, "quantity": quantity, "reason": "count"}, follow=True)
+    assert said in response.content.decode()
