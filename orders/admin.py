@@ -176,29 +176,32 @@ class OrderAdmin(admin.ModelAdmin):
                                 [(order.number, f"Ledger rows for {order.number}")])
 
     def _each(self, request, queryset, action, done: str):
-        count = 0
+        """Runs ``action`` on each order; ``done`` is the sentence's verb with {orders} where the count goes
+        ('Marked {orders} shipped')."""
+        numbers = []
         for number in queryset.values_list("number", flat=True):
             try:
                 action(number)
-                count += 1
+                numbers.append(number)
             except ApplicationError as exc:
                 self.message_user(request, f"{number}: {exc.message}", messages.ERROR)
-        if count:
-            self.message_user(request, f"{done}: {count} order(s).", messages.SUCCESS)
+        if numbers:
+            orders = f"{len(numbers)} order{'' if len(numbers) == 1 else 's'}"
+            self.message_user(request, f"{done.format(orders=orders)}: {', '.join(numbers)}.", messages.SUCCESS)
 
     @admin.action(description="Cancel (releases stock; refunds and restocks if paid)", permissions=["cancel"])
     def cancel(self, request, queryset):
         self._each(request, queryset, lambda n: services.order_cancel(number=n, note=f"cancelled by {request.user}"),
-                   "Cancelled")
+                   "Cancelled {orders}")
 
     @admin.action(description="Refund in full and put the units back in stock", permissions=["refund"])
     def refund_in_full_with_restock(self, request, queryset):
         self._each(request, queryset, lambda n: services.order_refund(
-            number=n, restock=True, note=f"refunded by {request.user}"), "Refunded")
+            number=n, restock=True, note=f"refunded by {request.user}"), "Refunded {orders} in full")
 
     @admin.action(description="Mark as shipped", permissions=["ship"])
     def mark_shipped(self, request, queryset):
-        self._each(request, queryset, lambda n: services.order_fulfil(number=n), "Marked shipped")
+        self._each(request, queryset, lambda n: services.order_fulfil(number=n), "Marked {orders} shipped")
 
 
 

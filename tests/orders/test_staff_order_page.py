@@ -101,3 +101,12 @@ def test_the_refund_page_says_in_words_what_was_refunded_and_what_is_left(paid, 
     html = manager_client.get(f"/admin/orders/order/{order.pk}/refund/").content.decode()
     assert "partially_refunded" not in html and "Partially refunded" in html
     assert "17.50 USD left to refund" in html
+
+
+def test_an_action_on_the_order_list_is_confirmed_in_a_sentence_naming_the_orders(paid, manager_client):
+    number, _ = paid
+    order = Order.objects.get(number=number)
+    response = manager_client.post("/admin/orders/order/", {"action": "mark_shipped", "_selected_action": [order.pk]},
+                                   follow=True)
+    html = response.content.decode()
+    assert f"Marked 1 order shipped: {number}." in html and "order(s)" not in html
