@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import platform
+import random
 import shutil
 import signal
 import socket
@@ -303,13 +304,15 @@ class LoadResult:
 
 
 def load(base: str, path: str, *, seconds: float = 10, connections: int = 16, headers: dict | None = None,
-         label: str | None = None) -> LoadResult:
+         label: str | None = None, vary: str = "") -> LoadResult:
     """Closed-loop load: `connections` keep-alive clients requesting `path` (with `headers`) for `seconds` (wrk when
-    installed, otherwise Python threads), loopback only, bounded in time."""
+    installed, otherwise Python threads), loopback only, bounded in time. With `vary` (a query parameter's name),
+    each request adds that parameter with a random amount from 10.00 to 999.99: ~99,000 different pages, so
+    nearly every request misses every cache."""
     if shutil.which("wrk"):
-        result = _wrk(base, path, seconds=seconds, connections=connections, headers=headers or {})
+        result = _wrk(base, path, seconds=seconds, connections=connections, headers=headers or {}, vary=vary)
     else:
-        result = _threads(base, path, seconds=seconds, connections=connections, headers=headers or {})
+        result = _threads(base, path, seconds=seconds, connections=connections, headers=headers or {}, vary=vary)
     result.path = label or path
     return result
 
@@ -330,9 +333,24 @@ def probe(base: str, path: str, headers: dict | None = None) -> tuple[int, int]:
         conn.close()
 
 
-def _wrk(base: str, path: str, *, seconds: float, connections: int, headers: dict) -> LoadResult:
+_VARY_LUA = """
+request = function()
+  return wrk.format(nil, string.format("%s%d.%02d", wrk.path, math.random(10, 999), math.random(0, 99)))
+end
+"""
+
+
+def _varied(path: str, vary: str) -> str:
+    return f"{path}{'&' if '?' in path else '?'}{vary}="
+
+
+def _wrk(base: str, path: str, *, seconds: float, connections: int, headers: dict, vary: str = "") -> LoadResult:
     script = ROOT / "bench" / "wrk_report.lua"
     extra = [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
+    if vary:  # the reporter plus a request() that varies the parameter; wrk.path is `path` with `&vary=` added
+        varied = data_dir() / "bench-wrk-varied.lua"
+        varied.write_text(script.read_text() + _VARY_LUA)
+        script, path = varied, _varied(path, vary)
     out = subprocess.run(
         ["wrk", "-t", "1", "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s",
          "-s", str(script), *extra, base + path],
@@ -343,8 +361,9 @@ def _wrk(base: str, path: str, *, seconds: float, connections: int, headers: dic
                       seconds=report["seconds"], p50_ms=report["p50_us"] / 1000, p99_ms=report["p99_us"] / 1000)
 
 
-def _threads(base: str, path: str, *, seconds: float, connections: int, headers: dict) -> LoadResult:
+def _threads(base: str, path: str, *, seconds: float, connections: int, headers: dict, vary: str = "") -> LoadResult:
     host, port = base.removeprefix("http://").split(":")
+    prefix = _varied(path, vary) if vary else ""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -356,7 +375,8 @@ def _threads(base: str, path: str, *, seconds: float, connections: int, headers:
         while time.monotonic() < stop_at:
             t0 = time.perf_counter()
             try:
-                conn.request("GET", path, headers=headers)
+                conn.request("GET", f"{prefix}{random.randint(10, 999)}.{random.randint(0, 99):02d}" if vary else path,
+                             headers=headers)
                 resp = conn.getresponse()
                 resp.read()
                 ok = resp.status == 200
