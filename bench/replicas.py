@@ -2,15 +2,17 @@
 performance item): `make serve` is started twice, once with REPLICAS=0 and once with REPLICAS=1, and each time
 browsing load (wrk on a category page filtered by a random price ceiling, keep-alive connections, anonymous: ~99,000
 different listings, so nearly every request misses every cache and reads the catalogue, as a listing or search
-nobody asked for lately does: the reads the router sends to a replica) runs for --seconds while checkout clients buy one unit again and again (the writes and stock checks that stay on
-the primary). Prints each side's throughput in both runs, the replica's share of the reads (its committed
-transactions and rows returned against the primary's, from pg_stat_database), and the replay lag seen.
+nobody asked for lately does: the reads the router sends to a replica) runs for --seconds while checkout clients buy
+one unit again and again (the writes and stock checks that stay on the primary). Prints each side's throughput in
+both runs, the replica's share of the reads (its committed transactions and rows returned against the primary's,
+from pg_stat_database), and the replay lag seen.
 
     .venv/bin/python bench/replicas.py [--seconds 10] [--connections 8] [--clients 4]
 
-Cached pages reach no database at all, so they are not what a replica is for; the misses are. Both servers run on this one machine, so the
-replica's replay competes with the primary and the web workers for the same cores: the figures say what the
-routing costs and carries here, not what a second machine would add. It prints figures; it asserts nothing.
+Cached pages reach no database at all, so they are not what a replica is for; the misses are. Both servers run on
+this one machine, so the replica's replay competes with the primary and the web workers for the same cores: the
+figures say what the routing costs and carries here, not what a second machine would add. It prints figures; it
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.checkout import Api, buy, manage  # noqa: E402
-from bench.harness import ServedStore, hardware, load, load_tool, probe  # noqa: E402
+from bench.checkout import Api, buy, manage
+from bench.harness import ServedStore, hardware, load, load_tool, probe
 
 DATABASE_STATS = "SELECT xact_commit, tup_returned FROM pg_stat_database WHERE datname = current_database()"
 
