@@ -87,23 +87,27 @@ def purchase_record(*, order_number: str, products: Mapping[str, str], paid_at) 
         after = set(products)
         if row is not None and before == after:
             return False
-        if row is None:
-            Purchase.objects.create(order_number=order_number, products=sorted(after), paid_at=paid_at)
+        new_purchase = None
+        if row is None:  # the usual case: inserted with the counts, in their statement
+            new_purchase = (order_number, sorted(after), paid_at)
         else:
             Purchase.objects.filter(pk=row.pk).update(products=sorted(after), updated_at=timezone.now())
-        if before == after:
-            return False
         categories = dict(products)
         if before - after:
             categories.update(dict(ProductCount.objects.filter(product_slug__in=before - after)
                                    .values_list("product_slug", "category_slug")))
-        _count(before, after, categories)
+        _count(before, after, categories, new_purchase=new_purchase)
+        if before == after:  # a new order with nothing to count: its row alone
+            return False
         _refresh(before | after)
     return True
 
 
-def _count(before: set[str], after: set[str], categories: Mapping[str, str]) -> None:
-    """Apply the difference, products then pairs, each in slug order (concurrent orders lock rows in one order)."""
+def _count(before: set[str], after: set[str], categories: Mapping[str, str], *,
+           new_purchase: tuple[str, list[str], object] | None = None) -> None:
+    """Apply the difference, products then pairs, each in slug order (concurrent orders lock rows in one order).
+    With ``new_purchase`` (order number, products, paid_at), its row is inserted too. What only adds (a new
+    order's purchase and counts) is one statement: a data-modifying WITH per table, each on its own table."""
     product_delta = {slug: (slug in after) - (slug in before) for slug in before | after}
     product_delta = {slug: d for slug, d in sorted(product_delta.items()) if d}
     pair_delta: dict[tuple[str, str], int] = defaultdict(int)
@@ -120,14 +124,29 @@ def _count(before: set[str], after: set[str], categories: Mapping[str, str]) -> 
     removed = {slug: d for slug, d in product_delta.items() if d < 0}
     pairs_added = {pair: d for pair, d in pair_delta.items() if d > 0}
     pairs_removed = {pair: d for pair, d in pair_delta.items() if d < 0}
+    inserts: list[tuple[str, list]] = []
+    if new_purchase is not None:
+        inserts.append((f"""INSERT INTO {Purchase._meta.db_table} (order_number, products, paid_at, updated_at)
+                            VALUES (%s, %s::varchar[], %s, now())""", list(new_purchase)))  # noqa: S608
+    if added:
+        inserts.append((f"""
+            INSERT INTO {products} (product_slug, category_slug, orders)
+            SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])
+            ON CONFLICT (product_slug) DO UPDATE SET orders = {products}.orders + EXCLUDED.orders,
+                                                     category_slug = EXCLUDED.category_slug
+        """, [list(added), [categories.get(s, "") for s in added], list(added.values())]))  # noqa: S608
+    if pairs_added:
+        inserts.append((f"""
+            INSERT INTO {pairs} (product_slug, other_slug, orders)
+            SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])
+            ON CONFLICT (product_slug, other_slug) DO UPDATE SET orders = {pairs}.orders + EXCLUDED.orders
+        """, [[a for a, _ in pairs_added], [b for _, b in pairs_added], list(pairs_added.values())]))  # noqa: S608
     with connection.cursor() as cursor:
-        if added:
-            cursor.execute(f"""
-                INSERT INTO {products} (product_slug, category_slug, orders)
-                SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])
-                ON CONFLICT (product_slug) DO UPDATE SET orders = {products}.orders + EXCLUDED.orders,
-                                                         category_slug = EXCLUDED.category_slug
-            """, [list(added), [categories.get(s, "") for s in added], list(added.values())])  # noqa: S608
+        if inserts:
+            *first, (last, last_params) = inserts
+            cursor.execute(  # table names from our models; every value is a bound parameter
+                ("WITH " + ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(first)) + " " if first else "")
+                + last, [p for _, params in first for p in params] + last_params)
         if removed:
             cursor.execute(f"""
                 UPDATE {products} SET orders = orders + d.delta
@@ -135,13 +154,6 @@ def _count(before: set[str], after: set[str], categories: Mapping[str, str]) -> 
             """, [list(removed), list(removed.values())])  # noqa: S608
             cursor.execute(f"DELETE FROM {products} WHERE product_slug = ANY(%s) AND orders = 0",  # noqa: S608
                            [list(removed)])
-        if pairs_added:
-            cursor.execute(f"""
-                INSERT INTO {pairs} (product_slug, other_slug, orders)
-                SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])
-                ON CONFLICT (product_slug, other_slug) DO UPDATE SET orders = {pairs}.orders + EXCLUDED.orders
-            """, [[a for a, _ in pairs_added], [b for _, b in pairs_added],  # noqa: S608
-                  list(pairs_added.values())])
         if pairs_removed:
             cursor.execute(f"""
                 UPDATE {pairs} SET orders = orders + d.delta
