@@ -143,6 +143,8 @@ class OrderSerializer(serializers.Serializer):
     discount = _money("the promo code's, off the lines")
     shipping = _money("the shipping method's price")
     tax = _money("on the lines after the discount and on shipping")
+    tax_name = serializers.CharField(help_text="the tax as its rate named it when the order was placed (\"VAT\", "
+                                               "\"Sales tax\"); \"Tax\" for orders from before it was kept")
     tax_included = serializers.BooleanField(help_text="the prices held the tax: it is shown, not added")
     total = _money("subtotal - discount + shipping (+ tax unless included): what was charged")
     currency = serializers.CharField()

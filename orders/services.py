@@ -144,7 +144,8 @@ def order_body(order: OrderView, *, access_token: str = "") -> dict:
     body = {
         "number": order.number, "status": order.status, "subtotal": f"{order.subtotal:.2f}",
         "discount": f"{order.discount:.2f}", "shipping": f"{order.shipping:.2f}", "tax": f"{order.tax:.2f}",
-        "tax_included": order.tax_included, "total": f"{order.total:.2f}", "currency": order.currency,
+        "tax_name": order.tax_name, "tax_included": order.tax_included, "total": f"{order.total:.2f}",
+        "currency": order.currency,
         "shipping_method": order.shipping_method, "promo_code": order.promo_code,
         "lines": [{"sku": line.sku, "name": line.name, "quantity": line.quantity,
                    "unit_price": f"{line.unit_price:.2f}", "line_total": f"{line.line_total:.2f}"}

@@ -41,3 +41,23 @@ def test_the_order_page_and_receipt_name_the_tax_as_it_was_charged(client):
     [receipt] = mail.outbox
     assert "VAT (included in the prices): $10.82" in receipt.body
     assert "VAT (included in the prices)" in receipt.alternatives[0][0]
+
+
+def test_the_api_order_body_names_the_tax_as_the_page_does(client):
+    """The order page and e-mail said 'VAT'; the JSON API's order had the amount with no name."""
+    shipping_services.shipping_seed_defaults()
+    TaxRate.objects.create(country="GB", name="VAT", rate=Decimal("20"), prices_include_tax=True)
+    shipping_services.shipping_invalidate()
+    answer = checkout(client, body(cart_with(1, price="60.00")[0], email="ada@example.com"))
+    assert answer.status_code == 201, answer.content
+    placed = answer.json()
+    assert (placed["tax"], placed["tax_name"], placed["tax_included"]) == ("10.82", "VAT", True)
+    again = Client().get(f"/api/v1/orders/{placed['number']}/?token={placed['access_token']}").json()
+    assert again["tax_name"] == "VAT"
+
+
+def test_the_openapi_order_lists_tax_name(client):
+    components = client.get("/api/schema/?format=json").json()["components"]["schemas"]
+    for name in ("Order", "PlacedOrder", "PendingOrder"):
+        assert "tax_name" in components[name]["properties"], name
+        assert "tax_name" in components[name]["required"], name
