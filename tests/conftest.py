@@ -185,7 +185,8 @@ def on_commit(django_capture_on_commit_callbacks):
 
 # ---------------------------------------------------------------- staff: each with the least it needs
 # The shipped roles (orders/migrations/0007_staff_roles.py; returns/migrations/0003_staff_roles.py for returns):
-# Support looks, Fulfilment also ships and moves stock, Manager also moves money and decides what is on sale. Each
+# Support looks, Fulfilment also ships and moves stock, Manager also moves money and decides what is on sale (and
+# sets shipping methods, tax rates and promo codes: shipping/migrations/0005_manager_sells.py). Each
 # actor logs in on a Client of its own, never the ``client`` a test's shopper uses. A superuser only where a test is
 # about one.
 CATALOG_EDITING = [f"catalog.{action}_{model}" for model in ("product", "variant", "productimage", "category")
@@ -204,6 +205,7 @@ def staff_role(name: str):
         importlib.import_module("returns.migrations.0003_staff_roles").grant_return_permissions(apps, None)
         importlib.import_module("reviews.migrations.0003_staff_roles").grant_review_permissions(apps, None)
         importlib.import_module("shipping.migrations.0004_staff_roles").grant_selling_permissions(apps, None)
+        importlib.import_module("shipping.migrations.0005_manager_sells").grant_selling_to_managers(apps, None)
     return Group.objects.get(name=name)
 
 
