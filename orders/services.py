@@ -16,8 +16,9 @@ from collections import Counter
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -33,6 +34,7 @@ from .models import Order, OrderEvent, OrderLine, OrderRefund, PromoCode, PromoC
 from .types import (
     OrderLineView,
     OrderNotFound,
+    OrderRefundView,
     OrderView,
     PromoCodeInfo,
     PromoCodeUnavailable,
@@ -117,14 +119,32 @@ def _locked(number: str) -> Order:
     return order
 
 
-def _view(order: Order, *, lines=None, history=None) -> OrderView:
-    """An order as services hand it out; ``lines`` (sku, name, unit price, quantity, total) and ``history``
-    (status, at) when already read, else from its relations."""
+def _readable(orders):
+    """``orders`` as the reads hand them out: lines and history prefetched, and each order's refunds (amounts and
+    times, oldest first) read in the order's own statement, so showing them costs the order page nothing more."""
+    refunds = OrderRefund.objects.filter(order=OuterRef("pk")).order_by().values("order")
+    oldest_first = ("at", "id")
+    return orders.prefetch_related("lines", "events").annotate(
+        refund_amounts=Subquery(refunds.annotate(amounts=ArrayAgg("amount", order_by=oldest_first)).values("amounts")),
+        refund_times=Subquery(refunds.annotate(times=ArrayAgg("at", order_by=oldest_first)).values("times")))
+
+
+def _view(order: Order, *, lines=None, history=None, refunds=None) -> OrderView:
+    """An order as services hand it out; ``lines`` (sku, name, unit price, quantity, total), ``history``
+    (status, at) and ``refunds`` (amount, at) when already read (``_readable`` reads the refunds), else from its
+    relations."""
     if lines is None:
         lines = ((line.sku, line.name, line.unit_price, line.quantity, line.line_total, line.discount, line.tax)
                  for line in order.lines.all())
     if history is None:
         history = ((event.status, event.at) for event in order.events.all())
+    if refunds is None and hasattr(order, "refund_amounts"):
+        refunds = zip(order.refund_amounts or (), order.refund_times or (), strict=True)
+    elif refunds is None:
+        # Only an order that was paid and moved on can hold a refund (recording one moves a paid order on): the
+        # others, a declined checkout's cancelled order among them, are not asked.
+        refunds = (((refund.amount, refund.at) for refund in order.refunds.all())
+                   if order.status in (Status.FULFILLED, Status.PARTIALLY_REFUNDED, Status.REFUNDED) else ())
     return OrderView(
         number=order.number, status=order.status, email=order.email, currency=order.currency,
         subtotal=order.subtotal, shipping=order.shipping, total=order.total,
@@ -136,6 +156,7 @@ def _view(order: Order, *, lines=None, history=None) -> OrderView:
                                   discount=discount, tax=tax)
                     for sku, name, unit_price, quantity, total, discount, tax in lines),
         history=tuple(history),
+        refunds=tuple(OrderRefundView(amount=amount, at=at) for amount, at in refunds),
     )
 
 
@@ -159,7 +180,7 @@ def order_body(order: OrderView, *, access_token: str = "") -> dict:
 
 
 def order_view(*, number: str) -> OrderView:
-    order = Order.objects.filter(number=number).prefetch_related("lines", "events").first()
+    order = _readable(Order.objects.filter(number=number)).first()
     if order is None:
         raise OrderNotFound()
     return _view(order)
@@ -491,7 +512,7 @@ def _may_see(order: Order | None, user_id: int | None, token: str, is_staff: boo
 
 def order_get(*, number: str, user_id: int | None = None, token: str = "", is_staff: bool = False) -> OrderView:
     """An order for its owner, staff, or whoever holds its secret token; anyone else gets OrderNotFound."""
-    order = Order.objects.filter(number=number).prefetch_related("lines", "events").first()
+    order = _readable(Order.objects.filter(number=number)).first()
     if not _may_see(order, user_id, token, is_staff):
         raise OrderNotFound()
     return _view(order)
@@ -538,7 +559,7 @@ def _paid_per_unit(order: Order, line: OrderLine) -> Decimal:
 
 
 def order_history(*, user_id: int) -> list[OrderView]:
-    return [_view(order) for order in Order.objects.filter(user_id=user_id).prefetch_related("lines", "events")]
+    return [_view(order) for order in _readable(Order.objects.filter(user_id=user_id))]
 
 
 # ---------------------------------------------------------------- promo codes

@@ -79,6 +79,14 @@ class OrderLineView:
 
 
 @dataclass(frozen=True)
+class OrderRefundView:
+    """Money given back on an order: how much, and when it was recorded."""
+
+    amount: Decimal
+    at: datetime
+
+
+@dataclass(frozen=True)
 class OrderView:
     number: str
     status: str
@@ -99,6 +107,23 @@ class OrderView:
     shipping_method: str = ""
     shipping_method_name: str = ""
     promo_code: str = ""
+    # Refunds made through the shop, oldest first. A refund made on the payment provider's own dashboard is known
+    # only from its webhook, as a status in the history, with no amount of the order's own (refunded_at has it).
+    refunds: tuple[OrderRefundView, ...] = ()
+
+    @property
+    def refunded(self) -> Decimal:
+        return sum((refund.amount for refund in self.refunds), Decimal("0.00"))
+
+    @property
+    def refunded_at(self) -> datetime | None:
+        """When the order was last refunded (partly or in full), by its history."""
+        return next((at for status, at in reversed(self.history) if status in ("partially_refunded", "refunded")),
+                    None)
+
+    @property
+    def shipped_at(self) -> datetime | None:
+        return next((at for status, at in self.history if status == "fulfilled"), None)
 
 
 @dataclass(frozen=True)
