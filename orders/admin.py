@@ -7,6 +7,7 @@ import uuid
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -205,6 +206,14 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 
+class _UsedMeanwhile(Exception):
+    """A promo code's new limit fell below its uses between the form's check and the save (``uses``: now)."""
+
+    def __init__(self, uses: int):
+        super().__init__(uses)
+        self.uses = uses
+
+
 @admin.register(PromoCode)
 class PromoCodeAdmin(admin.ModelAdmin):
     """Codes staff give out. ``uses`` is counted by the checkout (never edited here): a cancelled or fully refunded
@@ -222,6 +231,28 @@ class PromoCodeAdmin(admin.ModelAdmin):
             return super().save_model(request, obj, form, change)
         # Only what staff edit: ``uses`` as read when this request began may be stale by now (a checkout counted a
         # use meanwhile), and writing it back would lose that use.
-        obj.save(update_fields=[field.name for field in obj._meta.concrete_fields
-                                if field.name not in ("id", "uses", "created_at")])
+        try:
+            with transaction.atomic():
+                obj.save(update_fields=[field.name for field in obj._meta.concrete_fields
+                                        if field.name not in ("id", "uses", "created_at")])
+        except IntegrityError as exc:
+            # The form allowed the limit for the uses it read; a checkout took one since (committed between the
+            # form's check and this save), and the database's check refuses a limit below them.
+            if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") != "promo_code_uses_within_limit":
+                raise
+            raise _UsedMeanwhile(PromoCode.objects.values_list("uses", flat=True).get(pk=obj.pk)) from exc
         return None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _UsedMeanwhile as exc:
+            # Its transaction rolled back, nothing saved: the same form again as staff filled it, refused at the
+            # limit (get_form), for them to choose again knowing the uses now.
+            request.promo_code_uses_meanwhile = exc.uses
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        uses = getattr(request, "promo_code_uses_meanwhile", None)
+        return form if uses is None else type(form.__name__, (form,), {"uses_meanwhile": uses})

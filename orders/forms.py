@@ -82,6 +82,10 @@ class PromoCodeForm(forms.ModelForm):
     space, one ending before it starts, a discount of 0 or over 100%, a limit of 0 or below the uses already taken,
     a product or category the catalogue does not have (a mistyped slug made a code that applied to nothing)."""
 
+    # Set by the admin when this form passed and its save was then refused: checkouts took uses meanwhile, so many
+    # in all now (PromoCodeAdmin.changeform_view).
+    uses_meanwhile: int | None = None
+
     class Meta:
         model = PromoCode
         fields = ["code", "kind", "value", "products", "categories", "min_subtotal", "starts_at", "ends_at",
@@ -101,6 +105,10 @@ class PromoCodeForm(forms.ModelForm):
             max_uses=data.get("max_uses"), max_uses_per_customer=data.get("max_uses_per_customer"),
             min_subtotal=data.get("min_subtotal"), starts_at=data.get("starts_at"), ends_at=data.get("ends_at"),
             products=data.get("products") or [], categories=data.get("categories") or [], uses=uses)
+        if self.uses_meanwhile is not None:
+            self.add_error("max_uses", f"Nothing was saved: checkouts used this code meanwhile, and it has now been "
+                                       f"used {self.uses_meanwhile} times; its limit cannot be lower (switch it off "
+                                       "to stop it).")
         for field, message in problems.items():
             if field not in self.errors:  # (a field's own error, e.g. a taken code, says it first)
                 self.add_error(field, message)

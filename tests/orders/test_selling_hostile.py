@@ -126,3 +126,42 @@ def test_staff_saving_a_code_never_writes_back_a_stale_use_count(admin_client, m
     assert response.status_code == 302
     promo.refresh_from_db()
     assert (promo.value, promo.uses) == (Decimal("15.00"), 1)
+
+
+def test_a_limit_lowered_to_the_uses_as_a_checkout_takes_one_is_refused_at_its_field(admin_client, monkeypatch):
+    """Staff lower a code's limit to exactly the uses it has taken (valid when the form checks it) and a checkout,
+    committing on its own connection between that check and the save, takes one more: the database's
+    uses_within_limit check refused the save and the admin answered 500. Now the form says so, nothing saved."""
+    import threading
+
+    from django.db import connection
+    from django.db.models import F
+
+    from orders.forms import PromoCodeForm
+
+    order_services.promo_code_create(code="SPRING", percent=Decimal("10"), uses=10)
+    promo = PromoCode.objects.get()
+    PromoCode.objects.filter(pk=promo.pk).update(uses=3)
+    clean, checkouts = PromoCodeForm.clean, []
+
+    def a_checkout_takes_a_use():  # another connection, its own transaction, committed at once
+        PromoCode.objects.filter(pk=promo.pk).update(uses=F("uses") + 1)
+        connection.close()
+
+    def clean_then_a_checkout_commits(form):
+        data = clean(form)
+        if not checkouts:  # once: the same form shown again must not take another
+            checkouts.append(threading.Thread(target=a_checkout_takes_a_use))
+            checkouts[0].start()
+            checkouts[0].join()
+        return data
+
+    monkeypatch.setattr(PromoCodeForm, "clean", clean_then_a_checkout_commits)
+    response = admin_client.post(f"/admin/orders/promocode/{promo.pk}/change/", {
+        "code": "SPRING", "kind": "percent", "value": "15", "min_subtotal": "0", "is_active": "on", "products": "",
+        "categories": "", "max_uses": "3"})
+    assert response.status_code == 200
+    error = _field_error(response, "max_uses")
+    assert "used 4 times" in error and "meanwhile" in error and "Nothing was saved" in error, error
+    promo.refresh_from_db()
+    assert (promo.max_uses, promo.value, promo.uses) == (10, Decimal("10.00"), 4)
