@@ -114,6 +114,7 @@ def _options(order: ReturnableOrder) -> ReturnOptions:
         lines.append(ReturnableLine(sku=line.sku, name=line.name, unit_price=line.unit_price,
                                     quantity=line.quantity, left=left))
     ends = _window_ends(order)
+    nothing_left = order.status in ("cancelled", "pending_payment", "refunded") or not any(line.left for line in lines)
     closed = ""
     if order.status == "cancelled":
         closed = "This order was cancelled, so there is nothing to return."
@@ -129,7 +130,7 @@ def _options(order: ReturnableOrder) -> ReturnOptions:
     elif not any(line.left for line in lines):
         closed = "Every item of this order has been returned or is on a return already."
     return ReturnOptions(order_number=order.number, currency=order.currency, lines=tuple(lines), closed=closed,
-                         window_ends=ends)
+                         window_ends=ends, nothing_left=nothing_left)
 
 
 def return_options(*, order_number: str, user_id: int | None = None, token: str = "",

@@ -74,6 +74,9 @@ class ReturnOptions:
     lines: tuple[ReturnableLine, ...]
     closed: str  # "" when a return may be requested, else the reason it may not (for the shopper)
     window_ends: datetime | None
+    # Nothing of the order is left to ask for: never paid, cancelled, refunded in full, or every unit back or on a
+    # return already. (A closed window is not this: units are left, and the shopper is told why they cannot.)
+    nothing_left: bool = False
 
 
 class ReturnNotFound(NotFound):

@@ -13,7 +13,8 @@ register = template.Library()
 
 @register.inclusion_tag("returns/_order_returns.html", takes_context=True)
 def order_returns(context, order):
-    """The order's returns and, for its owner or the holder of its link, the "Return items" form."""
+    """The order's returns and, for its owner or the holder of its link, the "Return items" form while something
+    is left to return; no section at all when there is neither."""
     request = context["request"]
     user_id = request.user.pk if request.user.is_authenticated else None
     try:
@@ -22,10 +23,11 @@ def order_returns(context, order):
     except OrderNotFound:  # staff reading the order: its returns, no form
         options = None
     returns = services.returns_of_order(order_number=order.number)
-    if not returns and order.status in ("pending_payment", "cancelled"):
+    offer = options is not None and not options.nothing_left
+    if not returns and not offer:
         return {"hidden": True}
     return {"request": request, "csrf_token": context.get("csrf_token"), "number": order.number,
-            "returns": returns, "may_return": options is not None, "options": options,
+            "returns": returns, "may_return": options is not None, "offer": offer, "options": options,
             "form": ReturnRequestForm(options=options) if options else None, "token": request.GET.get("token", ""),
             "window_days": settings.RETURN_WINDOW_DAYS, "fees": restocking_fees()}
 

@@ -1,14 +1,16 @@
 """The shopper's pages: the "Return items" form on the order page (owner, or the guest with the secret link),
 form errors for bad input with nothing stored, the return's status on the order page and on /account/, cancelling,
-and the form explaining why it is closed."""
+the form explaining why it is closed, and no return section where nothing is left to return."""
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from orders import services as order_services
 from orders.models import OrderEvent
 from returns import services
 from returns.models import Return
@@ -135,3 +137,33 @@ def test_the_form_names_the_restocking_fees_when_there_are_any(client, settings)
     assert "restocking fee" not in order_page(client, number, token)
     settings.RETURN_RESTOCKING_FEES = {"changed_mind": 10}
     assert "restocking fee of 10% if changed my mind" in order_page(client, number, token)
+
+
+def test_a_fully_refunded_order_shows_no_return_section(client):
+    """It showed a folded 'Return items' that, opened, said there was nothing left to return."""
+    number, _, token = paid_order(quantity=2)
+    order_services.order_refund(number=number, key="all")
+    page = order_page(client, number, token)
+    assert "Return items" not in page and 'class="order-returns"' not in page
+    assert "nothing left to return" not in page
+
+
+def test_once_every_item_came_back_the_order_shows_its_returns_and_no_return_form(client):
+    number, _, token = paid_order(quantity=2, price="10.00")
+    client.post(f"/orders/{number}/return/?token={token}", {"units_0": "2", "reason": "other"})
+    ret = Return.objects.get()
+    page = order_page(client, number, token)  # every unit on a return still open: it may be cancelled, no more asked
+    assert ret.number in page and "Cancel this return" in page and "Return items" not in page
+    services.return_approve(number=ret.number)
+    services.return_receive(number=ret.number)
+    services.return_refund(number=ret.number)
+    page = order_page(client, number, token)
+    assert ret.number in page and "Refunded $20.00" in page
+    assert "Return items" not in page and "has been returned" not in page
+
+
+def test_a_partly_refunded_order_still_offers_what_is_left_to_return(client):
+    number, _, token = paid_order(quantity=3, price="10.00")
+    order_services.order_refund(number=number, amount=Decimal("10.00"), restock=False, key="part")
+    page = order_page(client, number, token)
+    assert "Return items" in page and "3 of 3 can be returned" in page
