@@ -1,11 +1,13 @@
 """A return in a real browser (Debian's Chromium driven by Playwright) against a live server: buy, ask to return an
-item from the order page, see its status there, and see it change once staff approve it."""
+item from the order page, see its status there, see it change once staff approve it, and once refunded, the order
+say how much was refunded and when, with no return form left."""
 
 import re
 
 import pytest
 from playwright.sync_api import expect
 
+from orders.models import OrderRefund
 from returns import services
 from returns.models import Return
 from tests.browser.test_journey import fill_checkout
@@ -36,3 +38,12 @@ def test_a_shopper_buys_asks_to_return_an_item_and_follows_its_status(page, live
     page.reload()
     expect(page.locator(".return-approved .return-status")).to_have_text("Approved")
     expect(page.get_by_text(f"send the items back with {ret.number} on the parcel")).to_be_visible()
+
+    services.return_receive(number=ret.number)
+    services.return_refund(number=ret.number)
+    page.reload()
+    at = OrderRefund.objects.get().at  # the one unit was the whole order: refunded in full
+    expect(page.locator(".order-status")).to_have_text(
+        re.compile(rf"This order was refunded in full, \$18\.00\s+on {at.day} {at:%B %Y}\."))
+    expect(page.locator(".return-refunded .return-status")).to_have_text("Refunded")
+    expect(page.get_by_text("Return items")).to_have_count(0)
