@@ -34,11 +34,11 @@ def paid():
 
 
 def status(number: str, token: str) -> str:
-    """The order page's status paragraph, its words on one line."""
+    """The order page's status paragraph, its words on one line (its days' <time> tags left out)."""
     response = Client().get(f"/orders/{number}/?token={token}")
     assert response.status_code == 200
     paragraph = re.search(r'<p class="order-status[^"]*">(.*?)</p>', response.content.decode(), re.S).group(1)
-    return " ".join(paragraph.split())
+    return " ".join(re.sub(r"</?time[^>]*>", "", paragraph).split())
 
 
 def day(key: str) -> str:
