@@ -5,7 +5,7 @@ from django.contrib.admin import apps as admin_apps
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Shopper accounts"
-    # No tables of its own: shoppers are django.contrib.auth users.
+    db_schema = "accounts"  # shoppers are django.contrib.auth users; here only what they confirmed (AccountProfile)
 
     def ready(self):
         from store.core import outbox

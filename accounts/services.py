@@ -1,5 +1,6 @@
 """Accounts' use cases: signing up by e-mail, changing it (confirmed by a link sent to the new address), and what
-happens to a shopper's cart and guest orders when they sign up or log in."""
+happens to a shopper's cart and guest orders when they sign up or log in (the orders only for the address the
+account confirmed, recorded in AccountProfile)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
@@ -22,6 +24,8 @@ from cart import services as cart_services
 from cart.types import CartUnavailable
 from orders import services as order_services
 from store.core import outbox
+
+from .models import AccountProfile
 
 RESET_ASKED = "account.reset_asked"  # an outbox topic
 EMAIL_CHANGE_SALT = "accounts.services.email-change"
@@ -37,13 +41,14 @@ class ActivationTokenGenerator(PasswordResetTokenGenerator):
 activation_tokens = ActivationTokenGenerator()
 
 
-def account_signed_in(*, user_id: int, guest_cart_token: str | None,
-                      email: str = "") -> tuple[str | None, list[str]]:
-    """A shopper just signed in: fold the cart they filled as a guest into their own, and, given ``email`` (an
-    address this sign-in confirmed: the activation link sent to it), the orders placed as a guest with it into the
-    account's history. Returns (their cart token, messages). If carts are unavailable the sign-in still succeeds,
-    with the guest token kept."""
+def account_signed_in(*, user_id: int, guest_cart_token: str | None) -> tuple[str | None, list[str]]:
+    """A shopper just signed in (logged in, or opened their activation link): fold the cart they filled as a guest
+    into their own, and, while the account's address is still the one a link sent to it confirmed, the orders placed
+    as a guest with that address (before or since) into its history. An address set any other way (by staff in the
+    admin) claims nothing: who holds it never showed they read its mail. Returns (their cart token, messages). If
+    carts are unavailable the sign-in still succeeds, with the guest token kept."""
     notes = []
+    email = _confirmed_address(user_id=user_id)
     if email:
         claimed = order_services.order_claim_guest_orders(user_id=user_id, email=email)
         if claimed:
@@ -90,8 +95,24 @@ def account_pending_activation(*, uidb64: str, token: str):
 
 
 def account_activate(*, user) -> None:
-    user.is_active = True
-    user.save(update_fields=["is_active"])
+    """The activation link was opened: the account is active and its address confirmed as the shopper's."""
+    with transaction.atomic():
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        _confirm_address(user_id=user.pk, email=user.email)
+
+
+def _confirm_address(*, user_id: int, email: str) -> None:
+    """Record ``email`` as the address a link sent to it confirmed for this account."""
+    AccountProfile.objects.update_or_create(user_id=user_id,
+                                            defaults={"verified_email": email, "verified_at": timezone.now()})
+
+
+def _confirmed_address(*, user_id: int) -> str:
+    """The account's address if a link confirmed it (as the claim compares: in any case), else ''."""
+    email = get_user_model().objects.filter(pk=user_id).values_list("email", flat=True).first() or ""
+    confirmed = AccountProfile.objects.filter(user_id=user_id).values_list("verified_email", flat=True).first()
+    return email if email and confirmed and email.casefold() == confirmed.casefold() else ""
 
 
 def _url(name: str, **kwargs) -> str:
@@ -159,6 +180,7 @@ def account_email_change_confirm(*, user, token: str) -> tuple[str, list[str]] |
             return None
         old_email, user.email = user.email, new_email  # (checked by the form when asked, and signed since)
         user.save(update_fields=["email"])
+        _confirm_address(user_id=user.pk, email=new_email)
         claimed = order_services.order_claim_guest_orders(user_id=user.pk, email=new_email)
         if old_email:
             transaction.on_commit(lambda: _send(user, "email_changed", to=old_email, old_email=old_email,

@@ -25,12 +25,11 @@ from . import services
 from .forms import EmailChangeForm, LogInForm, PasswordResetRequestForm, SignUpForm
 
 
-def _after_sign_in(request, user, verified_email: str = ""):
+def _after_sign_in(request, user):
     guest_token = request.session.get(cart_services.SESSION_KEY)
     login(request, user)  # keeps the session's data under a new key
-    # (guest orders join only at the address's confirmation: an address changed later is not confirmed)
-    token, notes = services.account_signed_in(user_id=user.pk, guest_cart_token=guest_token,
-                                              email=verified_email)
+    # (guest orders join only with the address a link confirmed: services.account_signed_in)
+    token, notes = services.account_signed_in(user_id=user.pk, guest_cart_token=guest_token)
     if token:
         request.session[cart_services.SESSION_KEY] = token
     for note in notes:
@@ -121,7 +120,7 @@ def activate(request, uidb64, token):
     if request.method == "GET":
         return render(request, "registration/activate.html", {"valid": True})
     services.account_activate(user=user)
-    _after_sign_in(request, user, verified_email=user.email)
+    _after_sign_in(request, user)
     messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
     return redirect("accounts:home")
 

@@ -1,5 +1,6 @@
 """Guest orders follow the shopper (issue 22): when an account's address is confirmed by the link sent to it, the
-orders placed as a guest with that address (any case) are in its history; others' orders are not."""
+orders placed as a guest with that address (any case) are in its history, and so are those placed with it later,
+at the next log-in, while the account's address is still the one it confirmed; others' orders never are."""
 
 import pytest
 from django.core import mail
@@ -32,3 +33,65 @@ def test_a_log_in_claims_nothing_the_address_was_not_confirmed_for(client, djang
     client.post("/account/login/", {"username": "ada", "password": PASSWORD})
     assert "_auth_user_id" in client.session
     assert Order.objects.get(number=number).user_id is None
+
+
+def _log_in(client):
+    return client.post("/account/login/", {"username": "ada", "password": PASSWORD}, follow=True)
+
+
+def _signed_up_and_confirmed(client):
+    sign_up(client)
+    client.post(activation_link(mail.outbox[0]))
+    client.post("/account/logout/")
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_guest_order_placed_later_with_the_confirmed_address_joins_at_the_next_log_in(client, django_user_model):
+    """Signed up and confirmed, then bought as a guest with the account's own address: the order never reached
+    the history, however often they logged in."""
+    _signed_up_and_confirmed(client)
+    mine = checkout(client, body(cart_with(1)[0], email="ADA@example.com")).json()["number"]
+    theirs = checkout(client, body(cart_with(1)[0], email="someone@example.com")).json()["number"]
+    assert Order.objects.get(number=mine).user_id is None
+    page = _log_in(client).content.decode()
+    assert "1 earlier order placed with ada@example.com is now in your order history." in page
+    assert Order.objects.get(number=mine).user_id == django_user_model.objects.get(username="ada").pk
+    assert Order.objects.get(number=theirs).user_id is None
+    assert [o["number"] for o in client.get("/api/v1/orders/").json()] == [mine]
+
+
+def test_an_address_staff_changed_in_the_admin_claims_nothing_at_log_in(client, admin_client, django_user_model):
+    """Staff may set any address on an account (a typo fixed on the phone, or a mistake): no link confirmed it, so
+    logging in joins neither that address's guest orders nor the old confirmed address's."""
+    _signed_up_and_confirmed(client)
+    ada = django_user_model.objects.get(username="ada")
+    response = admin_client.post(f"/admin/auth/user/{ada.pk}/change/", {
+        "username": "ada", "email": "grace@example.com", "first_name": "", "last_name": "", "is_active": "on",
+        "date_joined_0": "2026-12-01", "date_joined_1": "08:00:00", "last_login_0": "", "last_login_1": ""})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert django_user_model.objects.get(pk=ada.pk).email == "grace@example.com"
+    graces = checkout(client, body(cart_with(1)[0], email="grace@example.com")).json()["number"]
+    old_address = checkout(client, body(cart_with(1)[0], email="ada@example.com")).json()["number"]
+    page = _log_in(client).content.decode()
+    assert "_auth_user_id" in client.session and "now in your order history" not in page
+    assert Order.objects.filter(number__in=[graces, old_address], user_id__isnull=False).count() == 0
+    assert client.get("/api/v1/orders/").json() == []
+
+
+def test_an_address_confirmed_by_an_e_mail_change_claims_its_later_guest_orders_at_log_in(
+        client, django_user_model, django_capture_on_commit_callbacks):
+    from tests.accounts.test_email_change import ask, link_in
+
+    _signed_up_and_confirmed(client)
+    _log_in(client)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(client, email="ada@lovelace.example", password=PASSWORD)
+    client.post(link_in(mail.outbox[0]))
+    client.post("/account/logout/")
+    new = checkout(client, body(cart_with(1)[0], email="ada@lovelace.example")).json()["number"]
+    old = checkout(client, body(cart_with(1)[0], email="ada@example.com")).json()["number"]
+    assert "1 earlier order placed with ada@lovelace.example" in _log_in(client).content.decode()
+    ada = django_user_model.objects.get(username="ada")
+    assert Order.objects.get(number=new).user_id == ada.pk
+    assert Order.objects.get(number=old).user_id is None  # the address it no longer has

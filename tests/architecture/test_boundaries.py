@@ -55,7 +55,7 @@ def test_each_app_with_tables_has_its_own_schema():
     with connection.cursor() as cursor:
         cursor.execute("SELECT schema_name FROM information_schema.schemata")
         schemas = {row[0] for row in cursor.fetchall()}
-    assert {"catalog", "inventory", "orders", "payments", "recommendations", "returns", "reviews",
+    assert {"accounts", "catalog", "inventory", "orders", "payments", "recommendations", "returns", "reviews",
             "shipping"} <= schemas
 
 
