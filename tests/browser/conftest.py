@@ -3,6 +3,8 @@ fails every journey (a suite that is green with no browser test proves nothing);
 
 import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +47,15 @@ def _storefront(settings):
     """The shop as a shopper meets it (DEBUG off), without the rate limits a quick journey would trip."""
     settings.RATE_LIMITS = {}
     settings.DEBUG = False
+
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def screenshot_dir(kind: str) -> Path:
+    """Where a walk's screenshots go for a reviewer to look at: SCREENSHOT_DIR/<kind>, else a directory in the
+    system's temp directory."""
+    where = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "store-screenshots") / kind
+    where.mkdir(parents=True, exist_ok=True)
+    return where

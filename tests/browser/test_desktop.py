@@ -4,21 +4,19 @@ size chosen, the cart shows pictures and confirms changes, the badge counts unit
 e-mail back to the page it came from, the account page. No page is wider than the screen; each is saved as a
 screenshot (SCREENSHOT_DIR, else a directory in the system's temp directory) for a reviewer to look at."""
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
+from tests.browser.conftest import DESKTOP, screenshot_dir
 from tests.browser.test_journey import fill_checkout
 from tests.browser.test_phone import shop  # noqa: F401 (the same sample shop as the phone's walk)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DESKTOP = {"width": 1280, "height": 900}
 PASSWORD = "correct-horse-battery-staple"
 
 
@@ -29,9 +27,7 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
-    where = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "store-screenshots") / "desktop"
-    where.mkdir(parents=True, exist_ok=True)
-    return where
+    return screenshot_dir("desktop")
 
 
 def fits(page, name: str, screenshots: Path) -> None:

@@ -4,9 +4,7 @@ shopper meets is wider than the screen. Each page is saved as a screenshot (SCRE
 system's temp directory) for a reviewer to look at."""
 
 import io
-import os
 import re
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,11 +15,11 @@ from playwright.sync_api import expect
 
 from catalog import services as catalog_services
 from catalog.types import ProductSpec, VariantSpec
+from tests.browser.conftest import PHONE, screenshot_dir
 from tests.browser.test_journey import fill_checkout
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PHONE = {"width": 390, "height": 844}
 PASSWORD = "correct-horse-battery-staple"
 
 
@@ -33,9 +31,7 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
-    where = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "store-screenshots") / "phone"
-    where.mkdir(parents=True, exist_ok=True)
-    return where
+    return screenshot_dir("phone")
 
 
 def _photo() -> bytes:

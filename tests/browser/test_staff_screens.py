@@ -2,8 +2,6 @@
 levels, the ledger, the reservations and a product with a dozen variants each fit the screen (nothing scrolls
 sideways). Each is saved as a screenshot (SCREENSHOT_DIR, else a directory in the system's temp directory)."""
 
-import os
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,12 +13,12 @@ from catalog import services as catalog_services
 from catalog.types import ProductSpec, VariantSpec
 from inventory import services as inventory_services
 from orders.models import Order
+from tests.browser.conftest import DESKTOP, screenshot_dir
 from tests.conftest import CATALOG_EDITING, staff_role
 from tests.orders.helpers import body, checkout
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DESKTOP = {"width": 1280, "height": 900}
 PASSWORD = "correct-horse-battery-staple"
 
 
@@ -31,9 +29,7 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
-    where = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "store-screenshots") / "staff"
-    where.mkdir(parents=True, exist_ok=True)
-    return where
+    return screenshot_dir("staff")
 
 
 @pytest.fixture
