@@ -78,36 +78,37 @@ def order_learn(*, number: str) -> bool:
 def purchase_record(*, order_number: str, products: Mapping[str, str], paid_at) -> bool:
     """The order now holds ``products`` (slug -> category): move the counts from what it held before, and
     recompute the lists this changes. True if anything changed."""
+    after = set(products)
     with transaction.atomic():
         with connection.cursor() as cursor:
             # One learner at a time (a few ms each): counts move in a single order, and never deadlock.
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEARNING_LOCK])
-        row = Purchase.objects.select_for_update().filter(order_number=order_number).first()
-        before = set(row.products) if row else set()
-        after = set(products)
-        if row is not None and before == after:
+        # The usual case, an order not learned before: its row and its counts in one statement.
+        if _count(set(), after, products, new_order=(order_number, paid_at)):
+            if not after:
+                return False
+            _refresh(after)
+            return True
+        row = Purchase.objects.select_for_update().get(order_number=order_number)
+        before = set(row.products)
+        if before == after:
             return False
-        new_purchase = None
-        if row is None:  # the usual case: inserted with the counts, in their statement
-            new_purchase = (order_number, sorted(after), paid_at)
-        else:
-            Purchase.objects.filter(pk=row.pk).update(products=sorted(after), updated_at=timezone.now())
+        Purchase.objects.filter(pk=row.pk).update(products=sorted(after), updated_at=timezone.now())
         categories = dict(products)
         if before - after:
             categories.update(dict(ProductCount.objects.filter(product_slug__in=before - after)
                                    .values_list("product_slug", "category_slug")))
-        _count(before, after, categories, new_purchase=new_purchase)
-        if before == after:  # a new order with nothing to count: its row alone
-            return False
+        _count(before, after, categories)
         _refresh(before | after)
     return True
 
 
 def _count(before: set[str], after: set[str], categories: Mapping[str, str], *,
-           new_purchase: tuple[str, list[str], object] | None = None) -> None:
+           new_order: tuple[str, object] | None = None) -> bool:
     """Apply the difference, products then pairs, each in slug order (concurrent orders lock rows in one order).
-    With ``new_purchase`` (order number, products, paid_at), its row is inserted too. What only adds (a new
-    order's purchase and counts) is one statement: a data-modifying WITH per table, each on its own table."""
+    The additions go in one statement (a data-modifying WITH per table). With ``new_order`` (its number and
+    paid_at), the order's row is inserted in that statement too and the counts only if it was new: False, and
+    nothing written, if the order was learned before."""
     product_delta = {slug: (slug in after) - (slug in before) for slug in before | after}
     product_delta = {slug: d for slug, d in sorted(product_delta.items()) if d}
     pair_delta: dict[tuple[str, str], int] = defaultdict(int)
@@ -124,29 +125,35 @@ def _count(before: set[str], after: set[str], categories: Mapping[str, str], *,
     removed = {slug: d for slug, d in product_delta.items() if d < 0}
     pairs_added = {pair: d for pair, d in pair_delta.items() if d > 0}
     pairs_removed = {pair: d for pair, d in pair_delta.items() if d < 0}
-    inserts: list[tuple[str, list]] = []
-    if new_purchase is not None:
-        inserts.append((f"""INSERT INTO {Purchase._meta.db_table} (order_number, products, paid_at, updated_at)
-                            VALUES (%s, %s::varchar[], %s, now())""", list(new_purchase)))  # noqa: S608
+    writes: list[tuple[str, list]] = []
+    only_if_new = ""
+    if new_order is not None:
+        writes.append((f"""
+            INSERT INTO {Purchase._meta.db_table} (order_number, products, paid_at, updated_at)
+            VALUES (%s, %s::varchar[], %s, now()) ON CONFLICT (order_number) DO NOTHING RETURNING 1
+        """, [new_order[0], sorted(after), new_order[1]]))  # noqa: S608
+        only_if_new = "WHERE EXISTS (SELECT 1 FROM w0)"
     if added:
-        inserts.append((f"""
+        writes.append((f"""
             INSERT INTO {products} (product_slug, category_slug, orders)
-            SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])
+            SELECT * FROM unnest(%s::text[], %s::text[], %s::int[]) {only_if_new}
             ON CONFLICT (product_slug) DO UPDATE SET orders = {products}.orders + EXCLUDED.orders,
                                                      category_slug = EXCLUDED.category_slug
         """, [list(added), [categories.get(s, "") for s in added], list(added.values())]))  # noqa: S608
     if pairs_added:
-        inserts.append((f"""
+        writes.append((f"""
             INSERT INTO {pairs} (product_slug, other_slug, orders)
-            SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])
+            SELECT * FROM unnest(%s::text[], %s::text[], %s::int[]) {only_if_new}
             ON CONFLICT (product_slug, other_slug) DO UPDATE SET orders = {pairs}.orders + EXCLUDED.orders
         """, [[a for a, _ in pairs_added], [b for _, b in pairs_added], list(pairs_added.values())]))  # noqa: S608
     with connection.cursor() as cursor:
-        if inserts:
-            *first, (last, last_params) = inserts
-            cursor.execute(  # table names from our models; every value is a bound parameter
-                ("WITH " + ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(first)) + " " if first else "")
-                + last, [p for _, params in first for p in params] + last_params)
+        if writes:  # every data-modifying WITH runs, read or not; the SELECT says whether the order was new
+            tail = "SELECT count(*) FROM w0" if new_order is not None else "SELECT 1"
+            ctes = ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(writes))
+            statement = f"WITH {ctes} {tail}"
+            cursor.execute(statement, [p for _, params in writes for p in params])
+            if new_order is not None and not cursor.fetchone()[0]:
+                return False
         if removed:
             cursor.execute(f"""
                 UPDATE {products} SET orders = orders + d.delta
@@ -163,6 +170,7 @@ def _count(before: set[str], after: set[str], categories: Mapping[str, str], *,
                   list(pairs_removed.values())])
             cursor.execute(f"DELETE FROM {pairs} WHERE product_slug = ANY(%s) AND orders = 0",  # noqa: S608
                            [sorted({a for a, _ in pairs_removed})])
+    return True
 
 
 # The most bought products of each category, best first, LIST_SIZE each
