@@ -4,6 +4,7 @@ account confirmed, recorded in AccountProfile)."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -24,8 +25,11 @@ from cart import services as cart_services
 from cart.types import CartUnavailable
 from orders import services as order_services
 from store.core import outbox
+from store.core.addresses import same_address
 
 from .models import AccountProfile
+
+logger = logging.getLogger(__name__)
 
 RESET_ASKED = "account.reset_asked"  # an outbox topic
 EMAIL_CHANGE_SALT = "accounts.services.email-change"
@@ -50,7 +54,11 @@ def account_signed_in(*, user_id: int, guest_cart_token: str | None) -> tuple[st
     notes = []
     email = _confirmed_address(user_id=user_id)
     if email:
-        claimed = order_services.order_claim_guest_orders(user_id=user_id, email=email)
+        try:
+            claimed = order_services.order_claim_guest_orders(user_id=user_id, email=email)
+        except DatabaseError:  # (a lock timeout, a lost connection) the orders join at a later sign-in
+            logger.warning("accounts: guest orders of account %s not claimed at sign-in", user_id, exc_info=True)
+            claimed = 0
         if claimed:
             notes.append(f"{claimed} earlier order{'s' if claimed != 1 else ''} placed with {email} "
                          f"{'are' if claimed != 1 else 'is'} now in your order history.")
@@ -69,13 +77,21 @@ def account_sign_up(*, username: str, email: str, password: str) -> None:
     user_model = get_user_model()
     password_hash = make_password(password)  # hashed on both paths: the slow step must not tell them apart
     with transaction.atomic():
-        existing = user_model.objects.filter(email__iexact=email).order_by("pk").first()
+        existing = next((user for user in user_model.objects.filter(email__iexact=email).order_by("pk")
+                         if same_address(user.email, email)), None)
         if existing is not None and existing.is_active:
             transaction.on_commit(lambda: _send(existing, "already_registered", login_url=_url("accounts:login"),
                                                 reset_url=_url("accounts:password_reset")))
             return
-        if existing is not None:  # signed up but never confirmed: the same account's link again
+        if existing is not None:
+            # Signed up but never confirmed: the account is this sign-up's now, its name (unless another account
+            # has it) and password, and links sent before are void (the token covers the password). Otherwise a
+            # stranger who signed up with this address first would own what its owner's link confirms.
             user = existing
+            if not user_model.objects.filter(username=username).exclude(pk=user.pk).exists():
+                user.username = username
+            user.password = password_hash
+            user.save(update_fields=["username", "password"])
         else:
             user = user_model(username=username, email=email, password=password_hash, is_active=False)
             user.full_clean()
@@ -112,7 +128,7 @@ def _confirmed_address(*, user_id: int) -> str:
     """The account's address if a link confirmed it (as the claim compares: in any case), else ''."""
     email = get_user_model().objects.filter(pk=user_id).values_list("email", flat=True).first() or ""
     confirmed = AccountProfile.objects.filter(user_id=user_id).values_list("verified_email", flat=True).first()
-    return email if email and confirmed and email.casefold() == confirmed.casefold() else ""
+    return email if email and confirmed and same_address(email, confirmed) else ""
 
 
 def _url(name: str, **kwargs) -> str:

@@ -28,6 +28,7 @@ from inventory.types import ReservationReleased, UnknownReservation
 from payments import services as payment_services
 from payments.types import PaymentInFlight
 from store.core import outbox
+from store.core.addresses import same_address
 from store.core.exceptions import ApplicationError, InvalidInput
 
 from .models import Order, OrderEvent, OrderLine, OrderRefund, PromoCode, PromoCodeUse
@@ -643,13 +644,15 @@ def promo_code_get(*, code: str) -> PromoCodeInfo:
 
 
 def order_claim_guest_orders(*, user_id: int, email: str) -> int:
-    """Orders placed as a guest with this e-mail address (any case) join the account's history; the caller has
-    made sure the address is the account's own (confirmed by a link sent to it). Returns how many."""
+    """Orders placed as a guest with this e-mail address (ASCII letters in any case, never a look-alike: see
+    same_address) join the account's history; the caller has made sure the address is the account's own
+    (confirmed by a link sent to it). Returns how many."""
     email = email.strip()
     if not email:
         return 0
     with transaction.atomic():
-        claimed = list(Order.objects.select_for_update().filter(user_id__isnull=True, email__iexact=email))
+        found = Order.objects.select_for_update().filter(user_id__isnull=True, email__iexact=email).order_by("pk")
+        claimed = [order for order in found if same_address(order.email, email)]  # never a look-alike's
         Order.objects.filter(pk__in=[order.pk for order in claimed]).update(user_id=user_id,
                                                                             updated_at=timezone.now())
         # A live order's use of its code now counts for the account as well, as if placed signed in: the account

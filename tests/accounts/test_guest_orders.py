@@ -95,3 +95,67 @@ def test_an_address_confirmed_by_an_e_mail_change_claims_its_later_guest_orders_
     ada = django_user_model.objects.get(username="ada")
     assert Order.objects.get(number=new).user_id == ada.pk
     assert Order.objects.get(number=old).user_id is None  # the address it no longer has
+
+
+def test_a_look_alike_address_claims_nothing_and_leaves_the_real_one_free(client, django_user_model):
+    """PostgreSQL's UPPER() under the server's locale (and Unicode case folding) takes 'gmaıl.com', with a dotless
+    ı, for 'gmail.com': another domain, which a stranger can own and so confirm. Its account must claim none of the
+    real address's guest orders, and the real owner must still be able to sign up."""
+    victims = checkout(client, body(cart_with(1)[0], email="ada@gmail.com")).json()["number"]
+    sign_up(client, username="mallory", email="ada@gmaıl.com")
+    page = client.post(activation_link(mail.outbox[-1]), follow=True).content.decode()
+    assert "now in your order history" not in page
+    client.post("/account/logout/")
+    later = checkout(client, body(cart_with(1)[0], email="ADA@GMAIL.COM")).json()["number"]
+    client.post("/account/login/", {"username": "mallory", "password": PASSWORD})
+    assert Order.objects.filter(number__in=[victims, later], user_id__isnull=False).count() == 0
+    client.post("/account/logout/")
+    sign_up(client, username="ada", email="ada@gmail.com")
+    assert mail.outbox[-1].to == ["ada@gmail.com"] and activation_link(mail.outbox[-1])
+    client.post(activation_link(mail.outbox[-1]))
+    ada = django_user_model.objects.get(username="ada")
+    assert set(Order.objects.filter(user_id=ada.pk).values_list("number", flat=True)) == {victims, later}
+
+
+def test_a_sign_up_left_unconfirmed_by_a_stranger_is_taken_over_by_the_next_sign_up(client, django_user_model):
+    """A stranger signed up with Ada's address and never confirmed: Ada's own sign-up must give the account her
+    name and password, so her link activates an account she can log in to and the stranger's password cannot."""
+    sign_up(client, username="evil", email="ada@example.com")
+    stale = activation_link(mail.outbox[-1])
+    mine = checkout(client, body(cart_with(1)[0], email="ada@example.com")).json()["number"]
+    sign_up(client, username="ada", email="ada@example.com")
+    assert mail.outbox[-1].body.startswith("Hello ada,")
+    client.post(stale)  # the stranger's link is void now
+    assert not django_user_model.objects.get(email="ada@example.com").is_active
+    assert "_auth_user_id" not in client.session
+    client.post(activation_link(mail.outbox[-1]))
+    assert django_user_model.objects.filter(email="ada@example.com").count() == 1
+    ada = django_user_model.objects.get(email="ada@example.com")
+    assert ada.username == "ada" and ada.is_active and ada.check_password(PASSWORD)
+    assert Order.objects.get(number=mine).user_id == ada.pk
+    client.post("/account/logout/")
+    client.post("/account/login/", {"username": "evil", "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_failing_claim_does_not_stop_the_log_in(client, monkeypatch):
+    """The orders' claim failing (a lock timeout, a lost connection) must not lock a shopper out: they are signed
+    in, the orders join at a later log-in."""
+    from django.db import OperationalError
+
+    from orders import services as order_services
+
+    _signed_up_and_confirmed(client)
+    number = checkout(client, body(cart_with(1)[0], email="ada@example.com")).json()["number"]
+
+    def fails(**_):
+        raise OperationalError("canceling statement due to lock timeout")
+
+    monkeypatch.setattr(order_services, "order_claim_guest_orders", fails)
+    response = _log_in(client)
+    assert response.status_code == 200 and "_auth_user_id" in client.session
+    assert Order.objects.get(number=number).user_id is None
+    monkeypatch.undo()
+    client.post("/account/logout/")
+    _log_in(client)
+    assert Order.objects.get(number=number).user_id is not None
