@@ -187,9 +187,12 @@ def test_the_shipped_roles_hold_each_other_in_turn():
     assert {"returns.view_return", "returns.view_returnline"} <= support
     assert fulfilment - support == {"orders.ship_order", "inventory.adjust_stock", "inventory.release_reservation",
                                     "returns.receive_return"}
+    selling = {f"{app}.{verb}_{model}" for app, model in (("shipping", "shippingmethod"), ("shipping", "shippingband"),
+                                                          ("shipping", "taxrate"), ("orders", "promocode"))
+               for verb in ("add", "change", "delete")}  # how the shop sells: methods, rates, codes
     assert manager - fulfilment == {"orders.cancel_order", "orders.refund_order", "catalog.activate_product",
                                     "inventory.run_flash_sale", "returns.approve_return", "returns.refund_return",
-                                    "reviews.delete_review"}
+                                    "reviews.delete_review", *selling}
     assert support < fulfilment < manager
 
 
