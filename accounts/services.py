@@ -125,7 +125,7 @@ def _confirm_address(*, user_id: int, email: str) -> None:
 
 
 def _confirmed_address(*, user_id: int) -> str:
-    """The account's address if a link confirmed it (as the claim compares: in any case), else ''."""
+    """The account's address if a link confirmed it (compared as the claim compares: same_address), else ''."""
     email = get_user_model().objects.filter(pk=user_id).values_list("email", flat=True).first() or ""
     confirmed = AccountProfile.objects.filter(user_id=user_id).values_list("verified_email", flat=True).first()
     return email if email and confirmed and same_address(email, confirmed) else ""
