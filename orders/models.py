@@ -4,6 +4,7 @@ by Idempotency-Key. Tables live in the ``orders`` schema; nothing points into an
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 
 class Order(models.Model):
@@ -48,6 +49,10 @@ class Order(models.Model):
             models.CheckConstraint(condition=Q(total__gte=0) & Q(subtotal__gte=0), name="order_totals_not_negative"),
             # what the order's rows' (order_number, order_id) foreign keys point at
             models.UniqueConstraint(fields=["number", "id"], name="order_number_id"),
+        ]
+        indexes = [
+            # the guest orders a confirmed address claims at each log-in (order_claim_guest_orders: email__iexact)
+            models.Index(Upper("email"), condition=Q(user_id__isnull=True), name="order_guest_email_upper"),
         ]
 
     def __str__(self):
