@@ -63,6 +63,14 @@ class Product(models.Model):
             models.Index(fields=["category", "is_active"]),
             models.Index(fields=["is_active", "price_from"]),
             models.Index(fields=["is_active", "name"]),
+            # A listing's matches without words (a department, the whole shop) read from the index alone: every
+            # column the count, the facets and the orders use, for the products a shopper may see. A department of
+            # 20,000 products at 100,000 is 470 index pages instead of 12,600 of the table's (whose rows carry
+            # the description and the search document).
+            models.Index(fields=["category"], include=["id", "name", "price_from", "in_stock", "is_featured",
+                                                        "created_at", "rating_average", "rating_count",
+                                                        "attribute_values"],
+                         condition=models.Q(is_active=True, price_from__isnull=False), name="product_listing_idx"),
         ]
 
     def __str__(self):
