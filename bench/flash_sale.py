@@ -7,14 +7,18 @@ lock-update-insert transaction).
     .venv/bin/python bench/flash_sale.py [--shoppers 10000] [--units 100] [--threads 64] [--runs on,off,cap]
 
 Each shopper: GET the deal page, create a cart, add one unit (a 409 there means sold out), check out with an
-Idempotency-Key (following a 202 poll URL until the answer). Prints throughput, p50/p95/p99 per step, status
-counts, paid orders, and the oversell and double-charge checks. Loopback only; bounded in requests and time.
+Idempotency-Key (following a 202 poll URL until the answer). Beside the crowd, a browsing shopper in a process of
+its own (so the crowd's client threads never delay its clock) opens the deal page and tries to add the deal to its
+cart every 20 ms for as long as the sale lasts: what anyone browsing during the sale sees, pages and sold-out
+answers. Prints throughput, p50/p95/p99 per step, status counts, paid orders, and the oversell and double-charge
+checks. Loopback only; bounded in requests and time.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import multiprocessing
 import statistics
 import sys
 import threading
@@ -38,6 +42,27 @@ def percentiles(samples: list[float]) -> str:
         return "n/a"
     q = statistics.quantiles(samples, n=100)
     return f"p50 {q[49] * 1000:.1f} / p95 {q[94] * 1000:.1f} / p99 {q[98] * 1000:.1f} ms"
+
+
+def browse(port: int, slug: str, sku: str, ready, stop, results) -> None:
+    """The browsing shopper beside the crowd (a process of its own): the deal page, then adding the deal to its
+    cart, every 20 ms from ``ready`` until ``stop`` is set; its page and sold-out (409) latencies go to
+    ``results``."""
+    api = Api(port)
+    _, cart = api.call("POST", "/api/v1/carts/")
+    page, sold_out = [], []
+    ready.set()
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        status, _ = api.call("GET", f"/p/{slug}/")
+        if status == 200:
+            page.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        status, _ = api.call("POST", f"/api/v1/carts/{cart.get('token')}/lines/", {"sku": sku, "quantity": 1})
+        if status == 409:
+            sold_out.append(time.perf_counter() - t0)
+        stop.wait(0.02)
+    results.put((page, sold_out))
 
 
 def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, units: int, threads: int,
@@ -104,11 +129,19 @@ def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, 
                 status, body = api.call("GET", poll_url)
             count("paid" if status == 201 else body.get("code", f"checkout {status}"))
 
+        spawn = multiprocessing.get_context("spawn")
+        ready, stop, results = spawn.Event(), spawn.Event(), spawn.Queue()
+        browser = spawn.Process(target=browse, args=(store.port, deal["slug"], sku, ready, stop, results))
+        browser.start()
+        ready.wait(60)
         since = datetime.datetime.now(datetime.UTC)
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(shopper, range(shoppers)))
         took = time.monotonic() - started
+        stop.set()
+        browsed, sold_out = results.get(timeout=60)
+        browser.join(60)
         requests = sum(len(v) for v in timings.values())
         with psycopg.connect(database_url()) as conn:
             paid_units = conn.execute(
@@ -133,6 +166,8 @@ def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, 
                   f"Retry-After: {shed['waited']:.0f} s of waiting in all)")
         for step, samples in timings.items():
             print(f"  {step:<9} {len(samples):>6} requests  {percentiles(samples)}")
+        print(f"  beside the crowd, a browsing shopper's deal page: {len(browsed)} requests  {percentiles(browsed)}")
+        print(f"  beside the crowd, its sold-out answers (409): {len(sold_out)} requests  {percentiles(sold_out)}")
         print(f"paid units {paid_units} of {units} (oversold: {max(paid_units - units, 0)}); stock now {levels}; "
               f"check_inventory: {check.splitlines()[-1] if check else 'FAILED'}; payments without a paid order: "
               f"{orphan}; second charges for one order: {charges}")
