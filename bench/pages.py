@@ -7,9 +7,11 @@ gunicorn command with the same worker configuration, in the same run, alternatin
 
 Cases: product (a cached product page, anonymous), listing (a category page, anonymous), shopper (the product page
 for a returning shopper: a session and a cart of one line), and on request home, cart (the shopper's cart page),
-api-product, api-listing. Prints throughput and p50/p99 of each case with its ratio to the bare project's runs
-either side of it (median over --rounds), the peak RSS of a store web worker against a bare project's worker, and
-the database size per 10,000 products.
+api-product, api-listing, reviewed (the best-rated product's page, with its reviews: beside the product case in a
+store with sample reviews, and against the bare project, a cached page's cost with and without them). Prints
+throughput and p50/p99 of each case with its ratio to the bare project's runs either side of it (median over
+--rounds), the peak RSS of a store web worker against a bare project's worker, and the
+database size per 10,000 products.
 
 --configs runs both under each of a few gunicorn configurations ("serve" is `make serve`'s own; sync:N is N sync
 workers, gthread:NxT N workers of T threads), then prints one table and each at its best configuration, so the
@@ -58,7 +60,7 @@ from bench.harness import (
 )
 
 DEFAULT_CASES = "product,listing,shopper"
-ALL_CASES = ("product", "listing", "shopper", "home", "cart", "api-product", "api-listing")
+ALL_CASES = ("product", "listing", "shopper", "home", "cart", "api-product", "api-listing", "reviewed")
 SWEEP = "serve,sync:2,sync:3,sync:5,gthread:2x4,gthread:5x4"
 
 
@@ -218,14 +220,19 @@ def main() -> None:
         listing = store.get_json("/api/v1/products/?sort=newest")
         slug = listing["results"][0]["slug"]
         category = store.get_json("/api/v1/categories/")[0]["slug"]
+        rated = store.get_json("/api/v1/products/?sort=rating")["results"][0]  # the most reviewed of the best rated
         shopper = returning_shopper(store, slug) if {"shopper", "cart"} & set(names) else {}
         known = {"product": Case("product", f"/p/{slug}/"), "listing": Case("listing", f"/c/{category}/"),
                  "shopper": Case("shopper", f"/p/{slug}/", shopper), "home": Case("home", "/"),
                  "cart": Case("cart", "/cart/", shopper),
                  "api-product": Case("api-product", f"/api/v1/products/{slug}/"),
-                 "api-listing": Case("api-listing", f"/api/v1/products/?category={category}")}
+                 "api-listing": Case("api-listing", f"/api/v1/products/?category={category}"),
+                 "reviewed": Case("reviewed", f"/p/{rated['slug']}/")}
         cases = [known[n] for n in names]
         env = store.web_env()
+        if "reviewed" in names:
+            print(f"# reviewed: /p/{rated['slug']}/, {rated['rating']['count']} reviews, average "
+                  f"{rated['rating']['average']}; product: /p/{slug}/, {listing['results'][0]['rating']['count']}")
         print(f"# {listing['count']} products; {args.connections} connections, {args.seconds:g} s per run, "
               f"{args.rounds} round(s); load by {load_tool()}")
         print(f"# make serve's web server: {describe(store.web_command())}")
