@@ -206,6 +206,20 @@ class ServedStore:
     def web_command(self) -> list[str]:
         return _cmdline(self.web_master()).split()
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by this store's processes, by kind: its web and Celery processes,
+        and the embedded PostgreSQL and Redis servers of its data folder (every backend of that PostgreSQL)."""
+        used = {kind: sum(_cpu_seconds(pid) for pid in pids) for kind, pids in self.processes().items()}
+        folder = str(data_dir())
+        used["postgres"] = used["redis"] = 0.0
+        for pid in (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()):
+            cmd = _cmdline(pid)
+            if "redis-server" in cmd and folder + "/" in cmd:
+                used["redis"] += _cpu_seconds(pid)
+            elif "postgres" in cmd and f"-D {folder}/" in cmd:
+                used["postgres"] += _cpu_seconds(pid) + sum(_cpu_seconds(child) for child in descendants(pid))
+        return used
+
     def peak_rss_mib(self) -> dict[str, float]:
         """Peak resident memory (VmHWM) of the largest web and Celery process."""
         return {kind: _peak_mib(pids) for kind, pids in self.processes().items()}
@@ -275,6 +289,13 @@ def _ppid(pid: int) -> int:
     with contextlib.suppress(OSError, IndexError, ValueError):
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return 0.0
 
 
 def _peak_mib(pids: list[int]) -> float:
