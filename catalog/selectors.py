@@ -43,6 +43,7 @@ _ORDER_COLUMNS = {  # what each order reads beyond the id (which every row carri
     SORTS["rating"]: ", p.rating_average, p.rating_count",
     FEATURED_ORDER: ", p.is_featured, p.created_at",
 }
+assert set(_ORDER_COLUMNS) == {*SORTS.values(), FEATURED_ORDER}, "every order says which columns it reads"
 PRICE_BUCKETS = [Decimal(b) for b in ("0", "25", "50", "100", "200", "500")]
 ALL = "all"  # every listing and the home page depend on it
 CATEGORIES = "categories"  # category names and the tree, shown on every product page
@@ -357,7 +358,9 @@ _PRICE_BUCKETS_SQL = ", ".join(
 )  # the bounds are our own Decimal constants
 _SEARCH_SQL = f"""
     WITH m AS MATERIALIZED (
-        SELECT p.id, p.category_id, p.price_from, p.in_stock, p.attribute_values{{order_columns}},
+        SELECT p.id, p.category_id, p.price_from, p.in_stock,
+               coalesce(p.listing_attributes, (SELECT a.attribute_values FROM {Product._meta.db_table} a
+                                               WHERE a.id = p.id)) AS attribute_values{{order_columns}},
                ({{in_range}}) AS in_range
         FROM {Product._meta.db_table} p{{sources}}
         WHERE {{where}}
@@ -370,8 +373,9 @@ _SEARCH_SQL = f"""
     FROM counted
 """  # noqa: S608 (table names from our models; every value a bound parameter; the rest our own constants)
 # The matches are gathered once with only the columns the count, the facets and the chosen order read (a
-# department's 20,000 rows: the product's name is carried only when the order is by name), and the count, the
-# in-stock count and the price buckets are read in one pass over them.
+# department's 20,000 rows, from the listing index alone: a product's attribute values come from its row only
+# where they are too long for that index), and the count, the in-stock count and the price buckets are read in
+# one pass over them.
 _COUNTS_SQL = (", count(*) FILTER (WHERE in_stock AND in_range) AS in_stock, "
                f"json_build_array({_PRICE_BUCKETS_SQL}) AS prices")
 _FACETS_SQL = """

@@ -123,7 +123,7 @@ def product_filters_parse(params) -> ProductFilters:
     attributes = {}
     for name in sorted(params.keys()):
         if name.startswith("attr_") and len(attributes) < 5:
-            key, value = name[5:], str(params.get(name) or "").strip()[:60]
+            key, value = name[5:], str(params.get(name) or "").strip()[:200]
             if not ATTRIBUTE_NAME.fullmatch(key):
                 raise InvalidInput(f"{name[:40]!r} is not a filter: attribute names are lower-case words.",
                                    extra={"param": name[:40]})
@@ -280,6 +280,12 @@ def product_refresh(*, product_ids: Iterable[int], previous_category_ids: Iterab
     catalog_invalidate(products=touched, skus=[*all_skus, *previous_skus])
 
 
+# The bound on a product's attribute values that the listing index keeps beside its other columns: at most 64
+# values of 1,000 bytes in all, about 1,600 bytes as stored (each value's header and alignment included).
+LISTED_ATTRIBUTES = "cardinality({values}) <= 64 AND octet_length(array_to_string({values}, '')) <= 1000"
+_ATTRIBUTE_VALUES = f"""coalesce((
+            SELECT array_agg(DISTINCT a.key || '=' || a.value)
+            FROM {Variant._meta.db_table} v, jsonb_each_text(v.attributes) a WHERE v.product_id = p.id), '{{}}')"""  # noqa: S608
 _SEARCH_DOCUMENT_SQL = f"""
     UPDATE {Product._meta.db_table} p SET search_document =
         setweight(to_tsvector('english', p.name), 'A')
@@ -292,9 +298,9 @@ _SEARCH_DOCUMENT_SQL = f"""
         -- the English stems alone lose "recy" (recycled -> recycl) and stop words ("Down", "can" of canvas)
         || setweight(to_tsvector('simple', p.name), 'A')
         || setweight(to_tsvector('simple', coalesce(c.name, '') || ' ' || coalesce(parent.name, '')), 'B'),
-        attribute_values = coalesce((
-            SELECT array_agg(DISTINCT a.key || '=' || a.value)
-            FROM {Variant._meta.db_table} v, jsonb_each_text(v.attributes) a WHERE v.product_id = p.id), '{{}}')
+        attribute_values = {_ATTRIBUTE_VALUES},
+        listing_attributes = (SELECT CASE WHEN {LISTED_ATTRIBUTES.format(values="s.v")} THEN s.v END
+                              FROM (SELECT {_ATTRIBUTE_VALUES} AS v) s)
     FROM {Category._meta.db_table} c LEFT JOIN {Category._meta.db_table} parent ON parent.id = c.parent_id
     WHERE c.id = p.category_id AND p.id = ANY(%s)
 """  # noqa: S608 (table names from our models; the ids are a bound parameter)

@@ -15,6 +15,7 @@ def warm_up() -> None:
     that keys cached pages, and compile the shop's templates. About 300 ms on 2 cores, which would otherwise land on
     the first shoppers to reach each new worker after a deploy or a restart: at a sale's opening second, the crowd
     waits behind it."""
+    import logging
     from pathlib import Path
 
     from django.conf import settings
@@ -28,7 +29,10 @@ def warm_up() -> None:
     release()
     for folder in settings.TEMPLATES[0]["DIRS"]:
         for template in sorted(Path(folder).rglob("*.html")):
-            get_template(str(template.relative_to(folder)))
+            try:
+                get_template(str(template.relative_to(folder)))
+            except Exception:  # a page that cannot compile fails where it is asked for, as it would without this
+                logging.getLogger(__name__).exception("template %s does not compile", template)
 
 
 warm_up()

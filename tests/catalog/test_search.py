@@ -1,10 +1,15 @@
 """Search on a small fixed catalogue: the exact product first, prefixes, typos and stems found, a name match
 above a description-only match, and any text answered without a syntax error."""
 
+import secrets
+from decimal import Decimal
+
 import pytest
 
 from catalog import selectors
-from catalog.types import ProductFilters
+from catalog import services as catalog_services
+from catalog.models import Product
+from catalog.types import ProductFilters, ProductSpec, VariantSpec
 from tests.factories import make_product
 
 pytestmark = pytest.mark.django_db
@@ -255,3 +260,24 @@ def test_the_in_stock_count_is_what_ticking_it_shows_under_a_price_filter(client
     assert cheap["facets"]["in_stock"] == ticked["count"]
     page = client.get("/search/", {"q": "wool scarf", "max_price": "20"}).content.decode()
     assert "In stock only (1)" in page
+
+
+def test_a_product_with_long_attribute_values_is_saved_listed_filtered_and_faceted(client):
+    """The listing index keeps a copy of a product's attribute values only where they fit a btree entry: a product
+    with 30 variants engraved with 100 characters each (3 KB that do not compress) is saved all the same, and its
+    department's listing, facets and filters read its values from its row."""
+    engravings = [secrets.token_hex(50) for _ in range(30)]
+    catalog_services.catalog_import(products=[ProductSpec(
+        slug="engraved-flask", name="Engraved Flask", description="A flask.",
+        category_path=(("gear", "Gear"), ("flasks", "Flasks")),
+        variants=tuple(VariantSpec(sku=f"ENG-{i}", name=f"Engraving {i}", attributes={"engraving": text},
+                                   price=Decimal("30.00"), on_hand=5) for i, text in enumerate(engravings)))])
+    make_product(name="Plain Flask", category=(("gear", "Gear"), ("flasks", "Flasks")))
+    # saved again: its derived columns rewritten
+    catalog_services.product_refresh(product_ids=[Product.objects.get(slug="engraved-flask").id])
+    listing = client.get("/api/v1/products/", {"category": "gear"}).json()
+    assert {p["slug"] for p in listing["results"]} >= {"engraved-flask"} and listing["count"] == 2
+    values = {v["value"] for f in listing["facets"]["attributes"] if f["name"] == "engraving" for v in f["values"]}
+    assert values == set(engravings)
+    found = client.get("/api/v1/products/", {"category": "gear", "attr_engraving": engravings[7]}).json()
+    assert [p["slug"] for p in found["results"]] == ["engraved-flask"]
