@@ -1,8 +1,9 @@
 """A flash sale against `make serve`: N shoppers (default 10,000) browse the deal's page and race to buy S units
 (default 100), once with the admission gate and the checkout queue on, once with both off, and once with the
-global cap as well (shoppers shed with 503 come back after its Retry-After), each next to its
-ceilings measured in the same run (the bare Django project of bench/bare/ served beside it, a bare PostgreSQL
-lock-update-insert transaction).
+global cap as well (shoppers shed with 503 come back after its Retry-After), and on request (--runs front) with
+gate and queue behind nginx as a front cache (what a CDN does for a real sale: it keeps what the store's
+Cache-Control lets a shared cache keep), each next to its ceilings measured in the same run (the bare Django
+project of bench/bare/ served beside it, a bare PostgreSQL lock-update-insert transaction).
 
     .venv/bin/python bench/flash_sale.py [--shoppers 10000] [--units 100] [--threads 64] [--runs on,off,cap]
 
@@ -17,8 +18,10 @@ checks. Loopback only; bounded in requests and time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import multiprocessing
+import queue
 import statistics
 import sys
 import threading
@@ -32,7 +35,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.checkout import Api, bare_transactions, checkout_body, database_url, manage
-from bench.harness import BARE_PATH, ServedStore, bare_project, hardware, load
+from bench.harness import BARE_PATH, ServedStore, bare_project, front_cache, hardware, load
 
 POLL_LIMIT_S = 120
 
@@ -45,11 +48,10 @@ def percentiles(samples: list[float]) -> str:
 
 
 def browse(port: int, slug: str, sku: str, ready, stop, results) -> None:
-    """The browsing shopper beside the crowd (a process of its own): the deal page, then adding the deal to its
-    cart, every 20 ms from ``ready`` until ``stop`` is set; its page and sold-out (409) latencies go to
-    ``results``."""
+    """The browsing shopper beside the crowd (a process of its own): the deal page, then one unit of the deal
+    added to a new cart, every 20 ms from ``ready`` until ``stop`` is set. Its page latencies, and those of the
+    adds answered "sold out" (409, none available), go to ``results``."""
     api = Api(port)
-    _, cart = api.call("POST", "/api/v1/carts/")
     page, sold_out = [], []
     ready.set()
     while not stop.is_set():
@@ -57,21 +59,23 @@ def browse(port: int, slug: str, sku: str, ready, stop, results) -> None:
         status, _ = api.call("GET", f"/p/{slug}/")
         if status == 200:
             page.append(time.perf_counter() - t0)
+        _, cart = api.call("POST", "/api/v1/carts/")  # a cart of its own each time: its line never grows
         t0 = time.perf_counter()
-        status, _ = api.call("POST", f"/api/v1/carts/{cart.get('token')}/lines/", {"sku": sku, "quantity": 1})
-        if status == 409:
+        status, body = api.call("POST", f"/api/v1/carts/{cart.get('token')}/lines/", {"sku": sku, "quantity": 1})
+        if status == 409 and body.get("available") == 0:
             sold_out.append(time.perf_counter() - t0)
         stop.wait(0.02)
     results.put((page, sold_out))
 
 
 def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, units: int, threads: int,
-             global_cap: str | None = None) -> None:
+             global_cap: str | None = None, front: bool = False) -> None:
     env = {"CHECKOUT_QUEUE_AFTER": str(queue_after)} if queue_after is not None else {}
     if global_cap:  # only the shop-wide cap: every shopper comes from one address, so per-client limits stay off
         env["RATE_LIMITS"] = f"cart=off,checkout=off,cart_account=off,checkout_account=off,global={global_cap}"
-    with ServedStore(extra_env=env) as store:
-        api = Api(store.port)
+    with ServedStore(extra_env=env) as store, (
+            front_cache(store.port) if front else contextlib.nullcontext(store.port)) as port:
+        api = Api(port)  # the crowd and the browser come through the front cache when there is one
         deal = store.get_json("/api/v1/products/?in_stock=true&sort=name")["results"][1]
         sku = store.get_json(f"/api/v1/products/{deal['slug']}/")["variants"][0]["sku"]
         before = manage("stock", "show", sku).split()[0].split("=")[1]
@@ -131,16 +135,20 @@ def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, 
 
         spawn = multiprocessing.get_context("spawn")
         ready, stop, results = spawn.Event(), spawn.Event(), spawn.Queue()
-        browser = spawn.Process(target=browse, args=(store.port, deal["slug"], sku, ready, stop, results))
+        browser = spawn.Process(target=browse, args=(port, deal["slug"], sku, ready, stop, results))
         browser.start()
-        ready.wait(60)
+        if not ready.wait(60):
+            raise SystemExit("the browsing shopper's process did not start")
         since = datetime.datetime.now(datetime.UTC)
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(shopper, range(shoppers)))
         took = time.monotonic() - started
         stop.set()
-        browsed, sold_out = results.get(timeout=60)
+        try:
+            browsed, sold_out = results.get(timeout=60)
+        except queue.Empty:  # it died: the sale's own figures still count
+            browsed, sold_out = [], []
         browser.join(60)
         requests = sum(len(v) for v in timings.values())
         with psycopg.connect(database_url()) as conn:
@@ -185,7 +193,8 @@ def main() -> None:
     parser.add_argument("--global-cap", default="600/s",
                         help="a third run with this shop-wide cap (RATE_LIMITS global); '' skips it")
     parser.add_argument("--runs", default="on,off,cap",
-                        help="which sales: on (gate and queue), off (neither), cap (with the global cap)")
+                        help="which sales: on (gate and queue), off (neither), cap (with the global cap), front (gate "
+                             "and queue, behind an nginx front cache: apt-get install nginx-light)")
     args = parser.parse_args()
     runs = set(args.runs.split(","))
     print(f"# bench/flash_sale.py  {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
@@ -196,6 +205,9 @@ def main() -> None:
     if "off" in runs:
         run_sale(label="gate and queue off", gate=False, queue_after=None, shoppers=args.shoppers,
                  units=args.units, threads=args.threads)
+    if "front" in runs:
+        run_sale(label="gate and queue on, nginx in front", gate=True, queue_after=args.queue_after,
+                 shoppers=args.shoppers, units=args.units, threads=args.threads, front=True)
     if args.global_cap and "cap" in runs:
         run_sale(label=f"gate, queue and global cap {args.global_cap} on", gate=True, queue_after=args.queue_after,
                  shoppers=args.shoppers, units=args.units, threads=args.threads, global_cap=args.global_cap)

@@ -153,6 +153,63 @@ def _stop(proc: subprocess.Popen | None, sig: int, grace: float) -> None:
             proc.wait()
 
 
+_FRONT_CACHE_CONF = """
+worker_processes 1;
+daemon off;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    proxy_cache_path {folder}/cache levels=1:2 keys_zone=pages:10m max_size=100m inactive=10m;
+    upstream store {{ server 127.0.0.1:{upstream}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://store;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_cache pages;
+            proxy_cache_lock on;
+            proxy_cache_use_stale updating;
+            proxy_cache_background_update on;
+            add_header X-Cache $upstream_cache_status;
+        }}
+    }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def front_cache(upstream: int):
+    """nginx (Debian's nginx-light) in front of a served store, as a CDN or a cache in front of a shop would be:
+    it keeps what the store's own Cache-Control lets a shared cache keep (`s-maxage`, `Vary: Cookie`), and passes
+    everything else (carts, checkouts, anything with a cookie) through. Yields its port."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        raise SystemExit("a front cache needs nginx: apt-get install nginx-light")
+    folder = data_dir() / "front-cache"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    port = free_port()
+    conf = folder / "nginx.conf"
+    conf.write_text(_FRONT_CACHE_CONF.format(folder=folder, upstream=upstream, port=port))
+    log = folder / "error.log"
+    proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(folder), "-e", str(log)], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_up(proc, f"http://127.0.0.1:{port}/healthz", log, 30)
+        yield port
+    finally:
+        _stop(proc, signal.SIGQUIT, 10)
+
+
 class ServedStore:
     """`python -m store.launcher serve` (what `make serve` runs) on a free port, with its data in STORE_DATA_DIR."""
 
@@ -210,15 +267,16 @@ class ServedStore:
         """CPU time (user + system) used so far by this store's processes, by kind: its web and Celery processes,
         and the embedded PostgreSQL and Redis servers of its data folder (every backend of that PostgreSQL)."""
         used = {kind: sum(_cpu_seconds(pid) for pid in pids) for kind, pids in self.processes().items()}
-        folder = str(data_dir())
-        used["postgres"] = used["redis"] = 0.0
+        folder = data_dir()
         for pid in (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()):
-            cmd = _cmdline(pid)
-            if "redis-server" in cmd and folder + "/" in cmd:
-                used["redis"] += _cpu_seconds(pid)
-            elif "postgres" in cmd and f"-D {folder}/" in cmd:
-                used["postgres"] += _cpu_seconds(pid) + sum(_cpu_seconds(child) for child in descendants(pid))
-        return used
+            argv = _cmdline(pid).split()
+            if argv and argv[0].endswith("/redis-server") and any(
+                    arg.startswith(f"unixsocket:{folder}/run/") for arg in argv):
+                used["redis"] = used.get("redis", 0.0) + _cpu_seconds(pid)
+            elif argv and argv[0].endswith("/postgres") and f"-D {folder}/pg" in " ".join(argv) + " ":
+                used["postgres"] = used.get("postgres", 0.0) + _cpu_seconds(pid) + sum(
+                    _cpu_seconds(child) for child in descendants(pid))
+        return used  # (an embedded server kept elsewhere, or a server of its own URL, is not counted)
 
     def peak_rss_mib(self) -> dict[str, float]:
         """Peak resident memory (VmHWM) of the largest web and Celery process."""
