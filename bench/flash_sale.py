@@ -133,6 +133,7 @@ def run_sale(*, label: str, gate: bool, queue_after: int | None, shoppers: int, 
                 status, body = api.call("GET", poll_url)
             count("paid" if status == 201 else body.get("code", f"checkout {status}"))
 
+        api.call("GET", f"/p/{deal['slug']}/")  # the deal's page has been seen before the sale opens, as it would be
         spawn = multiprocessing.get_context("spawn")
         ready, stop, results = spawn.Event(), spawn.Event(), spawn.Queue()
         browser = spawn.Process(target=browse, args=(port, deal["slug"], sku, ready, stop, results))
