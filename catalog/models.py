@@ -52,7 +52,8 @@ class Product(models.Model):
     search_document = SearchVectorField(null=True, editable=False)
     attribute_values = ArrayField(models.CharField(max_length=200), default=list, blank=True, editable=False)
     # The same values where they are small enough for a listing's covering index (product_listing_idx: a btree
-    # entry holds at most 2,704 bytes), else NULL and a listing reads them from the row (services.LISTED_ATTRIBUTES).
+    # entry holds at most 2,704 bytes), else NULL and a listing reads them from the row. Kept by a trigger from
+    # attribute_values, whoever writes it (migration 0010).
     listing_attributes = ArrayField(models.CharField(max_length=200), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

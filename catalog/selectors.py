@@ -16,7 +16,7 @@ from itertools import pairwise
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Count, Max, OuterRef, Subquery
 
 from inventory import services as inventory_services
@@ -44,6 +44,7 @@ _ORDER_COLUMNS = {  # what each order reads beyond the id (which every row carri
     FEATURED_ORDER: ", p.is_featured, p.created_at",
 }
 assert set(_ORDER_COLUMNS) == {*SORTS.values(), FEATURED_ORDER}, "every order says which columns it reads"
+LISTING_WORK_MEM = "16MB"  # for a listing's statement (_Search._query); each of its sorts and hashes may use this much
 PRICE_BUCKETS = [Decimal(b) for b in ("0", "25", "50", "100", "200", "500")]
 ALL = "all"  # every listing and the home page depend on it
 CATEGORIES = "categories"  # category names and the tree, shown on every product page
@@ -330,7 +331,12 @@ class _Search:
                                  in_range=" AND ".join(in_range), sources=sources, where=" AND ".join(where),
                                  counts=_COUNTS_SQL if facets else "",
                                  facets=_FACETS_SQL if facets else _NO_FACETS_SQL, order=order)
-        with _reading().cursor() as cursor:  # parameters in the order they appear in the statement
+        reading = _reading()
+        # The matches are held once for the count, the facets and the page: at PostgreSQL's default work_mem (4 MB)
+        # a word matching a quarter of 100,000 products spilled them to a temporary file. This statement alone gets
+        # LISTING_WORK_MEM, for its own transaction; every other query keeps the server's setting.
+        with transaction.atomic(using=reading.alias), reading.cursor() as cursor:
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [LISTING_WORK_MEM])
             cursor.execute(sql, [*rank_params, *range_params, *source_params, *where_params, limit, offset])
             total, by_category, prices, in_stock, attributes, ids = cursor.fetchone()
         return {"total": total, "ids": ids or [],

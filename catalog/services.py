@@ -280,12 +280,10 @@ def product_refresh(*, product_ids: Iterable[int], previous_category_ids: Iterab
     catalog_invalidate(products=touched, skus=[*all_skus, *previous_skus])
 
 
-# The bound on a product's attribute values that the listing index keeps beside its other columns: at most 64
-# values of 1,000 bytes in all, about 1,600 bytes as stored (each value's header and alignment included).
-LISTED_ATTRIBUTES = "cardinality({values}) <= 64 AND octet_length(array_to_string({values}, '')) <= 1000"
 _ATTRIBUTE_VALUES = f"""coalesce((
             SELECT array_agg(DISTINCT a.key || '=' || a.value)
-            FROM {Variant._meta.db_table} v, jsonb_each_text(v.attributes) a WHERE v.product_id = p.id), '{{}}')"""  # noqa: S608
+            FROM {Variant._meta.db_table} v, jsonb_each_text(v.attributes) a
+            WHERE v.product_id = p.id AND a.value IS NOT NULL), '{{}}')"""  # noqa: S608 (a JSON null is no value)
 _SEARCH_DOCUMENT_SQL = f"""
     UPDATE {Product._meta.db_table} p SET search_document =
         setweight(to_tsvector('english', p.name), 'A')
@@ -298,9 +296,7 @@ _SEARCH_DOCUMENT_SQL = f"""
         -- the English stems alone lose "recy" (recycled -> recycl) and stop words ("Down", "can" of canvas)
         || setweight(to_tsvector('simple', p.name), 'A')
         || setweight(to_tsvector('simple', coalesce(c.name, '') || ' ' || coalesce(parent.name, '')), 'B'),
-        attribute_values = {_ATTRIBUTE_VALUES},
-        listing_attributes = (SELECT CASE WHEN {LISTED_ATTRIBUTES.format(values="s.v")} THEN s.v END
-                              FROM (SELECT {_ATTRIBUTE_VALUES} AS v) s)
+        attribute_values = {_ATTRIBUTE_VALUES}
     FROM {Category._meta.db_table} c LEFT JOIN {Category._meta.db_table} parent ON parent.id = c.parent_id
     WHERE c.id = p.category_id AND p.id = ANY(%s)
 """  # noqa: S608 (table names from our models; the ids are a bound parameter)

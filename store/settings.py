@@ -117,12 +117,10 @@ _db["ENGINE"] = "store.db.backends.postgresql"
 # a word of the shop's lexicon must be to a typo to be tried in its place (transposed letters, "jakcet" for jacket,
 # score 0.27; the best three are tried, and only when the words as typed find almost nothing). synchronous_commit
 # on, whatever the server's default: a COMMIT returns only once it is durable, since an order and its payment are
-# committed before the money moves, and a crash must not lose them after it has. work_mem: a listing's matches are
-# gathered once (catalog.selectors._Search), and at the default 4 MB a word that matches 25,000 of 100,000 products
-# spilled them to a temporary file (EXPLAIN: "Storage: Disk"); 16 MB keeps a quarter of such a catalogue in memory.
+# committed before the money moves, and a crash must not lose them after it has.
 _db.setdefault("OPTIONS", {})["options"] = (f"-c search_path={DATABASE_SEARCH_PATH.replace(' ', '')} "
                                             "-c random_page_cost=1.1 -c pg_trgm.similarity_threshold=0.2 "
-                                            "-c synchronous_commit=on -c work_mem=16MB")
+                                            "-c synchronous_commit=on")
 _db["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME") or f"test_{_db['NAME']}"}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -4,17 +4,45 @@ import django.contrib.postgres.fields
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
-# A copy of the product's attribute values where they fit the listing index (catalog.services.LISTED_ATTRIBUTES,
-# as of this migration), for the products there are; product_refresh keeps it from then on.
-BACKFILL = """
-    UPDATE catalog_product SET listing_attributes = attribute_values
-    WHERE cardinality(attribute_values) <= 64 AND octet_length(array_to_string(attribute_values, '')) <= 1000
+# listing_attributes is a copy of attribute_values where it fits the listing index's entries (a btree entry holds at
+# most 2,704 bytes: 64 values of 1,000 bytes in all take at most about 1,500 as stored), else NULL. A trigger keeps
+# it, whatever writes attribute_values: this release's product_refresh, the one before it still running during a
+# deploy, the admin, a script.
+COPY = """
+    CREATE OR REPLACE FUNCTION catalog.product_listing_attributes() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.listing_attributes := CASE
+            WHEN cardinality(NEW.attribute_values) <= 64
+                 AND octet_length(array_to_string(NEW.attribute_values, '')) <= 1000
+            THEN NEW.attribute_values END;
+        RETURN NEW;
+    END $$;
+    CREATE OR REPLACE TRIGGER product_listing_attributes
+        BEFORE INSERT OR UPDATE OF attribute_values ON catalog_product
+        FOR EACH ROW EXECUTE FUNCTION catalog.product_listing_attributes();
 """
+UNDO_COPY = """
+    DROP TRIGGER IF EXISTS product_listing_attributes ON catalog_product;
+    DROP FUNCTION IF EXISTS catalog.product_listing_attributes();
+"""
+BATCH = 5000
+
+
+def fill(apps, schema_editor):
+    """The copy for the products there are, through the trigger, a batch of rows per statement (each commits on its
+    own in this non-atomic migration), so no product's row stays locked for long while the shop sells."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM catalog_product")
+        low, high = cursor.fetchone()
+        for start in range(low, high + 1, BATCH):
+            cursor.execute("UPDATE catalog_product SET attribute_values = attribute_values "
+                           "WHERE id >= %s AND id < %s", [start, start + BATCH])
 
 
 class Migration(migrations.Migration):
-    # The index is built without locking the products table against writes (CONCURRENTLY cannot run in a
-    # transaction); the column and its copy come first, each in a statement of its own.
+    # Non-atomic: the index is built CONCURRENTLY (not against writes) and the fill commits batch by batch. Every
+    # step can run again after a failure part-way: the column and the trigger if missing, an index left INVALID by an
+    # interrupted build dropped before the build.
     atomic = False
 
     dependencies = [
@@ -22,12 +50,19 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='product',
-            name='listing_attributes',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=200), blank=True, editable=False, null=True, size=None),
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunSQL(
+                "ALTER TABLE catalog_product ADD COLUMN IF NOT EXISTS listing_attributes varchar(200)[] NULL",
+                "ALTER TABLE catalog_product DROP COLUMN IF EXISTS listing_attributes")],
+            state_operations=[migrations.AddField(
+                model_name='product',
+                name='listing_attributes',
+                field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=200), blank=True, editable=False, null=True, size=None),
+            )],
         ),
-        migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
+        migrations.RunSQL(COPY, UNDO_COPY),
+        migrations.RunPython(fill, migrations.RunPython.noop),
+        migrations.RunSQL("DROP INDEX CONCURRENTLY IF EXISTS product_listing_idx", migrations.RunSQL.noop),
         AddIndexConcurrently(
             model_name='product',
             index=models.Index(condition=models.Q(('is_active', True), ('price_from__isnull', False)), fields=['category'], include=('id', 'name', 'price_from', 'in_stock', 'is_featured', 'created_at', 'rating_average', 'rating_count', 'listing_attributes'), name='product_listing_idx'),

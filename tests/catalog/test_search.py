@@ -283,11 +283,45 @@ def test_a_product_with_long_attribute_values_is_saved_listed_filtered_and_facet
     assert [p["slug"] for p in found["results"]] == ["engraved-flask"]
 
 
-def test_every_connection_has_room_for_a_broad_words_matches():
-    """A listing gathers its matches once (a CTE); at PostgreSQL's default 4 MB of work_mem a word matching a
-    quarter of 100,000 products spilled them to a temporary file."""
+@pytest.mark.django_db(transaction=True)  # as a request runs it: the listing's transaction is its own
+def test_a_listing_has_room_for_a_broad_words_matches_and_no_other_query_gets_it():
+    """A listing holds its matches once (a CTE); at PostgreSQL's default 4 MB of work_mem a word matching a quarter
+    of 100,000 products spilled them to a temporary file. The listing's own transaction gets more; the connection
+    keeps the server's setting for everything else."""
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
+    make_product(name="Roomy Tent")
+    with CaptureQueriesContext(connection) as queries:
+        selectors._Search(ProductFilters(q="roomy")).run(offset=0, limit=24)
+    assert any("set_config('work_mem'" in q["sql"] and "16MB" in q["sql"] for q in queries.captured_queries)
     with connection.cursor() as cursor:
         cursor.execute("SHOW work_mem")
-        assert cursor.fetchone()[0] == "16MB"
+        assert cursor.fetchone()[0] == "4MB"
+
+
+def test_attribute_values_written_by_any_path_keep_the_listing_copy_in_step():
+    """The listing index's copy of a product's attribute values follows every write of them (a trigger), such as an
+    older release's refresh still running during a deploy: its facets and filters agree."""
+    from django.db import connection
+
+    make_product(name="Tee C", category=(("wear", "Wear"), ("tees", "Tees")))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE catalog_product SET attribute_values = attribute_values || '{colour=Vermilion}' "
+                       "WHERE name = 'Tee C'")
+    found = selectors._Search(ProductFilters(category="wear")).run(offset=0, limit=24)  # uncached
+    colours = {v["value"] for f in found["facets"]["attributes"] if f["name"] == "colour" for v in f["values"]}
+    assert colours == {"Vermilion"}
+    filtered = selectors._Search(ProductFilters(category="wear", attributes={"colour": "Vermilion"}))
+    assert filtered.run(offset=0, limit=24)["total"] == 1
+
+
+def test_a_json_null_attribute_is_no_value_and_breaks_no_listing(client):
+    catalog_services.catalog_import(products=[ProductSpec(
+        slug="null-colour", name="Null Colour Mug", description="A mug.", category_path=(("home", "Home"),),
+        variants=(VariantSpec(sku="NULL-1", name="Mug", attributes={"colour": None, "size": "M"},
+                              price=Decimal("9.00"), on_hand=3),))])
+    listing = client.get("/api/v1/products/", {"category": "home"})
+    assert listing.status_code == 200
+    names = {f["name"]: [v["value"] for v in f["values"]] for f in listing.json()["facets"]["attributes"]}
+    assert names == {"size": ["M"]}
