@@ -9,10 +9,10 @@ project of bench/bare/ served beside it, a bare PostgreSQL lock-update-insert tr
 
 Each shopper: GET the deal page, create a cart, add one unit (a 409 there means sold out), check out with an
 Idempotency-Key (following a 202 poll URL until the answer). Beside the crowd, a browsing shopper in a process of
-its own (so the crowd's client threads never delay its clock) opens the deal page and tries to add the deal to its
-cart every 20 ms for as long as the sale lasts: what anyone browsing during the sale sees, pages and sold-out
-answers. Prints throughput, p50/p95/p99 per step, status counts, paid orders, and the oversell and double-charge
-checks. Loopback only; bounded in requests and time.
+its own (so the crowd's client threads never delay its clock) opens the deal page and adds the deal to a new cart
+every 20 ms for as long as the sale lasts: what anyone browsing during the sale sees, pages and sold-out answers.
+Prints throughput, p50/p95/p99 per step, status counts, paid orders, and the oversell and double-charge checks.
+Loopback only; bounded in requests and time.
 """
 
 from __future__ import annotations

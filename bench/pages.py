@@ -10,8 +10,8 @@ for a returning shopper: a session and a cart of one line), and on request home,
 api-product, api-listing, reviewed (the best-rated product's page, with its reviews: beside the product case in a
 store with sample reviews, and against the bare project, a cached page's cost with and without them). Prints
 throughput and p50/p99 of each case with its ratio to the bare project's runs either side of it (median over
---rounds), the peak RSS of a store web worker against a bare project's worker, and the
-database size per 10,000 products.
+--rounds), the peak RSS of a store web worker against a bare project's worker, and the database size per 10,000
+products.
 
 --configs runs both under each of a few gunicorn configurations ("serve" is `make serve`'s own; sync:N is N sync
 workers, gthread:NxT N workers of T threads), then prints one table and each at its best configuration, so the

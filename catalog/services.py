@@ -280,10 +280,6 @@ def product_refresh(*, product_ids: Iterable[int], previous_category_ids: Iterab
     catalog_invalidate(products=touched, skus=[*all_skus, *previous_skus])
 
 
-_ATTRIBUTE_VALUES = f"""coalesce((
-            SELECT array_agg(DISTINCT a.key || '=' || a.value)
-            FROM {Variant._meta.db_table} v, jsonb_each_text(v.attributes) a
-            WHERE v.product_id = p.id AND a.value IS NOT NULL), '{{}}')"""  # noqa: S608 (a JSON null is no value)
 _SEARCH_DOCUMENT_SQL = f"""
     UPDATE {Product._meta.db_table} p SET search_document =
         setweight(to_tsvector('english', p.name), 'A')
@@ -296,7 +292,10 @@ _SEARCH_DOCUMENT_SQL = f"""
         -- the English stems alone lose "recy" (recycled -> recycl) and stop words ("Down", "can" of canvas)
         || setweight(to_tsvector('simple', p.name), 'A')
         || setweight(to_tsvector('simple', coalesce(c.name, '') || ' ' || coalesce(parent.name, '')), 'B'),
-        attribute_values = {_ATTRIBUTE_VALUES}
+        attribute_values = coalesce((  -- (a JSON null is no value)
+            SELECT array_agg(DISTINCT a.key || '=' || a.value)
+            FROM {Variant._meta.db_table} v, jsonb_each_text(v.attributes) a
+            WHERE v.product_id = p.id AND a.value IS NOT NULL), '{{}}')
     FROM {Category._meta.db_table} c LEFT JOIN {Category._meta.db_table} parent ON parent.id = c.parent_id
     WHERE c.id = p.category_id AND p.id = ANY(%s)
 """  # noqa: S608 (table names from our models; the ids are a bound parameter)

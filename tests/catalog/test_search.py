@@ -291,13 +291,17 @@ def test_a_listing_has_room_for_a_broad_words_matches_and_no_other_query_gets_it
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    def work_mem() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW work_mem")
+            return cursor.fetchone()[0]
+
     make_product(name="Roomy Tent")
+    before = work_mem()
     with CaptureQueriesContext(connection) as queries:
         selectors._Search(ProductFilters(q="roomy")).run(offset=0, limit=24)
     assert any("set_config('work_mem'" in q["sql"] and "16MB" in q["sql"] for q in queries.captured_queries)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW work_mem")
-        assert cursor.fetchone()[0] == "4MB"
+    assert before != "16MB" and work_mem() == before  # the server's own setting, whatever it is, once it is done
 
 
 def test_attribute_values_written_by_any_path_keep_the_listing_copy_in_step():
